@@ -1,0 +1,33 @@
+"""Shared fixtures: where the shared data lives, and the tiny models (built once per session)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_ARTICLE = ROOT / "data" / "articles" / "putin-assad-2023-03-15.ar.txt"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The folder that holds ``ntrex128/`` (``SUMM_DATA_DIR``; ``.ci/run`` points it at ../shared/data)."""
+    value = os.environ.get("SUMM_DATA_DIR")
+    if not value:
+        pytest.fail("SUMM_DATA_DIR is not set: point it at a folder with ntrex128/ (run `summ data fetch ntrex128`)")
+    path = Path(value)
+    if not (path / "ntrex128" / "newstest2019-ref.arb.txt").is_file():
+        pytest.fail(f"SUMM_DATA_DIR={path} has no ntrex128/newstest2019-ref.arb.txt (run `summ data fetch ntrex128`)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def ntrex_dir(data_dir: Path) -> Path:
+    return data_dir / "ntrex128"
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    return SEED_ARTICLE.read_text(encoding="utf-8")
