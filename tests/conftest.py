@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
+# Tiny models are fastest on one thread, and two OpenMP threads spin-waiting on a 2-core
+# machine that is also running other work make each step 100x slower. Set before torch loads;
+# subprocesses (CLI runs, notebook kernels) inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_ARTICLE = ROOT / "data" / "articles" / "putin-assad-2023-03-15.ar.txt"
@@ -31,3 +37,12 @@ def ntrex_dir(data_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def seed_text() -> str:
     return SEED_ARTICLE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    """One tiny model per supported family, built once per test session (a few seconds)."""
+    from summ.testing import FAMILIES, build_tiny_model
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    return {family: build_tiny_model(root / family, family) for family in FAMILIES}

@@ -2,20 +2,45 @@
 
 Nothing here skips, reorders or merges lines: a loader returns exactly what the file holds,
 in order, or raises :class:`~summ.errors.InputError`.
+
+Formats:
+
+* plain text, one segment per line (:func:`read_lines`), or one article per file
+  (:func:`read_text`, :func:`read_articles`);
+* JSON Lines with ``id``/``text`` (:func:`read_jsonl`, :func:`read_articles`) or
+  CrossSum/XL-Sum style ``id``/``text``/``summary`` (:func:`load_summaries_jsonl`);
+* line-aligned parallel files with optional document ids (:func:`load_parallel`);
+* NTREX-128 at a pinned upstream commit (:data:`NTREX`, :func:`fetch_ntrex128`,
+  :func:`load_ntrex128`) and CrossSum from the Hugging Face hub (:func:`load_crosssum`).
+
+Datasets live under :func:`data_dir` (``SUMM_DATA_DIR``, else the user cache). Importing this
+module has no side effects: no directory is created until something is downloaded.
 """
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
+import hashlib
 import json
+import logging
 import os
-from collections.abc import Iterator
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 
-from summ.errors import InputError
+from summ.errors import ConfigError, InputError, SummError, require
+
+log = logging.getLogger(__name__)
 
 # Encodings Arabic text commonly arrives in when it is not UTF-8; named in error messages.
 _ARABIC_LEGACY_ENCODING = "cp1256"
+
+# Read files in 1 MiB pieces when hashing or downloading, so memory stays flat.
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -27,9 +52,30 @@ class Document:
     meta: dict = field(default_factory=dict, compare=False)
 
 
-def _decode_error(path: Path, lineno: int, encoding: str, exc: UnicodeDecodeError) -> InputError:
+# --------------------------------------------------------------------------------------------
+# Plain text and JSONL readers
+# --------------------------------------------------------------------------------------------
+
+
+def _codec_name(path: Path, encoding: str) -> str:
+    """The canonical codec name, or an error if the codec cannot be read line by line."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise ConfigError(f"{path}: unknown encoding {encoding!r} (try utf-8 or {_ARABIC_LEGACY_ENCODING})") from None
+    # Lines are split on the byte 0x0A before decoding; in UTF-16/32 that byte occurs inside
+    # characters, so such files would be cut in the wrong places. Refuse instead of garbling.
+    if "\n".encode(name) != b"\n":
+        raise ConfigError(
+            f"{path}: encoding {encoding} is not supported for line files; "
+            f"convert to UTF-8 first (iconv -f {encoding} -t utf-8)"
+        )
+    return name
+
+
+def _decode_error(path: Path, lineno: int, encoding: str, reason: str, byte: int) -> InputError:
     return InputError(
-        f"{path}:{lineno}: not valid {encoding} ({exc.reason} at byte {exc.start} of the line); "
+        f"{path}:{lineno}: not valid {encoding} ({reason} at byte {byte} of the line); "
         f"if the file is Windows Arabic, rerun with --encoding {_ARABIC_LEGACY_ENCODING}"
     )
 
@@ -37,28 +83,52 @@ def _decode_error(path: Path, lineno: int, encoding: str, exc: UnicodeDecodeErro
 def iter_lines(path: str | os.PathLike, encoding: str = "utf-8") -> Iterator[str]:
     """Yield the lines of a text file without their line endings, streaming.
 
-    ``\\r\\n`` and ``\\r`` endings count as one line break; a UTF-8 BOM is dropped. A decoding
-    error raises :class:`InputError` naming the 1-based line number and the ``--encoding`` fix.
-    Callers that must not write partial output validate with :func:`check_text_file` first.
+    ``\\r\\n`` and a lone ``\\r`` each count as one line break (and nothing else does: unlike
+    :meth:`str.splitlines`, U+2028 or form feeds stay inside the line, so line counts agree
+    with ``wc -l``); a UTF-8 BOM is dropped at the start of the file only. Blank and
+    whitespace-only lines are kept. Callers that must not write partial output validate with
+    :func:`check_text_file` first.
+
+    Args:
+        path: the text file.
+        encoding: its encoding; any ASCII-compatible codec (utf-8, cp1256, latin-1, ...).
+
+    Yields:
+        Each line, in order, without its line ending.
+
+    Raises:
+        InputError: on the first undecodable line, naming its 1-based number and the
+            ``--encoding cp1256`` fix.
+        ConfigError: for an unknown encoding or one that is not ASCII-compatible (UTF-16).
     """
     path = Path(path)
-    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in {"utf-8", "utf8"} else encoding
+    codec = _codec_name(path, encoding)
+    utf8 = codec in {"utf-8", "utf-8-sig"}
+    first_enc = "utf-8-sig" if utf8 else codec
+    rest_enc = "utf-8" if utf8 else codec
     with path.open("rb") as fh:
-        first = True
-        for lineno, raw in enumerate(fh, start=1):
+        lineno = 0  # lines yielded so far; counts lone-CR breaks too
+        for i, raw in enumerate(fh):
             try:
-                # Only the first line may carry a BOM.
-                line = raw.decode(enc if first else encoding)
+                # Only the first line may carry a BOM; a BOM later on is content, kept as is.
+                line = raw.decode(first_enc if i == 0 else rest_enc)
             except UnicodeDecodeError as exc:
-                raise _decode_error(path, lineno, encoding, exc) from None
-            first = False
+                # Report the logical line: lone CRs before the bad byte were line breaks too.
+                before = raw[: exc.start]
+                byte = exc.start - (before.rfind(b"\r") + 1)
+                raise _decode_error(path, lineno + 1 + before.count(b"\r"), encoding, exc.reason, byte) from None
             # Binary iteration splits on \n only; a lone \r (old Mac) would hide line breaks.
-            parts = line.rstrip("\n").removesuffix("\r").split("\r")
+            parts = line.removesuffix("\n").removesuffix("\r").split("\r")
+            lineno += len(parts)
             yield from parts
 
 
 def check_text_file(path: str | os.PathLike, encoding: str = "utf-8") -> int:
-    """Decode the whole file once and return its number of lines; raise on the first bad line."""
+    """Decode the whole file once and return its number of lines; raise on the first bad line.
+
+    Raises:
+        InputError: the file is missing or a line does not decode.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -66,7 +136,13 @@ def check_text_file(path: str | os.PathLike, encoding: str = "utf-8") -> int:
 
 
 def read_lines(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
-    """All lines of a text file (see :func:`iter_lines`), blank lines kept in place."""
+    """All lines of a text file (see :func:`iter_lines`), blank lines kept in place.
+
+    An empty file gives ``[]``; a final line without a newline is still a line.
+
+    Raises:
+        InputError: the file is missing or a line does not decode.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -83,7 +159,11 @@ def read_jsonl(
 ) -> list[dict]:
     """Records of a JSON Lines file; every record must be an object with ``required`` keys.
 
-    Blank lines are an error (they would silently shift record numbers against line numbers).
+    Blank lines are an error (they would silently shift record numbers against line numbers),
+    and so are duplicate ids when ``id`` is required.
+
+    Raises:
+        InputError: naming the file and 1-based line of the first bad record.
     """
     path = Path(path)
     records = []
@@ -100,15 +180,21 @@ def read_jsonl(
         if missing:
             raise InputError(f"{path}:{lineno}: missing key(s) {', '.join(missing)}; each record needs {', '.join(required)}")
         records.append(rec)
-    ids = [str(r["id"]) for r in records] if "id" in required else []
-    dupes = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
-    if dupes:
-        raise InputError(f"{path}: duplicate id(s) {', '.join(dupes[:5])}; ids must be unique")
+    if "id" in required:
+        # Counter, not list.count: CrossSum train files have tens of thousands of records.
+        counts = Counter(str(r["id"]) for r in records)
+        dupes = sorted(i for i, n in counts.items() if n > 1)
+        if dupes:
+            raise InputError(f"{path}: duplicate id(s) {', '.join(dupes[:5])}; ids must be unique")
     return records
 
 
 def read_articles(path: str | os.PathLike, encoding: str = "utf-8") -> list[Document]:
-    """Articles from a directory of ``.txt`` files (sorted by name) or a JSONL file with id/text."""
+    """Articles from a directory of ``.txt`` files (sorted by name) or a JSONL file with id/text.
+
+    Raises:
+        InputError: the path is missing, the directory has no ``.txt`` file, or a file is bad.
+    """
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix == ".txt" and p.is_file())
@@ -123,3 +209,584 @@ def read_articles(path: str | os.PathLike, encoding: str = "utf-8") -> list[Docu
     if path.is_file():
         return [Document(id=path.stem, text=read_text(path, encoding), meta={"path": str(path)})]
     raise InputError(f"{path}: no such file or directory")
+
+
+# --------------------------------------------------------------------------------------------
+# Where datasets live, and file hashes
+# --------------------------------------------------------------------------------------------
+
+
+def data_dir() -> Path:
+    """The folder that holds downloaded datasets (``<data_dir>/ntrex128/...``).
+
+    ``SUMM_DATA_DIR`` if set; otherwise ``$XDG_CACHE_HOME/summ/data``, falling back to
+    ``~/.cache/summ/data``. Nothing is created here: the folder appears on the first download.
+
+    Returns:
+        The folder, which may not exist yet.
+    """
+    value = os.environ.get("SUMM_DATA_DIR")
+    if value:
+        return Path(value).expanduser()
+    # The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    cache = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return cache / "summ" / "data"
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """The hex sha256 of a file, read in 1 MiB pieces.
+
+    Raises:
+        InputError: the file is missing or unreadable.
+    """
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Parallel corpora
+# --------------------------------------------------------------------------------------------
+
+
+def _ref_role(i: int) -> str:
+    """Role name of the i-th (0-based) reference stream in ``ParallelCorpus.files``."""
+    return f"ref{i + 1}"
+
+
+@dataclass(frozen=True)
+class ParallelCorpus:
+    """Line-aligned source segments with one or more reference streams and document ids.
+
+    Every stream has one entry per source line, in file order; blank lines are kept as empty
+    strings so alignment never shifts. ``files`` and ``hashes`` record provenance for run
+    manifests.
+
+    Attributes:
+        name: dataset name used in result folders and tables (``ntrex128``).
+        src: source segments, one per line.
+        refs: reference streams, each as long as ``src``.
+        doc_ids: document id of each line, or None for a sentence-level corpus. A document's
+            lines must be consecutive.
+        src_lang: source language code (ISO 639-1).
+        tgt_lang: target language code (ISO 639-1).
+        files: role (``src``, ``ref1``, ``ref2``..., ``doc_ids``) -> path it was read from.
+        hashes: path -> sha256 of that file.
+    """
+
+    name: str
+    src: list[str]
+    refs: list[list[str]]
+    doc_ids: list[str] | None = None
+    src_lang: str = "ar"
+    tgt_lang: str = "en"
+    files: dict[str, str] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.refs:
+            raise InputError(f"{self.name}: a parallel corpus needs at least one reference stream")
+        streams = {"src": self.src, **{_ref_role(i): r for i, r in enumerate(self.refs)}}
+        if self.doc_ids is not None:
+            streams["doc_ids"] = self.doc_ids
+        counts = {role: len(s) for role, s in streams.items()}
+        if len(set(counts.values())) > 1:
+            listing = ", ".join(f"{role} {self.files.get(role, '(in memory)')}: {n} lines" for role, n in counts.items())
+            raise InputError(f"{self.name}: streams differ in length ({listing}); the files must be line-aligned")
+        if self.doc_ids is not None:
+            self._check_doc_ids()
+
+    def _check_doc_ids(self) -> None:
+        """Every line has an id, and each document's lines are consecutive."""
+        where = self.files.get("doc_ids", f"{self.name} doc_ids")
+        finished: set[str] = set()
+        prev = None
+        for lineno, doc in enumerate(self.doc_ids or [], start=1):
+            if not doc.strip():
+                raise InputError(f"{where}:{lineno}: empty document id; every line needs one")
+            if doc != prev:
+                # A document that comes back after another one would be split in two when
+                # documents are rebuilt or scored at document level.
+                if doc in finished:
+                    raise InputError(
+                        f"{where}:{lineno}: document {doc!r} resumes after other documents; "
+                        f"a document's lines must be consecutive"
+                    )
+                if prev is not None:
+                    finished.add(prev)
+                prev = doc
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+    def documents(self) -> list[tuple[str, list[int]]]:
+        """Documents in order of first appearance, each with its 0-based line indices.
+
+        Without document ids, each line is its own document, named by its 1-based line number.
+
+        Returns:
+            ``[(doc_id, [i, i+1, ...]), ...]``; the indices cover every line exactly once.
+        """
+        if self.doc_ids is None:
+            return [(str(i + 1), [i]) for i in range(len(self.src))]
+        docs: dict[str, list[int]] = {}
+        for i, doc in enumerate(self.doc_ids):
+            docs.setdefault(doc, []).append(i)
+        return list(docs.items())
+
+    def select_documents(self, k: int) -> ParallelCorpus:
+        """A smaller corpus with the first ``k`` documents (all of them if there are fewer).
+
+        Used for quick runs in tests and notebooks; the name records the selection so results
+        of a subset are never mistaken for the full set.
+
+        Args:
+            k: number of documents to keep, at least 1.
+
+        Returns:
+            A new corpus; files and hashes still name the full files it was cut from.
+
+        Raises:
+            ConfigError: ``k`` is below 1.
+        """
+        if k < 1:
+            raise ConfigError(f"select_documents: k must be at least 1, got {k}")
+        docs = self.documents()
+        if k >= len(docs):
+            return self
+        end = docs[k - 1][1][-1] + 1  # documents are consecutive, so a prefix of lines
+        return dataclasses.replace(
+            self,
+            name=f"{self.name}[:{k} docs]",
+            src=self.src[:end],
+            refs=[r[:end] for r in self.refs],
+            doc_ids=None if self.doc_ids is None else self.doc_ids[:end],
+        )
+
+
+def _read_doc_ids(path: Path, encoding: str) -> list[str]:
+    """Document ids, one per line; a TSV file's first column is the id."""
+    return [line.split("\t", 1)[0].strip() for line in read_lines(path, encoding)]
+
+
+def load_parallel(
+    src_path: str | os.PathLike,
+    ref_paths: Sequence[str | os.PathLike],
+    doc_ids_path: str | os.PathLike | None = None,
+    name: str | None = None,
+    src_lang: str = "ar",
+    tgt_lang: str = "en",
+    encoding: str = "utf-8",
+) -> ParallelCorpus:
+    """Read line-aligned source and reference files (and optional per-line document ids).
+
+    Blank lines are kept, so the files stay aligned. All files are read and counted before any
+    length check, so one error lists every file with its line count.
+
+    Args:
+        src_path: source segments, one per line.
+        ref_paths: one or more reference files, each line-aligned with the source.
+        doc_ids_path: optional file with one document id per line (TSV: first column).
+        name: corpus name; defaults to the source file's stem.
+        src_lang: source language code.
+        tgt_lang: target (reference) language code.
+        encoding: encoding of every file.
+
+    Returns:
+        The corpus, with files and their sha256 recorded.
+
+    Raises:
+        InputError: a file is missing or undecodable, no reference was given, or the
+            files differ in line count (the message lists each file and its count).
+    """
+    src_path = Path(src_path)
+    ref_paths = [Path(p) for p in ref_paths]
+    if not ref_paths:
+        raise InputError(f"{src_path}: no reference file given; a parallel corpus needs at least one")
+    files = {"src": str(src_path), **{_ref_role(i): str(p) for i, p in enumerate(ref_paths)}}
+    if doc_ids_path is not None:
+        files["doc_ids"] = str(doc_ids_path)
+    src = read_lines(src_path, encoding)
+    refs = [read_lines(p, encoding) for p in ref_paths]
+    doc_ids = None if doc_ids_path is None else _read_doc_ids(Path(doc_ids_path), encoding)
+    return ParallelCorpus(
+        name=name or src_path.stem,
+        src=src,
+        refs=refs,
+        doc_ids=doc_ids,
+        src_lang=src_lang,
+        tgt_lang=tgt_lang,
+        files=files,
+        hashes={p: sha256_file(p) for p in files.values()},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# NTREX-128: pinned upstream files, fetch and load
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a public dataset: its local name, upstream path and expected sha256."""
+
+    name: str
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RemoteDataset:
+    """A public dataset pinned to one upstream commit, with a hash for every file."""
+
+    name: str  # folder under data_dir(), and the name `summ data fetch` takes
+    repository: str
+    commit: str
+    files: tuple[RemoteFile, ...]
+    url_template: str  # formatted with commit= and path=
+    license: str
+
+    def url(self, file: RemoteFile) -> str:
+        """The download URL of ``file`` at the pinned commit."""
+        return self.url_template.format(commit=self.commit, path=file.path)
+
+    def file(self, name: str) -> RemoteFile:
+        """The file with local name ``name``.
+
+        Raises:
+            KeyError: no such file in this dataset.
+        """
+        for f in self.files:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+# Hashes computed from the upstream files at this commit (the copies in shared/data/ntrex128).
+NTREX = RemoteDataset(
+    name="ntrex128",
+    repository="https://github.com/MicrosoftTranslator/NTREX",
+    commit="8561f6a622db9edad1217683e5c83daefd8bb2bf",
+    files=(
+        RemoteFile(
+            "newstest2019-ref.arb.txt",
+            "NTREX-128/newstest2019-ref.arb.txt",
+            "d271c8645933421f760eba8ed8cc1ceaaa052f917d9c2839b8abb27e0ded71e6",
+        ),
+        RemoteFile(
+            "newstest2019-src.eng.txt",
+            "NTREX-128/newstest2019-src.eng.txt",
+            "389e8f5796c66db4f646dfad33e1ec622d74767af5ef112b42a1f2cd814df3cc",
+        ),
+        RemoteFile(
+            "DOCUMENT_IDS.tsv",
+            "DOCUMENT_IDS.tsv",
+            "88a8b0ff1eae47e83f60dcde01075b8c87d75ced59ca09e0af1eb539958e05d5",
+        ),
+    ),
+    url_template="https://raw.githubusercontent.com/MicrosoftTranslator/NTREX/{commit}/{path}",
+    license="CC BY-SA 4.0",
+)
+
+_FETCH_HINT = "run `summ data fetch ntrex128` or set SUMM_DATA_DIR to a folder that holds ntrex128/"
+
+
+def _valid_files(folder: Path, spec: RemoteDataset) -> dict[str, bool]:
+    """Local file name -> whether it exists with the pinned hash."""
+    return {f.name: (folder / f.name).is_file() and sha256_file(folder / f.name) == f.sha256 for f in spec.files}
+
+
+def load_ntrex128(root: Path | None = None) -> ParallelCorpus:
+    """NTREX-128 Arabic→English: 1,997 news sentences in 123 documents, hashes checked.
+
+    The Arabic side (``newstest2019-ref.arb.txt``) is the source and the English originals
+    (``newstest2019-src.eng.txt``) the reference. Note in reports that the Arabic is a
+    professional *translation of English* news (WMT19 newstest), so Arabic→English runs in the
+    reverse of the direction the data was made: scores compare systems with each other, not
+    with test sets built Arabic-first.
+
+    Args:
+        root: folder that holds ``ntrex128/``; defaults to :func:`data_dir`.
+
+    Returns:
+        The corpus with one document id per line (``DOCUMENT_IDS.tsv``).
+
+    Raises:
+        InputError: files are missing (run ``summ data fetch ntrex128``) or differ from the
+            pinned upstream commit (delete and re-fetch).
+    """
+    folder = Path(root if root is not None else data_dir()) / NTREX.name
+    missing = [f.name for f in NTREX.files if not (folder / f.name).is_file()]
+    if missing:
+        raise InputError(f"{folder}: NTREX-128 file(s) missing: {', '.join(missing)}; {_FETCH_HINT}")
+    for f in NTREX.files:
+        got = sha256_file(folder / f.name)
+        if got != f.sha256:
+            raise InputError(
+                f"{folder / f.name}: sha256 {got[:12]}... does not match NTREX-128 at commit "
+                f"{NTREX.commit[:12]} (expected {f.sha256[:12]}...); the file was altered or comes from "
+                f"another version: delete it and re-fetch with `summ data fetch ntrex128`"
+            )
+    return load_parallel(
+        folder / "newstest2019-ref.arb.txt",
+        [folder / "newstest2019-src.eng.txt"],
+        doc_ids_path=folder / "DOCUMENT_IDS.tsv",
+        name=NTREX.name,
+        src_lang="ar",
+        tgt_lang="en",
+    )
+
+
+def _write_atomic(folder: Path, name: str, write: Callable[[object], None]) -> Path:
+    """Write ``folder/name`` through a temp file in the same folder and rename it into place.
+
+    A crash or error leaves no partial ``name`` behind: the temp file is removed, and the
+    rename is atomic because it stays on one filesystem.
+    """
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, folder / name)
+    except BaseException:
+        # BaseException too: a Ctrl-C mid-download must not leave a .partial file behind.
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return folder / name
+
+
+def _download(url: str, expected: str, folder: Path, name: str, opener: Callable, timeout: float) -> None:
+    """Download ``url`` to ``folder/name`` if its sha256 is ``expected``; else raise."""
+    import http.client  # only when downloading: keeps the network stack out of import time
+
+    def write(fh) -> None:
+        digest = hashlib.sha256()
+        try:
+            with opener(url, timeout=timeout) as resp:
+                while chunk := resp.read(_CHUNK):
+                    digest.update(chunk)
+                    fh.write(chunk)
+        except (OSError, http.client.HTTPException) as exc:
+            # URLError, HTTPError, timeouts and resets are OSErrors; IncompleteRead is not.
+            reason = getattr(exc, "reason", None) or exc
+            raise SummError(
+                f"could not download {url} ({reason}); this machine may be offline: copy the files "
+                f"into {folder} from a connected machine, or set SUMM_DATA_DIR to a folder that has them"
+            ) from None
+        got = digest.hexdigest()
+        if got != expected:
+            raise InputError(
+                f"{url}: downloaded file has sha256 {got[:12]}..., expected {expected[:12]}...; "
+                f"not kept (corrupted download or upstream changed); try `summ data fetch {NTREX.name}` again"
+            )
+
+    _write_atomic(folder, name, write)
+
+
+def fetch_ntrex128(
+    dest: Path | None = None,
+    *,
+    opener: Callable | None = None,
+    timeout: float = 30,
+) -> Path:
+    """Download NTREX-128 (Arabic, English, document ids) at the pinned commit, verified.
+
+    Files already present with the right hash are left alone; if all are, nothing is written,
+    so a read-only folder with valid files works. Each download goes to a temp file in the
+    target folder, is checked against its sha256 and only then renamed into place. A
+    ``SOURCE.txt`` records the upstream, commit and licence.
+
+    Args:
+        dest: folder to hold ``ntrex128/``; defaults to :func:`data_dir`.
+        opener: ``urlopen``-compatible callable ``(url, timeout=...)`` returning a
+            context-managed file object; None means :func:`urllib.request.urlopen` (imported
+            only then, keeping ``import summ.data`` free of the network stack). Tests pass a fake.
+        timeout: seconds each network operation may wait, so an offline machine never hangs.
+
+    Returns:
+        The ``ntrex128`` folder.
+
+    Raises:
+        InputError: a download does not match its pinned hash, or the folder is not writable.
+        SummError: the network is unreachable (one line naming the URL).
+    """
+    folder = Path(dest if dest is not None else data_dir()) / NTREX.name
+    valid = _valid_files(folder, NTREX) if folder.is_dir() else {f.name: False for f in NTREX.files}
+    if all(valid.values()):
+        log.info("%s: NTREX-128 already present and verified; nothing to fetch", folder)
+        return folder
+    if opener is None:
+        import urllib.request
+
+        opener = urllib.request.urlopen
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for f in NTREX.files:
+            if valid[f.name]:
+                log.info("%s: already verified, kept", folder / f.name)
+                continue
+            url = NTREX.url(f)
+            log.info("downloading %s", url)
+            _download(url, f.sha256, folder, f.name, opener, timeout)
+        source = (
+            f"NTREX-128 (Federmann, Kocmi, Xin 2022)\n"
+            f"upstream: {NTREX.repository}\ncommit: {NTREX.commit}\nlicence: {NTREX.license}\n"
+            + "".join(f"{f.name}: {f.path} sha256 {f.sha256}\n" for f in NTREX.files)
+        )
+        _write_atomic(folder, "SOURCE.txt", lambda fh: fh.write(source.encode("utf-8")))
+    except OSError as exc:
+        # Network failures were already turned into SummError; an OSError here is the disk
+        # (read-only folder or filesystem, disk full).
+        raise InputError(f"{folder}: cannot write ({exc.strerror or exc}); choose a writable folder with SUMM_DATA_DIR") from None
+    log.info("%s: NTREX-128 fetched and verified", folder)
+    return folder
+
+
+# --------------------------------------------------------------------------------------------
+# Summarisation datasets
+# --------------------------------------------------------------------------------------------
+
+# Keys every summarisation record needs; all others (target_summary, url, title...) go to meta.
+_SUMMARY_KEYS = ("id", "text", "summary")
+
+
+def load_summaries_jsonl(path: str | os.PathLike, encoding: str = "utf-8") -> list[Document]:
+    """Articles with reference summaries from CrossSum/XL-Sum style JSON Lines.
+
+    Each record needs ``id``, ``text`` (the article) and ``summary`` (its reference summary);
+    ids must be unique. ``summary`` and every other field (``target_summary``, ``url``,
+    ``title``, ...) go to ``Document.meta`` unchanged, so nothing in the file is dropped.
+
+    Args:
+        path: the ``.jsonl`` file.
+        encoding: its encoding.
+
+    Returns:
+        One Document per record, in file order, with ``meta["summary"]``.
+
+    Raises:
+        InputError: a record is bad (missing key, non-string text or summary, duplicate id),
+            naming the file and line.
+    """
+    path = Path(path)
+    docs = []
+    for lineno, rec in enumerate(read_jsonl(path, encoding, required=_SUMMARY_KEYS), start=1):
+        for key in ("text", "summary"):
+            if not isinstance(rec[key], str):
+                raise InputError(f"{path}:{lineno}: {key!r} must be a string, got {type(rec[key]).__name__}")
+        meta = {k: v for k, v in rec.items() if k not in ("id", "text")}
+        docs.append(Document(id=str(rec["id"]), text=rec["text"], meta=meta))
+    return docs
+
+
+# The 45 language names CrossSum uses in its config names ("arabic-english").
+CROSSSUM_LANGUAGES = frozenset(
+    """amharic arabic azerbaijani bengali burmese chinese_simplified chinese_traditional english
+    french gujarati hausa hindi igbo indonesian japanese kirundi korean kyrgyz marathi nepali
+    oromo pashto persian pidgin portuguese punjabi russian scottish_gaelic serbian_cyrillic
+    serbian_latin sinhala somali spanish swahili tamil telugu thai tigrinya turkish ukrainian
+    urdu uzbek vietnamese welsh yoruba""".split()
+)
+CROSSSUM_REPO = "csebuetnlp/CrossSum"
+
+
+def load_crosssum(
+    split: str = "test",
+    source: str = "arabic",
+    target: str = "english",
+    limit: int | None = None,
+    *,
+    revision: str | None = None,
+) -> list[Document]:
+    """CrossSum articles in ``source`` with reference summaries in ``target``, from the HF hub.
+
+    Needs the ``datasets`` library and network (or its cache). The config is
+    ``"{source}-{target}"``, e.g. ``arabic-english``. CrossSum records have no id, so ids are
+    ``crosssum/{source}-{target}/{split}/{n}`` (0-based position in the split); the URLs of
+    both articles stay in ``meta``. Licence: CC BY-NC-SA 4.0 (non-commercial).
+
+    Args:
+        split: ``train``, ``validation`` or ``test``.
+        source: CrossSum language name of the articles (see :data:`CROSSSUM_LANGUAGES`).
+        target: CrossSum language name of the summaries.
+        limit: keep only the first ``limit`` records.
+        revision: hub revision; the repository uses a loading script, which ``datasets>=4``
+            refuses, so with that version pass ``"refs/convert/parquet"`` (or install
+            ``datasets<4``).
+
+    Returns:
+        Documents with ``meta`` holding ``summary``, ``source_url``, ``target_url``.
+
+    Raises:
+        MissingDependencyError: ``datasets`` is not installed.
+        ConfigError: unknown language, split or limit, or a loader the installed
+            ``datasets`` cannot run.
+        SummError: the hub cannot be reached.
+    """
+    problems = [f"unknown CrossSum language {lang!r}" for lang in (source, target) if lang not in CROSSSUM_LANGUAGES]
+    if split not in ("train", "validation", "test"):
+        problems.append(f"split must be train, validation or test, not {split!r}")
+    if limit is not None and limit < 1:
+        problems.append(f"limit must be at least 1, got {limit}")
+    if problems:
+        raise ConfigError("load_crosssum: " + "; ".join(problems) + " (languages are full names such as arabic, english)")
+    datasets = require("datasets", extra="datasets")
+    config = f"{source}-{target}"
+    hf_split = split if limit is None else f"{split}[:{limit}]"
+    try:
+        rows = datasets.load_dataset(CROSSSUM_REPO, config, split=hf_split, revision=revision)
+    except RuntimeError as exc:
+        if "scripts are no longer supported" in str(exc):
+            raise ConfigError(
+                f"{CROSSSUM_REPO} uses a loading script that this datasets version refuses; "
+                f'pass revision="refs/convert/parquet" or pip install "datasets<4"'
+            ) from None
+        raise
+    except ValueError as exc:
+        raise ConfigError(f"{CROSSSUM_REPO} {config} {hf_split}: {exc}") from None
+    except OSError as exc:  # requests' and datasets' network errors are OSErrors
+        raise SummError(f"could not load {CROSSSUM_REPO} {config} ({exc}); this machine may be offline") from None
+    docs = []
+    for n, row in enumerate(rows):
+        meta = {k: v for k, v in dict(row).items() if k != "text"}
+        docs.append(Document(id=f"crosssum/{config}/{split}/{n}", text=row["text"], meta=meta))
+    return docs
+
+
+def check_ids(expected: Sequence[str], got: Sequence[str], what: str) -> None:
+    """Raise if two id lists differ in length or at any position (e.g. summaries vs articles).
+
+    Args:
+        expected: ids in the reference order (the articles).
+        got: ids that must match them one to one (the summaries).
+        what: what is compared, for the message (``"summaries.jsonl vs articles"``).
+
+    Raises:
+        InputError: listing the counts and the first (up to 5) mismatches with their
+            1-based positions, and whether the same ids merely come in another order.
+    """
+    missing = object()
+    bad = [
+        (pos, e, g)
+        for pos, (e, g) in enumerate(zip_longest(expected, got, fillvalue=missing), start=1)
+        if e != g
+    ]
+    if not bad:
+        return
+
+    def show(x: object) -> str:
+        return "(none)" if x is missing else repr(x)
+
+    shown = "; ".join(f"#{pos}: expected {show(e)}, got {show(g)}" for pos, e, g in bad[:5])
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    hint = " (same ids in a different order)" if Counter(expected) == Counter(got) else ""
+    raise InputError(
+        f"{what}: ids do not match ({len(expected)} expected, {len(got)} got; "
+        f"{len(bad)} position(s) differ{hint}): {shown}{more}"
+    )

@@ -1,0 +1,107 @@
+"""SQLite store of finished translations: every long run is resumable.
+
+A row is keyed by a hash of (model id, resolved revision, engine, generation settings,
+source text), so a changed setting never returns a stale output. Writes are committed in
+batches by the pipeline (see ``BatchConfig.commit_every``); SQLite's write-ahead log lets
+other processes read the file while a run writes it, and a ``kill -9`` loses at most the
+batch in flight, never a committed row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+from summ.translate import Generation
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS translations (
+    key TEXT PRIMARY KEY,
+    setting TEXT NOT NULL,      -- hash of the model/engine/settings part of the key
+    source TEXT NOT NULL,
+    output TEXT NOT NULL,
+    n_tokens INTEGER NOT NULL,
+    hit_cap INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (
+    setting TEXT PRIMARY KEY,
+    description TEXT NOT NULL   -- the JSON the setting hash was made from, for inspection
+);
+"""
+
+# SQLite limits the number of parameters per statement; look keys up in chunks below it.
+_CHUNK = 500
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Cache:
+    """A translation cache in one SQLite file.
+
+    Args:
+        path: the database file; its folder is created if needed.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # check_same_thread=False: the notebook kernel may call from another thread; access is
+        # still serialised by the GIL-held calls below.
+        self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL with WAL is durable across process crashes (kill -9); only an OS crash can
+        # lose the last commits, and then the run simply translates them again.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._db.commit()
+
+    @staticmethod
+    def setting_key(parts: dict) -> tuple[str, str]:
+        """Hash of everything but the source text; returns (hash, canonical JSON)."""
+        canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+        return _digest(canonical), canonical
+
+    def get_many(self, parts: dict, sources: list[str]) -> dict[str, Generation]:
+        """The cached outputs for those ``sources`` that have one."""
+        setting, _ = self.setting_key(parts)
+        keys = {_digest(setting + "\x00" + s): s for s in sources}
+        found: dict[str, Generation] = {}
+        items = list(keys)
+        for start in range(0, len(items), _CHUNK):
+            chunk = items[start : start + _CHUNK]
+            rows = self._db.execute(
+                f"SELECT key, output, n_tokens, hit_cap FROM translations WHERE key IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for key, output, n_tokens, hit_cap in rows:
+                found[keys[key]] = Generation(output, n_tokens, bool(hit_cap))
+        return found
+
+    def put_many(self, parts: dict, items: Iterable[tuple[str, Generation]]) -> None:
+        """Store outputs and commit them in one transaction."""
+        setting, description = self.setting_key(parts)
+        rows = [
+            (_digest(setting + "\x00" + src), setting, src, gen.text, gen.n_tokens, int(gen.hit_cap))
+            for src, gen in items
+        ]
+        with self._db:
+            self._db.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (setting, description))
+            self._db.executemany("INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM translations").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Cache:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,200 @@
+"""What differs between model families, in one table both engines read.
+
+A family decides how a source is encoded (language tokens, ``<2en>`` prefixes), which tokens
+the output must start with, and how long inputs and outputs may be. The engines use the
+Hugging Face tokenizer for all of it, so that the HF and CTranslate2 engines see identical
+token ids (the basis of the equivalence test).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from summ.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+# How each family names Arabic and English. M2M100 uses ISO 639-1 (``__ar__`` tokens), NLLB
+# FLORES-200 codes, MADLAD a ``<2xx>`` prefix on the source text.
+LANG_CODES: dict[str, dict[str, str]] = {
+    "m2m100": {"ar": "ar", "en": "en", "fr": "fr"},
+    "nllb": {"ar": "arb_Arab", "en": "eng_Latn", "fr": "fra_Latn"},
+    "madlad": {"ar": "<2ar>", "en": "<2en>", "fr": "<2fr>"},
+    # CrossSum (mT5) picks the output language by the decoder's first token.
+    "crosssum": {"ar": "arabic", "en": "english", "fr": "french"},
+}
+
+# Input limit where neither the config nor the tokenizer gives one (T5 has relative positions
+# and no hard limit, but was trained on 512-token inputs).
+_FALLBACK_LIMIT = 512
+
+
+@dataclass(frozen=True)
+class Codec:
+    """Family-specific encoding and decoding around a Hugging Face tokenizer.
+
+    Attributes:
+        family: ``marian``, ``m2m100``, ``nllb``, ``madlad`` (T5), ``mt5``, ``crosssum``,
+            ``bart``, ``pegasus`` or ``seq2seq`` (anything else ``AutoModelForSeq2SeqLM`` loads).
+        source_prefix: text put before every source (``"<2en> "`` for MADLAD).
+        target_prefix: token ids every output starts with after the decoder start (NLLB and
+            M2M100 language tokens); they are forced, then removed from the output.
+        decoder_start_token_id: the first decoder input.
+        max_input_tokens: source positions, special tokens included.
+        max_output_tokens: output positions available for content tokens.
+    """
+
+    tokenizer: object
+    family: str
+    source_prefix: str
+    target_prefix: tuple[int, ...]
+    decoder_start_token_id: int
+    eos_token_id: int
+    pad_token_id: int
+    max_input_tokens: int
+    max_output_tokens: int
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        if not texts:
+            return []
+        # truncation=False: a model limit must never cut a source; the pipeline splits instead.
+        out = self.tokenizer([self.source_prefix + t for t in texts], truncation=False, add_special_tokens=True)
+        return [list(ids) for ids in out["input_ids"]]
+
+    def strip_output(self, ids: list[int]) -> tuple[list[int], bool]:
+        """Content ids of one generated sequence and whether it ended with EOS.
+
+        Drops the decoder start and forced target prefix, and cuts at the first EOS (the rest
+        is padding from batching).
+        """
+        ids = list(ids)
+        if ids and ids[0] == self.decoder_start_token_id:
+            ids = ids[1:]
+        n = len(self.target_prefix)
+        if n and tuple(ids[:n]) == self.target_prefix:
+            ids = ids[n:]
+        if self.eos_token_id in ids:
+            return ids[: ids.index(self.eos_token_id)], True
+        # Trailing pads (a shorter output in a padded batch) are not content either.
+        while ids and ids[-1] == self.pad_token_id:
+            ids.pop()
+        return ids, False
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False).strip()
+
+    def settings(self) -> dict:
+        return {
+            "family": self.family,
+            "source_prefix": self.source_prefix,
+            "target_prefix": list(self.target_prefix),
+            "decoder_start": self.decoder_start_token_id,
+        }
+
+
+def detect_family(config, tokenizer) -> str:
+    """The family of a loaded model from its config and tokenizer class."""
+    model_type = getattr(config, "model_type", "")
+    tok = type(tokenizer).__name__
+    if model_type == "marian":
+        return "marian"
+    if model_type == "m2m_100":
+        return "nllb" if tok.startswith("Nllb") else "m2m100"
+    if model_type == "t5":
+        vocab = tokenizer.get_vocab()
+        return "madlad" if "<2en>" in vocab else "t5"
+    if model_type == "mt5":
+        params = getattr(config, "task_specific_params", None) or {}
+        return "crosssum" if "langid_map" in params else "mt5"
+    if model_type in {"bart", "pegasus"}:
+        return model_type
+    return "seq2seq"
+
+
+def _sane(n) -> int | None:
+    # Tokenizers without a limit report 1e30.
+    return int(n) if isinstance(n, int | float) and 0 < n < 1_000_000 else None
+
+
+def make_codec(config, tokenizer, generation_config, *, src_lang: str = "ar", tgt_lang: str = "en") -> Codec:
+    """Build the :class:`Codec` of a loaded model for ``src_lang`` → ``tgt_lang``.
+
+    Raises:
+        ConfigError: a language the model's family has no code for, or a code missing from
+            the model's vocabulary.
+    """
+    family = detect_family(config, tokenizer)
+    vocab = tokenizer.get_vocab()
+
+    def code(lang: str, fam: str) -> str:
+        try:
+            return LANG_CODES[fam][lang]
+        except KeyError:
+            raise ConfigError(f"no {fam} language code for {lang!r}; known: {', '.join(LANG_CODES[fam])}") from None
+
+    prefix_text = ""
+    target_prefix: tuple[int, ...] = ()
+    start = generation_config.decoder_start_token_id
+    if start is None:
+        start = config.decoder_start_token_id
+    if family == "m2m100":
+        tokenizer.src_lang = code(src_lang, family)
+        target_prefix = (tokenizer.get_lang_id(code(tgt_lang, family)),)
+    elif family == "nllb":
+        tokenizer.src_lang = code(src_lang, family)
+        target = code(tgt_lang, family)
+        if target not in vocab:
+            raise ConfigError(f"language token {target} is not in the tokenizer's vocabulary")
+        target_prefix = (tokenizer.convert_tokens_to_ids(target),)
+    elif family == "madlad":
+        prefix_text = code(tgt_lang, family) + " "
+    elif family == "crosssum":
+        langid_map = config.task_specific_params["langid_map"]
+        name = code(tgt_lang, family)
+        # As in the CrossSum model card: the decoder starts with the target language's token.
+        start = tokenizer.convert_tokens_to_ids(langid_map[name][1])
+    elif family == "bart" and getattr(generation_config, "forced_bos_token_id", None) is not None:
+        target_prefix = (generation_config.forced_bos_token_id,)
+
+    positions = _sane(getattr(config, "max_position_embeddings", None))
+    limits = [x for x in (positions, _sane(tokenizer.model_max_length)) if x]
+    limit_in = min(limits) if limits else _FALLBACK_LIMIT
+    limit_out = (positions or _FALLBACK_LIMIT) - 1 - len(target_prefix)  # -1: the decoder start
+    return Codec(
+        tokenizer=tokenizer,
+        family=family,
+        source_prefix=prefix_text,
+        target_prefix=target_prefix,
+        decoder_start_token_id=int(start),
+        eos_token_id=int(generation_config.eos_token_id if generation_config.eos_token_id is not None else config.eos_token_id),
+        pad_token_id=int(config.pad_token_id),
+        max_input_tokens=limit_in,
+        max_output_tokens=limit_out,
+    )
+
+
+def fingerprint(path: str | Path) -> str:
+    """A content hash of a local model folder, standing in for a hub commit in cache keys.
+
+    Small files are hashed whole; files over 64 MiB by size plus their first and last MiB,
+    so that a multi-GB checkpoint is fingerprinted in milliseconds.
+    """
+    path = Path(path)
+    h = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        rel = file.relative_to(path).as_posix()
+        if rel.startswith(".") or "/." in rel:
+            continue
+        size = file.stat().st_size
+        h.update(f"{rel}\0{size}\0".encode())
+        with file.open("rb") as fh:
+            if size <= 64 << 20:
+                h.update(fh.read())
+            else:
+                h.update(fh.read(1 << 20))
+                fh.seek(-(1 << 20), 2)
+                h.update(fh.read())
+    return "local-" + h.hexdigest()[:16]

@@ -1,0 +1,239 @@
+"""The Hugging Face transformers engine: any seq2seq model ``AutoModelForSeq2SeqLM`` loads.
+
+Loading order for a model id: a local directory; else the local Hugging Face cache (no
+network); else the hub, after a 5-second reachability probe, so that an offline machine gets
+a one-line error at once instead of minutes of retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from summ.engines.families import Codec, fingerprint, make_codec
+from summ.errors import ConfigError, ModelNotFoundError
+from summ.translate import DecodeConfig, Generation
+
+logger = logging.getLogger(__name__)
+
+_PROBE_TIMEOUT_S = 5.0
+
+
+def hub_reachable(timeout: float = _PROBE_TIMEOUT_S) -> bool:
+    """Whether the Hugging Face hub (or ``HF_ENDPOINT``) accepts a TCP connection."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
+        return False
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def not_found(model: str, why: str) -> ModelNotFoundError:
+    return ModelNotFoundError(
+        f"cannot load model {model!r}: {why}. On an offline machine, download it elsewhere "
+        f"(huggingface-cli download {model} --local-dir DIR) and pass --model DIR"
+    )
+
+
+def load_pretrained(model: str, revision: str | None, loader):
+    """Call ``loader(source, local_files_only=..., revision=...)`` with the loading order above.
+
+    Returns ``(result, revision)``; ``revision`` is the resolved commit hash for hub models
+    and a content fingerprint for local folders.
+    """
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return loader(str(path), local_files_only=True, revision=None), fingerprint(path)
+    if model.startswith((".", "/", "~")) or model.count("/") > 1:
+        raise not_found(model, "no such directory")
+    try:
+        result = loader(model, local_files_only=True, revision=revision)
+    except OSError:
+        if not hub_reachable():
+            raise not_found(model, "it is not a local directory, not in the Hugging Face cache, and the hub is unreachable") from None
+        try:
+            result = loader(model, local_files_only=False, revision=revision)
+        except OSError as exc:
+            raise not_found(model, f"the hub refused it ({str(exc).splitlines()[0]})") from None
+    return result, revision or "unknown"
+
+
+def pick_device(device: str = "auto") -> str:
+    """``auto`` → cuda, then mps, then cpu; anything else is passed through."""
+    import torch
+
+    if device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(dtype: str, device: str, family: str):
+    """``auto`` → float32 on CPU; bfloat16 (else float16) on GPU.
+
+    T5-family models overflow in float16 (their activations exceed its range), so they get
+    bfloat16 where the GPU has it and float32 otherwise.
+    """
+    import torch
+
+    names = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+    if dtype != "auto":
+        if dtype not in names:
+            raise ConfigError(f"unknown dtype {dtype!r}; choose auto, {', '.join(names)}")
+        return names[dtype]
+    if device.startswith("cpu"):
+        return torch.float32
+    bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
+    if bf16:
+        return torch.bfloat16
+    if family in {"madlad", "t5", "mt5", "crosssum"}:
+        return torch.float32
+    return torch.float16
+
+
+@dataclass
+class HFEngine:
+    """A loaded transformers model behind the :class:`summ.translate.Engine` protocol."""
+
+    model_id: str
+    revision: str
+    model: object
+    codec: Codec
+    generation_config: object
+    device: str
+    dtype: str
+    decode: DecodeConfig
+
+    @property
+    def name(self) -> str:
+        return f"hf:{self.dtype}"
+
+    @property
+    def max_input_tokens(self) -> int:
+        return self.codec.max_input_tokens
+
+    @property
+    def max_output_tokens(self) -> int:
+        return self.codec.max_output_tokens
+
+    @classmethod
+    def load(
+        cls,
+        model: str,
+        *,
+        decode: DecodeConfig = DecodeConfig(),
+        device: str = "auto",
+        revision: str | None = None,
+        dtype: str = "auto",
+        src_lang: str = "ar",
+        tgt_lang: str = "en",
+        trust_remote_code: bool = False,
+        threads: int | None = None,
+    ) -> HFEngine:
+        """Load tokenizer and model (by hub id or local path) for ``src_lang`` → ``tgt_lang``.
+
+        Args:
+            model: hub id or local directory.
+            decode: generation settings applied to every call.
+            device: ``auto``, ``cpu``, ``cuda``, ``cuda:1``, ``mps``.
+            revision: hub branch, tag or commit.
+            dtype: ``auto``, ``float32``, ``float16``, ``bfloat16``.
+            src_lang: ISO 639-1 code of the source (mapped per family).
+            tgt_lang: ISO 639-1 code of the output.
+            trust_remote_code: never needed by the supported families; off unless asked.
+            threads: torch intra-op threads (default: torch's choice).
+        """
+        import torch
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig
+
+        if threads:
+            torch.set_num_threads(threads)
+        common = {"trust_remote_code": trust_remote_code}
+        tokenizer, resolved = load_pretrained(model, revision, lambda src, **kw: AutoTokenizer.from_pretrained(src, **kw, **common))
+        device = pick_device(device)
+        net, _ = load_pretrained(
+            model, revision, lambda src, **kw: AutoModelForSeq2SeqLM.from_pretrained(src, **kw, **common)
+        )
+        config = net.config
+        if resolved == "unknown" or resolved == revision:
+            # Hub models: the commit hash transformers resolved, so "main" becomes a fixed revision.
+            resolved = getattr(config, "_commit_hash", None) or resolved
+        try:
+            gen = GenerationConfig.from_model_config(config) if net.generation_config is None else net.generation_config
+        except Exception:  # noqa: BLE001 - some configs carry no generation fields at all
+            gen = GenerationConfig()
+        codec = make_codec(config, tokenizer, gen, src_lang=src_lang, tgt_lang=tgt_lang)
+        torch_dtype = pick_dtype(dtype, device, codec.family)
+        net = net.to(device=device, dtype=torch_dtype).eval()
+        logger.info("loaded %s (%s, revision %s) on %s as %s", model, codec.family, resolved, device, torch_dtype)
+        return cls(model, resolved, net, codec, gen, device, str(torch_dtype).removeprefix("torch."), decode)
+
+    def settings(self) -> dict:
+        import transformers
+
+        return {
+            **self.codec.settings(),
+            **self._generate_kwargs(0),
+            "device": self.device.split(":")[0],
+            "transformers": transformers.__version__,
+        }
+
+    def _generate_kwargs(self, max_new_tokens: int) -> dict:
+        d = self.decode
+        gen = self.generation_config
+        beams = d.beam_size if d.beam_size is not None else (gen.num_beams or 1)
+        kwargs = {
+            "num_beams": beams,
+            "do_sample": False,
+            "num_return_sequences": 1,
+            # The pipeline sets the length; the model's max_length (NLLB: 200) must not apply.
+            "max_length": None,
+            "max_new_tokens": max_new_tokens,
+            "min_new_tokens": d.min_new_tokens or None,
+            # Marian configs force </s> at the last position, hiding that an output was cut;
+            # off, so a capped output is reported as capped (and CTranslate2 behaves the same).
+            "forced_eos_token_id": None,
+            "repetition_penalty": d.repetition_penalty if d.repetition_penalty is not None else gen.repetition_penalty,
+            "no_repeat_ngram_size": d.no_repeat_ngram_size if d.no_repeat_ngram_size is not None else gen.no_repeat_ngram_size,
+            "bad_words_ids": gen.bad_words_ids,
+            "decoder_start_token_id": self.codec.decoder_start_token_id,
+        }
+        if beams > 1:
+            kwargs["length_penalty"] = d.length_penalty if d.length_penalty is not None else gen.length_penalty
+            kwargs["early_stopping"] = gen.early_stopping
+        if self.codec.target_prefix:
+            kwargs["forced_bos_token_id"] = self.codec.target_prefix[0]
+        return kwargs
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        return self.codec.encode(texts)
+
+    def generate(self, batch: list[list[int]], max_new_tokens: int) -> list[Generation]:
+        import torch
+
+        if not batch:
+            return []
+        width = max(len(ids) for ids in batch)
+        pad = self.codec.pad_token_id
+        # Right padding with an attention mask: what the tokenizer itself does for seq2seq.
+        input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch], device=self.device)
+        mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch], device=self.device)
+        kwargs = self._generate_kwargs(max_new_tokens + len(self.codec.target_prefix))
+        with torch.inference_mode():
+            out = self.model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
+        results = []
+        for row in out.tolist():
+            ids, ended = self.codec.strip_output(row)
+            results.append(Generation(self.codec.decode(ids), len(ids), hit_cap=not ended))
+        return results

@@ -1,0 +1,297 @@
+"""Tiny models of every supported family, for tests and offline smoke runs.
+
+Each builder trains a real tokenizer of the family's own class (SentencePiece or byte-level
+BPE, on the bundled ``resources/tiny_corpus.txt``), makes a model with the family's real
+architecture at toy size with seeded random weights, and writes both with
+``save_pretrained``, so that the ordinary ``from_pretrained`` path (and the CTranslate2
+converter) loads them exactly as it loads a downloaded model. Outputs are gibberish; the
+structure around them (alignment, splitting, caching, scoring) is what tests check.
+
+Command line::
+
+    python -m summ.testing tiny-model OUT --family {marian,m2m100,nllb,t5,bart,mt5,mt5-crosssum}
+
+Library code must not import this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+# Translation families first (what load_translator supports), then summarisation families.
+FAMILIES = ("marian", "m2m100", "nllb", "t5", "bart", "mt5", "mt5-crosssum")
+
+# Toy sizes: a few MB on disk, built in about a second, yet every architectural feature
+# (cross-attention, positions, layer norms, tied or untied embeddings) is present.
+_D_MODEL = 32
+_LAYERS = 2
+_HEADS = 2
+_FFN = 64
+_VOCAB = 1000
+
+
+def corpus_lines() -> list[str]:
+    """The bundled Arabic+English training text (comment lines dropped)."""
+    text = resources.files("summ").joinpath("resources/tiny_corpus.txt").read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _train_spm(model_type: str, vocab_size: int = _VOCAB, **ids: int | str | list[str]) -> bytes:
+    """Train a SentencePiece model in memory; returns the serialized model."""
+    import sentencepiece as spm
+
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(corpus_lines()),
+        model_writer=buf,
+        vocab_size=vocab_size,
+        model_type=model_type,
+        character_coverage=1.0,  # every character of the corpus (both alphabets) gets a piece
+        hard_vocab_limit=False,  # the corpus is small; take what it supports
+        num_threads=1,  # deterministic
+        minloglevel=2,
+        **ids,
+    )
+    return buf.getvalue()
+
+
+def _spm_vocab_and_charsmap(model: bytes) -> tuple[list[tuple[str, float]], bytes]:
+    from sentencepiece import sentencepiece_model_pb2 as pb
+
+    proto = pb.ModelProto()
+    proto.ParseFromString(model)
+    return [(p.piece, p.score) for p in proto.pieces], proto.normalizer_spec.precompiled_charsmap
+
+
+def _seeded(seed: int) -> None:
+    import torch
+
+    torch.manual_seed(seed)
+
+
+def _save(model, tokenizer, out: Path, generation: dict) -> None:
+    from transformers import GenerationConfig
+
+    model.generation_config = GenerationConfig(**generation)
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+
+
+def build_marian(out: Path, seed: int = 0) -> None:
+    """opus-mt-ar-en shaped: separate source/target SentencePiece, shared vocab.json, pad = last id."""
+    from transformers import MarianConfig, MarianMTModel, MarianTokenizer
+
+    out.mkdir(parents=True, exist_ok=True)
+    src = _train_spm("unigram")
+    (out / "source.spm").write_bytes(src)
+    (out / "target.spm").write_bytes(src)
+    pieces, _ = _spm_vocab_and_charsmap(src)
+    # opus-mt convention: </s>=0, <unk>=1, pieces..., <pad>=last.
+    vocab = {"</s>": 0, "<unk>": 1}
+    for piece, _score in pieces:
+        vocab.setdefault(piece, len(vocab))
+    vocab.pop("<s>", None)
+    vocab = {p: i for i, p in enumerate(vocab)}
+    vocab["<pad>"] = len(vocab)
+    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    tok = MarianTokenizer(source_spm=str(out / "source.spm"), target_spm=str(out / "target.spm"), vocab=str(out / "vocab.json"))
+    pad = vocab["<pad>"]
+    config = MarianConfig(
+        vocab_size=len(vocab), d_model=_D_MODEL, encoder_layers=_LAYERS, decoder_layers=_LAYERS,
+        encoder_attention_heads=_HEADS, decoder_attention_heads=_HEADS, encoder_ffn_dim=_FFN, decoder_ffn_dim=_FFN,
+        max_position_embeddings=512, activation_function="swish", static_position_embeddings=True,
+        scale_embedding=True, share_encoder_decoder_embeddings=True,
+        pad_token_id=pad, eos_token_id=0, decoder_start_token_id=pad, forced_eos_token_id=0,
+    )
+    _seeded(seed)
+    model = MarianMTModel(config)
+    # Same generation defaults as the real opus-mt models (including the forced </s>).
+    _save(model, tok, out, dict(bad_words_ids=[[pad]], decoder_start_token_id=pad, eos_token_id=0,
+                                forced_eos_token_id=0, max_length=512, num_beams=4, pad_token_id=pad))
+
+
+def _m2m_like(out: Path, seed: int, tokenizer, vocab_size: int, max_length: int) -> None:
+    from transformers import M2M100Config, M2M100ForConditionalGeneration
+
+    config = M2M100Config(
+        vocab_size=vocab_size, d_model=_D_MODEL, encoder_layers=_LAYERS, decoder_layers=_LAYERS,
+        encoder_attention_heads=_HEADS, decoder_attention_heads=_HEADS, encoder_ffn_dim=_FFN, decoder_ffn_dim=_FFN,
+        max_position_embeddings=1024, scale_embedding=True, activation_function="relu",
+        pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
+    )
+    _seeded(seed)
+    model = M2M100ForConditionalGeneration(config)
+    # The real NLLB/M2M100 generation_config caps output at 200 tokens: keep that trap in the
+    # tiny models so tests prove the pipeline overrides it.
+    _save(model, tokenizer, out, dict(bos_token_id=0, decoder_start_token_id=2, eos_token_id=2, pad_token_id=1,
+                                      max_length=max_length, num_beams=5))
+
+
+def build_m2m100(out: Path, seed: int = 0) -> None:
+    """m2m100_418M shaped: vocab.json + sentencepiece model, ``__ar__``/``__en__`` language tokens."""
+    from transformers import M2M100Tokenizer
+
+    out.mkdir(parents=True, exist_ok=True)
+    model = _train_spm("bpe", bos_id=0, pad_id=1, eos_id=2, unk_id=3)
+    (out / "sentencepiece.bpe.model").write_bytes(model)
+    pieces, _ = _spm_vocab_and_charsmap(model)
+    vocab = {p: i for i, (p, _s) in enumerate(pieces)}
+    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    tok = M2M100Tokenizer(vocab_file=str(out / "vocab.json"), spm_file=str(out / "sentencepiece.bpe.model"),
+                          src_lang="ar", tgt_lang="en")
+    # As in the real m2m100_418M (128,112 = pieces + 100 language tokens + 8 made-up words):
+    # the language tokens live beyond the vocabulary file, so len(tok) undercounts them.
+    _m2m_like(out, seed, tok, vocab_size=tok.encoder_size + len(tok.lang_code_to_id) + tok.num_madeup_words, max_length=200)
+
+
+def build_nllb(out: Path, seed: int = 0) -> None:
+    """nllb-200 shaped: SentencePiece BPE converted to a ``tokenizers`` BPE, FLORES-200 language codes.
+
+    Built from vocab + merges (not from the raw ``.model`` file, which transformers 5 turns
+    into an all-``<unk>`` vocabulary without any error).
+    """
+    from transformers import NllbTokenizer
+    from transformers.tokenization_utils_sentencepiece import SentencePieceExtractor
+
+    out.mkdir(parents=True, exist_ok=True)
+    model = _train_spm("bpe", bos_id=0, pad_id=1, eos_id=2, unk_id=3)
+    spm_path = out / "sentencepiece.bpe.model"
+    spm_path.write_bytes(model)
+    vocab, _scores, merges = SentencePieceExtractor(str(spm_path)).extract()
+    _, charsmap = _spm_vocab_and_charsmap(model)
+    tok = NllbTokenizer(vocab=vocab, merges=merges, _spm_precompiled_charsmap=charsmap,
+                        src_lang="arb_Arab", tgt_lang="eng_Latn")
+    spm_path.unlink()  # the saved tokenizer.json is the tokenizer; don't leave a second, unused one
+    _m2m_like(out, seed, tok, vocab_size=len(tok), max_length=200)
+
+
+def _t5_tokenizer(extra_symbols: list[str]):
+    from transformers import T5Tokenizer
+
+    # T5 layout: <pad>=0, </s>=1, <unk>=2, then the pieces.
+    model = _train_spm("unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1, user_defined_symbols=extra_symbols)
+    vocab, charsmap = _spm_vocab_and_charsmap(model)
+    return T5Tokenizer(vocab=vocab, _spm_precompiled_charsmap=charsmap, extra_ids=0)
+
+
+def build_t5(out: Path, seed: int = 0) -> None:
+    """madlad400-mt shaped: T5 with ``<2xx>`` target-language tokens in the vocabulary."""
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    out.mkdir(parents=True, exist_ok=True)
+    tok = _t5_tokenizer(["<2en>", "<2ar>", "<2fr>"])
+    config = T5Config(
+        vocab_size=len(tok), d_model=_D_MODEL, d_kv=_D_MODEL // _HEADS, d_ff=_FFN, num_layers=_LAYERS,
+        num_decoder_layers=_LAYERS, num_heads=_HEADS, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+        pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+    )
+    _seeded(seed)
+    model = T5ForConditionalGeneration(config)
+    _save(model, tok, out, dict(decoder_start_token_id=0, eos_token_id=1, pad_token_id=0))
+
+
+def build_mt5(out: Path, seed: int = 0, crosssum: bool = False) -> None:
+    """mT5_multilingual_XLSum shaped; with ``crosssum`` also the CrossSum ``langid_map``.
+
+    csebuetnlp/mT5_m2m_crossSum selects the output language by starting the decoder with a
+    language token looked up in ``config.task_specific_params["langid_map"]``.
+    """
+    from transformers import MT5Config, MT5ForConditionalGeneration
+
+    out.mkdir(parents=True, exist_ok=True)
+    lang_tokens = {"arabic": "▁<extra_id_0>", "english": "▁<extra_id_1>", "french": "▁<extra_id_2>"}
+    tok = _t5_tokenizer(list(lang_tokens.values()) if crosssum else [])
+    extra = {}
+    if crosssum:
+        extra["task_specific_params"] = {"langid_map": {k: [i, v] for i, (k, v) in enumerate(lang_tokens.items())}}
+    config = MT5Config(
+        vocab_size=len(tok), d_model=_D_MODEL, d_kv=_D_MODEL // _HEADS, d_ff=_FFN, num_layers=_LAYERS,
+        num_decoder_layers=_LAYERS, num_heads=_HEADS, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+        pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, **extra,
+    )
+    _seeded(seed)
+    model = MT5ForConditionalGeneration(config)
+    _save(model, tok, out, dict(decoder_start_token_id=0, eos_token_id=1, pad_token_id=0,
+                                max_length=84, num_beams=4, no_repeat_ngram_size=2))
+
+
+def build_bart(out: Path, seed: int = 0) -> None:
+    """distilbart-cnn shaped: byte-level BPE (vocab.json + merges.txt), CNN/DM generation defaults."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import BartConfig, BartForConditionalGeneration, BartTokenizer
+
+    out.mkdir(parents=True, exist_ok=True)
+    bpe = ByteLevelBPETokenizer()
+    english = [line for line in corpus_lines() if line.isascii()]
+    bpe.train_from_iterator(english, vocab_size=_VOCAB, min_frequency=1,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], show_progress=False)
+    bpe.save_model(str(out))
+    tok = BartTokenizer(vocab=str(out / "vocab.json"), merges=str(out / "merges.txt"))
+    config = BartConfig(
+        vocab_size=len(tok), d_model=_D_MODEL, encoder_layers=_LAYERS, decoder_layers=_LAYERS,
+        encoder_attention_heads=_HEADS, decoder_attention_heads=_HEADS, encoder_ffn_dim=_FFN, decoder_ffn_dim=_FFN,
+        max_position_embeddings=1024, pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
+        forced_bos_token_id=0,
+        # Keys the real distilbart-cnn config.json carries (fairseq heritage); the CTranslate2
+        # converter reads them and transformers 5 no longer sets them by default.
+        normalize_before=False, normalize_embedding=True, add_final_layer_norm=False,
+    )
+    _seeded(seed)
+    model = BartForConditionalGeneration(config)
+    _save(model, tok, out, dict(bos_token_id=0, decoder_start_token_id=2, eos_token_id=2, pad_token_id=1,
+                                forced_bos_token_id=0, forced_eos_token_id=2, max_length=142, min_length=56,
+                                num_beams=4, length_penalty=2.0, no_repeat_ngram_size=3, early_stopping=True))
+
+
+BUILDERS: dict[str, Callable[..., None]] = {
+    "marian": build_marian,
+    "m2m100": build_m2m100,
+    "nllb": build_nllb,
+    "t5": build_t5,
+    "bart": build_bart,
+    "mt5": build_mt5,
+    "mt5-crosssum": lambda out, seed=0: build_mt5(out, seed, crosssum=True),
+}
+
+
+def build_tiny_model(out: str | Path, family: str, seed: int = 0) -> Path:
+    """Build a tiny random-weight model of ``family`` in ``out`` and return the path.
+
+    Args:
+        out: directory to create (parents too); existing files are overwritten.
+        family: one of :data:`FAMILIES`.
+        seed: torch seed for the weights; the tokenizer is deterministic.
+    """
+    if family not in BUILDERS:
+        raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
+    out = Path(out)
+    BUILDERS[family](out, seed)
+    # Marks the directory as a test model so that reports can say so.
+    (out / "SUMM_TINY_MODEL").write_text(f"family={family}\nseed={seed}\n", encoding="utf-8")
+    logger.info("built tiny %s model in %s", family, out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m summ.testing", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    tiny = sub.add_parser("tiny-model", help="build a tiny random-weight model with a real tokenizer")
+    tiny.add_argument("out", type=Path)
+    tiny.add_argument("--family", choices=FAMILIES, required=True)
+    tiny.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    build_tiny_model(args.out, args.family, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
