@@ -262,6 +262,52 @@ BUILDERS: dict[str, Callable[..., None]] = {
 }
 
 
+class EchoEngine:
+    """A fake :class:`summ.translate.Engine` that "translates" by echoing its input.
+
+    Tokens are whitespace-separated words plus one end-of-sentence token, so token counts
+    are easy to reason about in tests; every call is recorded in ``calls`` (batch of ids and
+    cap). Output is the source words, cut at the cap like a real model would be.
+    """
+
+    def __init__(self, max_input_tokens: int = 64, max_output_tokens: int = 256, model_id: str = "echo") -> None:
+        self.model_id = model_id
+        self.revision = "echo-1"
+        self.name = "echo"
+        self.max_input_tokens = max_input_tokens
+        self.max_output_tokens = max_output_tokens
+        self._words: dict[str, int] = {"</s>": 0}
+        self._ids: list[str] = ["</s>"]
+        self.calls: list[tuple[list[list[int]], int]] = []
+
+    def settings(self) -> dict:
+        return {"echo": True}
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        out = []
+        for text in texts:
+            ids = []
+            for word in text.split():
+                if word not in self._words:
+                    self._words[word] = len(self._ids)
+                    self._ids.append(word)
+                ids.append(self._words[word])
+            out.append(ids + [0])
+        return out
+
+    def generate(self, batch: list[list[int]], max_new_tokens: int):
+        from summ.translate import Generation
+
+        self.calls.append(([list(ids) for ids in batch], max_new_tokens))
+        results = []
+        for ids in batch:
+            words = [self._ids[i] for i in ids[:-1]]
+            capped = len(words) > max_new_tokens
+            words = words[:max_new_tokens]
+            results.append(Generation(" ".join(words), len(words), capped))
+        return results
+
+
 def build_tiny_model(out: str | Path, family: str, seed: int = 0) -> Path:
     """Build a tiny random-weight model of ``family`` in ``out`` and return the path.
 

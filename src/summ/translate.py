@@ -132,7 +132,7 @@ class SegmentRecord:
     source: str
     translation: str
     source_tokens: int
-    pieces: int  # 1 unless the segment was split to fit the model
+    pieces: tuple[str, ...]  # the source as sent to the model: "".join(pieces) == source
     hit_cap: bool  # some piece's output stopped at its length cap
     flags: tuple[str, ...]  # "not-arabic", "repetition", "capped", "split"
     cached: bool  # every piece came from the cache
@@ -303,17 +303,17 @@ class PipelineTranslator:
         encoded = self.engine.encode([stripped[i] for i in nonempty]) if nonempty else []
         token_counts = dict(zip(nonempty, (len(e) for e in encoded)))
         units: dict[str, _Unit] = {}
-        plan: dict[int, list[str]] = {}  # segment index -> its piece texts
+        plan: dict[int, list[str]] = {}  # segment index -> its pieces, whitespace kept
         for i, ids in zip(nonempty, encoded):
             text = stripped[i]
             if len(ids) <= self.limit:
                 pieces = [text]
                 units.setdefault(text, _Unit(text, ids))
             else:
-                pieces = [p.strip() for p in seg.split_to_fit(text, self._count, self.limit)]
-                pieces = [p for p in pieces if p]
-                for piece, piece_ids in zip(pieces, self.engine.encode(pieces)):
-                    units.setdefault(piece, _Unit(piece, piece_ids))
+                pieces = seg.split_to_fit(text, self._count, self.limit)
+                keys = [p.strip() for p in pieces]
+                for key, piece_ids in zip(keys, self.engine.encode(keys)):
+                    units.setdefault(key, _Unit(key, piece_ids))
                 logger.info("segment %d (%d tokens) split into %d pieces of <= %d tokens", i, len(ids), len(pieces), self.limit)
             plan[i] = pieces
         summary.pieces = sum(len(p) for p in plan.values())
@@ -327,9 +327,9 @@ class PipelineTranslator:
         for i, source in enumerate(stripped):
             if i not in plan:
                 translations.append("")
-                records.append(SegmentRecord(source, "", 0, 0, False, (), True))
+                records.append(SegmentRecord(source, "", 0, (), False, (), True))
                 continue
-            outs = [units[p].output for p in plan[i]]
+            outs = [units[p.strip()].output for p in plan[i]]
             text = " ".join(o.text.strip() for o in outs if o.text.strip())
             capped = any(o.hit_cap for o in outs)
             flags = []
@@ -346,8 +346,8 @@ class PipelineTranslator:
                 summary.repetition += 1
             translations.append(text)
             records.append(
-                SegmentRecord(source, text, token_counts[i], len(plan[i]), capped, tuple(flags),
-                              all(units[p].cached for p in plan[i]))
+                SegmentRecord(source, text, token_counts[i], tuple(plan[i]), capped, tuple(flags),
+                              all(units[p.strip()].cached for p in plan[i]))
             )
         summary.seconds = time.perf_counter() - started
         return SegmentsResult(translations, records, summary)
@@ -425,11 +425,16 @@ class PipelineTranslator:
 
     # Documents ----------------------------------------------------------------------
 
-    def translate_documents(self, documents: Sequence[str]) -> DocumentsResult:
-        """Segment each document, translate all segments together, rebuild each document."""
+    def translate_documents(self, documents: Sequence[str], *, html: str = "strip") -> DocumentsResult:
+        """Normalise and segment each document, translate all segments together, rebuild each.
+
+        Args:
+            documents: article texts (paragraphs separated by blank lines).
+            html: ``strip`` removes tags and decodes entities; ``keep`` leaves them.
+        """
         if isinstance(documents, str):
             raise TypeError("translate_documents takes a list of documents, not a string")
-        segmented = [seg.segment(doc) for doc in documents]
+        segmented = [seg.segment(seg.normalise(doc, html=html), normalised=True) for doc in documents]
         flat = [s.text for doc in segmented for s in doc]
         result = self.translate_segments(flat)
         texts, records, start = [], [], 0
@@ -438,7 +443,7 @@ class PipelineTranslator:
             texts.append(seg.rebuild(doc, outs))
             records.append(result.records[start : start + len(doc)])
             start += len(doc)
-        logger.info("translated %d documents: %s", len(documents), result.summary.line())
+        logger.debug("translated %d documents: %s", len(documents), result.summary.line())
         return DocumentsResult(texts, segmented, records, result.summary)
 
 
@@ -507,6 +512,166 @@ def load_translator(
     return PipelineTranslator(eng, decode=decode, batch=batch, cache=store, progress=progress)
 
 
-def translate_documents(translator: PipelineTranslator, documents: list[str]) -> DocumentsResult:
+def translate_documents(translator: PipelineTranslator, documents: list[str], *, html: str = "strip") -> DocumentsResult:
     """Translate whole articles, preserving their paragraphs; see :class:`PipelineTranslator`."""
-    return translator.translate_documents(documents)
+    return translator.translate_documents(documents, html=html)
+
+
+# --------------------------------------------------------------------------------------
+# Files: line-aligned text, directories of articles, JSONL. Streaming and atomic.
+# --------------------------------------------------------------------------------------
+
+# Lines translated per chunk of a line file: bounds memory (peak RSS does not grow with the
+# corpus) while giving length sorting and batching enough material to work with.
+CHUNK_LINES = 2000
+
+
+def _record_json(record: SegmentRecord, where: dict, index: int) -> str:
+    import json
+
+    return json.dumps(
+        {**where, "segment": index, "source": record.source, "translation": record.translation,
+         "source_tokens": record.source_tokens, "split": len(record.pieces) > 1, "pieces": list(record.pieces),
+         "hit_cap": record.hit_cap, "flags": list(record.flags), "cached": record.cached},
+        ensure_ascii=False,
+    )
+
+
+class _AtomicText:
+    """A text file written to ``PATH.partial`` and renamed over ``PATH`` only when complete.
+
+    ``None`` writes to standard output instead (streamed, nothing to rename).
+    """
+
+    def __init__(self, path, *, stream=None) -> None:
+        import sys
+        from pathlib import Path
+
+        self.path = Path(path) if path is not None else None
+        self.tmp = self.path.with_name(self.path.name + ".partial") if self.path else None
+        self.stream = stream or sys.stdout
+
+    def __enter__(self):
+        if self.path is None:
+            return self.stream
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = self.tmp.open("w", encoding="utf-8", newline="\n")
+        return self.fh
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        import os
+
+        if self.path is None:
+            self.stream.flush()
+            return
+        self.fh.close()
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+def translate_file(
+    translator: PipelineTranslator,
+    path,
+    output=None,
+    *,
+    segments=None,
+    encoding: str = "utf-8",
+    html: str = "strip",
+    chunk_lines: int = CHUNK_LINES,
+) -> RunSummary:
+    """Translate a text file line by line: exactly one output line per input line.
+
+    A blank or whitespace-only line gives a blank line. The file is decoded once before any
+    work, so an encoding error writes nothing; output goes to ``OUTPUT.partial`` and is
+    renamed when complete. Finished segments are in the translator's cache, so a killed run
+    resumes where it stopped.
+
+    Args:
+        translator: the loaded translator.
+        path: input text file.
+        output: output path; ``None`` streams to standard output.
+        segments: optional JSONL path, one object per segment (see :class:`SegmentRecord`).
+        encoding: input encoding (``cp1256`` for Windows Arabic).
+        html: ``strip`` (tags removed, entities decoded) or ``keep``.
+        chunk_lines: lines per chunk; memory is bounded by the chunk, not the file.
+    """
+    from summ.data import check_text_file, iter_lines
+
+    n_lines = check_text_file(path, encoding)
+    logger.info("%s: %d lines", path, n_lines)
+    total = RunSummary()
+    with _AtomicText(output) as out, _AtomicText(segments) if segments else _Null() as seg_out:
+        chunk: list[str] = []
+        first_line = 1
+
+        def flush() -> None:
+            nonlocal first_line
+            result = translator.translate_documents(chunk, html=html)
+            for offset, (text, records) in enumerate(zip(result.texts, result.records)):
+                # A translation never contains a line break: one line in, one line out.
+                out.write(text.replace("\n", " ") + "\n")
+                if seg_out is not None:
+                    for index, record in enumerate(records):
+                        seg_out.write(_record_json(record, {"line": first_line + offset}, index) + "\n")
+            total.add(result.summary)
+            first_line += len(chunk)
+            chunk.clear()
+
+        for line in iter_lines(path, encoding):
+            chunk.append(line)
+            if len(chunk) >= chunk_lines:
+                flush()
+        if chunk:
+            flush()
+    return total
+
+
+class _Null:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def translate_articles(
+    translator: PipelineTranslator,
+    path,
+    output_dir,
+    *,
+    segments=None,
+    encoding: str = "utf-8",
+    html: str = "strip",
+) -> RunSummary:
+    """Translate a directory of ``.txt`` articles or a JSONL file of ``{"id", "text"}`` records.
+
+    A directory gives one English ``.txt`` per article in ``output_dir`` (same file names,
+    paragraphs preserved); JSONL gives ``output_dir`` as a JSONL file with ``id`` and
+    ``translation`` (``None``: standard output).
+    """
+    import json
+    from pathlib import Path
+
+    from summ.data import read_articles
+
+    path = Path(path)
+    docs = read_articles(path, encoding)  # decodes everything first: errors before any output
+    result = translator.translate_documents([d.text for d in docs], html=html)
+    if path.is_dir():
+        if output_dir is None:
+            raise ConfigError(f"{path} is a directory of articles: give --output DIR for the translations")
+        for doc, text in zip(docs, result.texts):
+            with _AtomicText(Path(output_dir) / f"{doc.id}.txt") as out:
+                out.write(text + "\n")
+    else:
+        with _AtomicText(output_dir) as out:
+            for doc, text in zip(docs, result.texts):
+                out.write(json.dumps({"id": doc.id, "translation": text}, ensure_ascii=False) + "\n")
+    if segments:
+        with _AtomicText(segments) as seg_out:
+            for doc, records in zip(docs, result.records):
+                for index, record in enumerate(records):
+                    seg_out.write(_record_json(record, {"document": doc.id}, index) + "\n")
+    return result.summary

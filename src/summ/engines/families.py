@@ -78,9 +78,7 @@ class Codec:
             ids = ids[n:]
         if self.eos_token_id in ids:
             return ids[: ids.index(self.eos_token_id)], True
-        # Trailing pads (a shorter output in a padded batch) are not content either.
-        while ids and ids[-1] == self.pad_token_id:
-            ids.pop()
+        # No EOS: the output ran to its cap (a finished row would hold EOS, then padding).
         return ids, False
 
     def decode(self, ids: list[int]) -> str:

@@ -210,7 +210,9 @@ class HFEngine:
             "decoder_start_token_id": self.codec.decoder_start_token_id,
         }
         if beams > 1:
-            kwargs["length_penalty"] = d.length_penalty if d.length_penalty is not None else gen.length_penalty
+            # Neither set (e.g. mT5 XL-Sum's generation_config): transformers' own default, 1.0.
+            # An explicit None would override that default and crash beam search.
+            kwargs["length_penalty"] = next((x for x in (d.length_penalty, gen.length_penalty) if x is not None), 1.0)
             kwargs["early_stopping"] = gen.early_stopping
         if self.codec.target_prefix:
             kwargs["forced_bos_token_id"] = self.codec.target_prefix[0]

@@ -1,0 +1,3 @@
+from summ.cli import main
+
+raise SystemExit(main())

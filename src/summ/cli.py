@@ -1,0 +1,193 @@
+"""The ``summ`` command: parses arguments into the library's dataclasses, nothing more.
+
+Every failure the user can fix ends as one line on stderr and a non-zero exit code:
+2 bad input or configuration, 3 model not found, 4 missing optional dependency,
+1 anything else the library reports, 130 interrupted. Unexpected exceptions keep their
+traceback (they are bugs to report, not messages to read).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from summ.errors import ConfigError, SummError
+
+logger = logging.getLogger("summ")
+
+
+def _defaults(cls) -> dict:
+    """Field defaults of a config dataclass, so the CLI never restates them."""
+    return {f.name: f.default for f in fields(cls)}
+
+
+# ------------------------------------------------------------------------------------
+# summ translate
+# ------------------------------------------------------------------------------------
+
+
+def _add_translate(sub) -> None:
+    from summ.translate import ENGINES, BatchConfig, DecodeConfig
+
+    d, b = _defaults(DecodeConfig), _defaults(BatchConfig)
+    p = sub.add_parser(
+        "translate",
+        help="translate Arabic text files, article folders or JSONL to English",
+        description="INPUT: a text file (one segment per line; one output line per input line), "
+        "a directory of .txt articles (one .txt per article in --output DIR), or JSONL with id and text.",
+    )
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
+    p.add_argument("--model", default="Helsinki-NLP/opus-mt-ar-en", help="hub id or local directory (default: %(default)s)")
+    p.add_argument("--engine", choices=ENGINES, default="hf")
+    p.add_argument("--compute-type", default=None, help="CTranslate2 compute type (int8, int8_float32, float32, float16, bfloat16, auto)")
+    p.add_argument("--revision", default=None, help="hub branch, tag or commit")
+    p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
+    p.add_argument("--dtype", default=None, help="HF engine: auto, float32, float16, bfloat16")
+    p.add_argument("--output", "-o", type=Path, default=None, help="output file (text/JSONL input; default stdout) or directory (article folders)")
+    p.add_argument("--segments", type=Path, default=None, help="write one JSON object per segment here")
+    p.add_argument("--cache", type=Path, default=None, help="SQLite cache (default: $SUMM_CACHE or ~/.cache/summ/translations.sqlite)")
+    p.add_argument("--no-cache", action="store_true", help="keep nothing between runs")
+    p.add_argument("--beam", type=int, default=d["beam_size"], help="beam size (default: %(default)s)")
+    p.add_argument("--batch-tokens", type=int, default=b["batch_tokens"], help="padded source tokens per batch (default: %(default)s)")
+    p.add_argument("--max-input-tokens", type=int, default=None, help="split segments longer than this (default: the model's limit)")
+    p.add_argument("--commit-every", type=int, default=b["commit_every"], help="pieces between cache commits (default: %(default)s)")
+    p.add_argument("--encoding", default="utf-8", help="input encoding, e.g. cp1256 for Windows Arabic")
+    p.add_argument("--keep-html", action="store_true", help="keep HTML tags and entities (default: strip tags, decode entities)")
+    p.add_argument("--src-lang", default="ar")
+    p.add_argument("--tgt-lang", default="en")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_run_translate)
+
+
+def default_cache_path() -> Path:
+    import os
+
+    if os.environ.get("SUMM_CACHE"):
+        return Path(os.environ["SUMM_CACHE"])
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "summ" / "translations.sqlite"
+
+
+def _run_translate(args: argparse.Namespace) -> int:
+    from summ.translate import BatchConfig, DecodeConfig, load_translator, translate_articles, translate_file
+
+    if len(args.inputs) > 1 and args.output is not None and not (args.output.is_dir() or not args.output.suffix):
+        raise ConfigError("several inputs: --output must be a directory")
+    for path in args.inputs:
+        if not path.exists():
+            raise ConfigError(f"{path}: no such file or directory")
+        if path.is_dir() and args.output is None:
+            raise ConfigError(f"{path} is a directory of articles: give --output DIR for the translations")
+    options = {}
+    if args.engine == "ct2" and args.compute_type:
+        options["compute_type"] = args.compute_type
+    if args.engine == "hf" and args.dtype:
+        options["dtype"] = args.dtype
+    elif args.compute_type and args.engine != "ct2":
+        raise ConfigError("--compute-type applies to --engine ct2 only (use --dtype with hf)")
+    translator = load_translator(
+        args.model,
+        args.engine,
+        device=args.device,
+        revision=args.revision,
+        decode=DecodeConfig(beam_size=args.beam),
+        batch=BatchConfig(batch_tokens=args.batch_tokens, max_input_tokens=args.max_input_tokens, commit_every=args.commit_every),
+        cache=None if args.no_cache else str(args.cache or default_cache_path()),
+        progress=not args.no_progress and sys.stderr.isatty(),
+        src_lang=args.src_lang,
+        tgt_lang=args.tgt_lang,
+        **options,
+    )
+    html = "keep" if args.keep_html else "strip"
+    for path in args.inputs:
+        output = args.output
+        if output is not None and len(args.inputs) > 1:
+            output = output / (path.name if path.is_dir() else f"{path.stem}.en{path.suffix}")
+        segments = args.segments
+        if segments is not None and len(args.inputs) > 1:
+            segments = segments.with_name(f"{segments.stem}.{path.stem}{segments.suffix}")
+        if path.is_dir() or path.suffix == ".jsonl":
+            summary = translate_articles(translator, path, output, segments=segments, encoding=args.encoding, html=html)
+        else:
+            summary = translate_file(translator, path, output, segments=segments, encoding=args.encoding, html=html)
+        _report(args, f"{path}: {summary.line()}")
+    return 0
+
+
+def _report(args: argparse.Namespace, line: str) -> None:
+    """A result line for the user on stderr (stdout carries the translations)."""
+    if not args.quiet:
+        print(f"summ: {line}", file=sys.stderr)
+
+
+# ------------------------------------------------------------------------------------
+# summ data
+# ------------------------------------------------------------------------------------
+
+
+def _add_data(sub) -> None:
+    p = sub.add_parser("data", help="fetch and check public datasets")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+    f = dsub.add_parser("fetch", help="download a dataset at a pinned commit and check its hashes")
+    f.add_argument("dataset", choices=["ntrex128"])
+    f.add_argument("--dest", type=Path, default=None, help="data folder (default: $SUMM_DATA_DIR or ~/.cache/summ/data)")
+    f.set_defaults(func=_run_data_fetch)
+
+
+def _run_data_fetch(args: argparse.Namespace) -> int:
+    from summ.data import fetch_ntrex128
+
+    path = fetch_ntrex128(args.dest)
+    print(path)
+    return 0
+
+
+# ------------------------------------------------------------------------------------
+# main
+# ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from summ import __version__
+
+    parser = argparse.ArgumentParser(prog="summ", description="Arabic→English translation and summarisation for research.")
+    parser.add_argument("--version", action="version", version=f"summ {__version__}")
+    parser.add_argument("--quiet", "-q", action="store_true", help="only warnings and errors on stderr")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_translate(sub)
+    _add_data(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "no_progress", False) or not sys.stderr.isatty():
+        import os
+
+        # Model-loading progress bars (transformers, huggingface_hub) only help on a terminal.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+    logging.basicConfig(level=level, format="summ: %(message)s", stream=sys.stderr)
+    if not args.verbose:
+        # transformers and huggingface_hub are chatty at INFO; their warnings still show.
+        for name in ("transformers", "huggingface_hub", "urllib3", "filelock"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        return args.func(args)
+    except SummError as exc:
+        print(f"summ: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("summ: interrupted; finished segments are in the cache, rerun to resume", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

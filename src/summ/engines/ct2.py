@@ -1,0 +1,800 @@
+"""The CTranslate2 engine: the same models as the HF engine, converted once, decoded faster.
+
+A Hugging Face model (hub id or local folder, found exactly as :mod:`summ.engines.hf` finds
+it) is converted with ``ctranslate2.converters.TransformersConverter`` into a cache folder
+(``SUMM_CT2_CACHE``, else ``~/.cache/summ/ct2``) named after the model id, the resolved
+revision, the ctranslate2 version and the weight type, and reused afterwards. Conversion is
+atomic: it writes into a temporary folder beside the target and renames it into place, so a
+killed conversion never leaves a half model that a later run would load.
+
+Tokenisation stays with the Hugging Face tokenizer through the family :class:`Codec`, so the
+HF and CTranslate2 engines feed the model identical token ids; CTranslate2 only sees them
+as the vocabulary strings they stand for. In float32 with greedy search both engines give the
+same tokens (``tests/test_ct2.py`` checks every translation family).
+
+Every CTranslate2 default that changes an output is overridden here: ``max_input_length``
+(1024, silently truncating), ``max_decoding_length`` (256), ``beam_size`` (2) and
+``min_decoding_length`` (1).
+
+Speed notes (see ``eval/bench/README.md``): ``intra_threads`` should equal the physical
+cores; ``CT2_USE_MKL=1`` makes int8 8-40x slower on AMD CPUs, so it is never set here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from summ.engines.families import Codec, make_codec
+from summ.engines.hf import load_pretrained
+from summ.errors import ConfigError, ModelNotFoundError, require
+from summ.translate import DecodeConfig, Generation
+
+logger = logging.getLogger(__name__)
+
+CACHE_ENV = "SUMM_CT2_CACHE"
+DEFAULT_CACHE = Path("~/.cache/summ/ct2")
+
+# Bump when the conversion recipe below changes (e.g. the M2M100 vocabulary fix), so that
+# folders converted by an older recipe are not reused.
+RECIPE = 1
+
+# Written last into a finished conversion; a folder without it is not a model of ours.
+MARKER = "summ-ct2.json"
+_TMP_PREFIX = ".tmp-"
+# A temporary folder left by a process on another machine (shared cache) is removed only
+# when it is this old: its owner cannot be asked whether it is still alive.
+_STALE_TMP_S = 24 * 3600
+
+# What `compute_type="auto"` means per device; see eval/bench/README.md for the measurements.
+# CPU: float32. On the 2-core AMD EPYC (Zen 5) benchmark machine int8 was not faster than
+# float32 for opus-mt-sized models and changes some outputs; where int8 helps (large models,
+# Intel CPUs with VNNI kernels) ask for it explicitly.
+# CUDA: int8 weights with float16 activations, the usual best speed/memory trade-off.
+AUTO_COMPUTE = {"cpu": ("float32",), "cuda": ("int8_float16", "float16", "float32")}
+
+# The converter's module-level loader table is shared; conversions patch it one at a time.
+_CONVERT_LOCK = threading.Lock()
+
+# Files from which AutoTokenizer can build a tokenizer (any one suffices).
+_TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "vocab.txt", "spiece.model", "source.spm", "sentencepiece.bpe.model",
+                    "sentencepiece.model", "tokenizer.model")
+
+
+# --------------------------------------------------------------------------------------
+# Small helpers.
+# --------------------------------------------------------------------------------------
+
+
+def default_cache_dir() -> Path:
+    """``SUMM_CT2_CACHE`` if set, else ``~/.cache/summ/ct2``."""
+    return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE).expanduser()
+
+
+def physical_cores() -> int:
+    """Physical cores this process may run on (hyper-threads share a core's GEMM units)."""
+    try:
+        allowed = os.sched_getaffinity(0)
+    except AttributeError:  # not Linux
+        return max(1, (os.cpu_count() or 2) // 2)
+    cores: set[tuple[str, str]] = set()
+    try:
+        for cpu in allowed:
+            topo = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+            package = (topo / "physical_package_id").read_text().strip()
+            core = (topo / "core_id").read_text().strip()
+            cores.add((package, core))
+    except OSError:
+        return len(allowed)
+    return max(1, len(cores))
+
+
+def default_intra_threads() -> int:
+    """``OMP_NUM_THREADS`` when set (as torch honours it), else the physical cores."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return physical_cores()
+
+
+def pick_device(device: str = "auto") -> tuple[str, int]:
+    """``auto`` → cuda if CTranslate2 sees a GPU, else cpu. Returns (device, index).
+
+    Raises:
+        ConfigError: a device CTranslate2 cannot run on (``mps``, ...).
+    """
+    import ctranslate2
+
+    if device == "auto":
+        return ("cuda", 0) if ctranslate2.get_cuda_device_count() > 0 else ("cpu", 0)
+    kind, _, index = device.partition(":")
+    if kind not in {"cpu", "cuda"} or (index and not index.isdigit()):
+        raise ConfigError(f"CTranslate2 runs on cpu or cuda[:N], not {device!r}; use --engine hf for other devices")
+    if kind == "cuda" and ctranslate2.get_cuda_device_count() == 0:
+        raise ConfigError("device cuda requested but CTranslate2 sees no CUDA GPU (or was installed without CUDA)")
+    return kind, int(index or 0)
+
+
+def pick_compute_type(compute_type: str, device: str) -> str:
+    """Resolve ``auto`` and check that the device supports the type.
+
+    Raises:
+        ConfigError: a type this device (or this ctranslate2 build) cannot run.
+    """
+    import ctranslate2
+
+    supported = set(ctranslate2.get_supported_compute_types(device))
+    if compute_type == "auto":
+        for candidate in AUTO_COMPUTE[device]:
+            if candidate in supported:
+                return candidate
+        return "float32"
+    if compute_type not in supported:
+        raise ConfigError(
+            f"compute_type {compute_type!r} is not supported on {device} by this ctranslate2 build; "
+            f"choose auto or one of {', '.join(sorted(supported))}"
+        )
+    return compute_type
+
+
+def require_tokenizer_files(path: Path, model: str) -> None:
+    """Fail clearly when a model folder has no tokenizer (AutoTokenizer raises a bare TypeError).
+
+    Raises:
+        ModelNotFoundError: none of the files a tokenizer is built from is in ``path``.
+    """
+    if any((path / name).is_file() for name in _TOKENIZER_FILES):
+        return
+    if any(path.glob("*.model")) or any(path.glob("*.spm")):
+        return
+    raise ModelNotFoundError(
+        f"cannot load model {model!r}: the folder has no tokenizer files (one of {', '.join(_TOKENIZER_FILES)}); "
+        f"save the tokenizer beside the weights (tokenizer.save_pretrained(DIR)) and try again"
+    )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:80] or "model"
+
+
+def _file_digest(path: str | os.PathLike) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def conversion_key(model_id: str, revision: str, quantization: str, vmap: str | None = None) -> dict:
+    """What a converted folder depends on; its hash names the folder."""
+    import ctranslate2
+
+    local = Path(model_id).expanduser().is_dir()
+    return {
+        # Local folders are identified by their content fingerprint (the revision), so a
+        # moved folder is not converted again.
+        "model": "local" if local else model_id,
+        "revision": revision,
+        "ctranslate2": ctranslate2.__version__,
+        "quantization": quantization,
+        "recipe": RECIPE,
+        "vmap": _file_digest(vmap) if vmap else None,
+    }
+
+
+def conversion_dir(root: Path, model_id: str, key: dict) -> Path:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    name = Path(model_id).expanduser().name if key["model"] == "local" else model_id.replace("/", "--")
+    return root / f"{_slug(name)}--{key['quantization']}--{digest}"
+
+
+def is_converted(folder: Path) -> bool:
+    """A finished conversion: the rename made it appear with its marker and weights."""
+    return (folder / MARKER).is_file() and (folder / "model.bin").is_file()
+
+
+def clean_stale_temps(root: Path) -> list[Path]:
+    """Remove temporary folders of conversions that died (killed process, crash).
+
+    A folder is stale when its owner process (named in the folder name) is gone, or, for a
+    folder made on another host, when it is older than a day.
+
+    Returns:
+        The folders removed.
+    """
+    removed = []
+    if not root.is_dir():
+        return removed
+    host = socket.gethostname()
+    for tmp in root.glob(f"{_TMP_PREFIX}*"):
+        owner_host, pid = _tmp_owner(tmp.name)
+        if owner_host == host and pid is not None:
+            stale = not _alive(pid)
+        else:
+            try:
+                stale = time.time() - tmp.stat().st_mtime > _STALE_TMP_S
+            except OSError:
+                continue
+        if stale:
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+            logger.info("removed %s, left by an interrupted conversion", tmp)
+    return removed
+
+
+def _tmp_name(target: Path) -> str:
+    # Host and pid let a later run tell an abandoned folder from one still being written.
+    return f"{_TMP_PREFIX}{target.name}--{socket.gethostname()}--{os.getpid()}--"
+
+
+def _tmp_owner(name: str) -> tuple[str | None, int | None]:
+    parts = name.split("--")
+    if len(parts) >= 3 and parts[-2].isdigit():
+        return parts[-3], int(parts[-2])
+    return None, None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+# --------------------------------------------------------------------------------------
+# Conversion.
+# --------------------------------------------------------------------------------------
+
+
+def _fixed_loaders() -> tuple[object, dict[str, tuple[type, type]]]:
+    """CTranslate2 loaders corrected for transformers 5: config name -> (fixed, stock).
+
+    * M2M100: ctranslate2 collects the ``__xx__`` language tokens from
+      ``tokenizer.special_tokens_map["additional_special_tokens"]``, which transformers 5's
+      ``M2M100Tokenizer`` no longer fills, so the vocabulary comes out 100 tokens short
+      ("Source vocabulary 0 has size 1008 but the model expected 1108"; facebook/m2m100_418M
+      fails the same way). The tokenizer still knows them in ``lang_token_to_id``: the fixed
+      loader builds the vocabulary by id from ``get_vocab()`` plus those, with fairseq's
+      made-up words filling the ids the tokenizer has no token for. NLLB (same config class,
+      ``NllbTokenizer``) lists its language tokens in ``get_vocab()`` and keeps the stock path.
+    * T5 / mT5: ctranslate2 scales decoder outputs by ``d_model**-0.5`` when
+      ``config.tie_word_embeddings`` is true. transformers 5 forces that flag to True for every
+      T5 and mT5 and moved the old meaning to ``scale_decoder_outputs`` (T5ForConditionalGeneration)
+      or dropped the scaling altogether (MT5ForConditionalGeneration). The stock conversion of
+      T5 v1.1 / MADLAD / mT5 therefore divides every logit by sqrt(d_model): greedy outputs
+      survive (the argmax does not move), beam search and scores do not. The fixed loader
+      scales exactly when the HF model does.
+    """
+    from ctranslate2.converters import transformers as ct2t
+    from ctranslate2.specs import model_spec
+
+    class M2M100VocabularyLoader(ct2t.M2M100Loader):
+        def get_vocabulary(self, model, tokenizer):
+            lang_tokens = getattr(tokenizer, "lang_token_to_id", None)
+            if not lang_tokens:
+                return super().get_vocabulary(model, tokenizer)
+            by_id = {i: t for t, i in tokenizer.get_vocab().items()}
+            by_id.update({i: t for t, i in lang_tokens.items()})
+            tokens, madeup = [], 0
+            for i in range(model.config.vocab_size):
+                token = by_id.get(i)
+                if token is None:
+                    token = f"madeupword{madeup}"
+                    madeup += 1
+                tokens.append(token)
+            return tokens
+
+    def _scale_like_hf(spec, config) -> None:
+        scales = getattr(config, "scale_decoder_outputs", None)
+        if scales is None:
+            scales = config.model_type != "mt5" and bool(config.tie_word_embeddings)
+        spec.decoder.scale_outputs = config.d_model**-0.5 if scales else model_spec.OPTIONAL
+
+    class T5ScaleLoader(ct2t.T5Loader):
+        def get_model_spec(self, model):
+            spec = super().get_model_spec(model)
+            _scale_like_hf(spec, model.config)
+            return spec
+
+    class MT5ScaleLoader(ct2t.MT5Loader):
+        def get_model_spec(self, model):
+            spec = super().get_model_spec(model)
+            _scale_like_hf(spec, model.config)
+            return spec
+
+    fixes = {
+        "M2M100Config": (M2M100VocabularyLoader, ct2t.M2M100Loader),
+        "T5Config": (T5ScaleLoader, ct2t.T5Loader),
+        "MT5Config": (MT5ScaleLoader, ct2t.MT5Loader),
+    }
+    return ct2t, fixes
+
+
+@contextlib.contextmanager
+def _patched_loaders():
+    """Register the fixed loaders (see :func:`_fixed_loaders`) for one conversion."""
+    ct2t, fixes = _fixed_loaders()
+    with _CONVERT_LOCK:
+        for name, (fixed, _stock) in fixes.items():
+            ct2t.register_loader(name)(fixed)
+        try:
+            yield
+        finally:
+            # register_loader is the converter's public way in; it also restores the stock ones.
+            for name, (_fixed, stock) in fixes.items():
+                ct2t.register_loader(name)(stock)
+
+
+def _converter(local_dir: str, net, tokenizer):
+    """A TransformersConverter that uses the model and tokenizer we already loaded.
+
+    The stock converter would load them again by name, online if it likes; ours were loaded
+    through :func:`summ.engines.hf.load_pretrained` (offline first, one-line errors).
+    """
+    from ctranslate2.converters import TransformersConverter
+
+    class _Preloaded(TransformersConverter):
+        def load_model(self, model_class, model_name_or_path, **kwargs):
+            return net
+
+        def load_tokenizer(self, tokenizer_class, model_name_or_path, **kwargs):
+            return tokenizer
+
+    return _Preloaded(local_dir)
+
+
+def _local_folder(model: str, revision: str) -> str:
+    """The folder holding a model's config: the path itself, or its hub cache snapshot."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return str(path)
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(model, "config.json", revision=None if revision == "unknown" else revision)
+    if not isinstance(found, str):
+        raise ModelNotFoundError(f"cannot load model {model!r}: its config.json is not in the Hugging Face cache")
+    return str(Path(found).parent)
+
+
+def convert(model: str, revision: str, target: Path, quantization: str, *, tokenizer=None,
+            vmap: str | None = None, trust_remote_code: bool = False) -> float:
+    """Convert ``model`` into ``target`` atomically (temporary folder, then rename).
+
+    Args:
+        model: hub id or local folder (found as the HF engine finds it).
+        revision: the resolved revision (written into the marker).
+        target: the cache folder to create.
+        quantization: CTranslate2 weight type (``float32``, ``int8``, ...).
+        tokenizer: the model's tokenizer if already loaded (else it is loaded here).
+        vmap: optional vocabulary map file stored with the model (``use_vmap``).
+        trust_remote_code: passed to transformers.
+
+    Returns:
+        Seconds the conversion took (0 when another process finished it first).
+
+    Raises:
+        ConfigError: CTranslate2 has no converter for this architecture.
+    """
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    started = time.perf_counter()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    common = {"trust_remote_code": trust_remote_code}
+    user_revision = None if revision == "unknown" or revision.startswith("local-") else revision
+    if tokenizer is None:
+        tokenizer, _ = load_pretrained(model, user_revision, lambda src, **kw: AutoTokenizer.from_pretrained(src, **kw, **common))
+    # float32 regardless of the checkpoint's dtype: quantisation happens in the converter.
+    net, _ = load_pretrained(
+        model, user_revision, lambda src, **kw: AutoModelForSeq2SeqLM.from_pretrained(src, dtype="float32", **kw, **common)
+    )
+    _warn_marian_start(net)
+    tmp = Path(tempfile.mkdtemp(prefix=_tmp_name(target), dir=target.parent))
+    try:
+        out = tmp / "model"  # the converter insists on creating its output folder itself
+        with _patched_loaders():
+            try:
+                _converter(_local_folder(model, revision), net, tokenizer).convert(
+                    str(out), vmap=vmap, quantization=quantization, force=True
+                )
+            except ValueError as exc:
+                if "No conversion is registered" in str(exc):
+                    raise ConfigError(
+                        f"CTranslate2 cannot convert {model!r} ({type(net.config).__name__}); use --engine hf"
+                    ) from exc
+                raise
+        seconds = time.perf_counter() - started
+        marker = {"model_id": model, "revision": revision, "quantization": quantization, "recipe": RECIPE,
+                  "converted_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(seconds, 2)}
+        (out / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+        try:
+            os.rename(out, target)
+        except OSError:
+            # Another process renamed its finished conversion into place first: use that one.
+            if not is_converted(target):
+                raise
+            seconds = 0.0
+        return seconds
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _warn_marian_start(net) -> None:
+    """CTranslate2 starts Marian decoders from a zero vector; HF from the ``<pad>`` embedding.
+
+    Trained opus-mt models keep that row at zero (it is the padding index), so both agree;
+    a model whose ``<pad>`` row is not zero would translate differently under CTranslate2.
+    """
+    config = net.config
+    if getattr(config, "model_type", "") != "marian":
+        return
+    row = net.get_input_embeddings().weight[config.decoder_start_token_id].detach()
+    if float(row.abs().max()) > 0:
+        logger.warning("the <pad> embedding of this Marian model is not zero: CTranslate2 starts decoding from a "
+                       "zero vector, so its outputs will differ from the HF engine's")
+
+
+# --------------------------------------------------------------------------------------
+# The engine.
+# --------------------------------------------------------------------------------------
+
+
+def _read_vocabularies(folder: Path) -> tuple[list[str], list[str]]:
+    """(source, target) vocabularies of a converted model; one list when they are shared."""
+
+    def read(stem: str) -> list[str] | None:
+        if (folder / f"{stem}.json").is_file():
+            return json.loads((folder / f"{stem}.json").read_text(encoding="utf-8"))
+        if (folder / f"{stem}.txt").is_file():  # written by older ctranslate2 versions
+            return (folder / f"{stem}.txt").read_text(encoding="utf-8").split("\n")[:-1]
+        return None
+
+    shared = read("shared_vocabulary")
+    if shared is not None:
+        return shared, shared
+    source, target = read("source_vocabulary"), read("target_vocabulary")
+    if source is None or target is None:
+        raise FileNotFoundError(f"no vocabulary files in {folder}")
+    return source, target
+
+
+def _check_vocabulary(vocab: list[str], tokenizer, model: str) -> None:
+    """The converted vocabulary must give every id the tokenizer's token for it.
+
+    Ids the tokenizer has no token for (fairseq's made-up words) come back as ``<unk>``.
+
+    Raises:
+        ConfigError: an id that means different tokens in the two vocabularies.
+    """
+    hf = tokenizer.convert_ids_to_tokens(list(range(len(vocab))))
+    unk, unk_id = tokenizer.unk_token, tokenizer.unk_token_id
+    for i, (ours, theirs) in enumerate(zip(vocab, hf)):
+        if ours != theirs and not (theirs in (unk, None) and i != unk_id):
+            raise ConfigError(
+                f"the CTranslate2 vocabulary of {model!r} differs from its tokenizer at id {i} "
+                f"({ours!r} vs {theirs!r}); the conversion cannot be used"
+            )
+
+
+@dataclass
+class CT2Engine:
+    """A CTranslate2 model behind the :class:`summ.translate.Engine` protocol."""
+
+    model_id: str
+    revision: str
+    translator: object
+    codec: Codec
+    generation_config: object
+    device: str
+    compute_type: str
+    decode: DecodeConfig
+    folder: Path
+    converted: bool  # whether this load converted the model (False: reused the cache)
+    load_seconds: float
+    source_vocab: list[str]
+    target_ids: dict[str, int]
+    inter_threads: int = 1
+    use_vmap: bool = False
+    _suppress: list[list[str]] = field(default_factory=list)
+    _prefix: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"ct2:{self.compute_type}"
+
+    @property
+    def max_input_tokens(self) -> int:
+        return self.codec.max_input_tokens
+
+    @property
+    def max_output_tokens(self) -> int:
+        return self.codec.max_output_tokens
+
+    @classmethod
+    def load(
+        cls,
+        model: str,
+        *,
+        decode: DecodeConfig = DecodeConfig(),
+        device: str = "auto",
+        revision: str | None = None,
+        compute_type: str = "auto",
+        inter_threads: int = 1,
+        intra_threads: int = 0,
+        src_lang: str = "ar",
+        tgt_lang: str = "en",
+        cache_dir: str | os.PathLike | None = None,
+        vmap: str | None = None,
+        trust_remote_code: bool = False,
+    ) -> CT2Engine:
+        """Convert (once) and load ``model`` for ``src_lang`` → ``tgt_lang``.
+
+        Args:
+            model: hub id or local directory of a Hugging Face seq2seq model.
+            decode: generation settings applied to every call.
+            device: ``auto`` (cuda if CTranslate2 sees a GPU, else cpu), ``cpu``, ``cuda``, ``cuda:N``.
+            revision: hub branch, tag or commit.
+            compute_type: ``auto`` (float32 on CPU, int8_float16 on CUDA; see
+                :data:`AUTO_COMPUTE`), or a CTranslate2 type: ``float32``, ``int8``,
+                ``int8_float32``, ``float16``, ``bfloat16``, ``int8_float16``, ...
+            inter_threads: batches decoded in parallel; a batch is split into this many parts.
+            intra_threads: threads per batch; 0 = ``OMP_NUM_THREADS`` if set, else the
+                physical cores.
+            src_lang: ISO 639-1 code of the source (mapped per family).
+            tgt_lang: ISO 639-1 code of the output.
+            cache_dir: where conversions are kept (default ``SUMM_CT2_CACHE`` or
+                ``~/.cache/summ/ct2``).
+            vmap: a CTranslate2 vocabulary map (``source<TAB>targets`` lines) restricting the
+                output layer per batch; faster, but outputs may change. Off by default.
+            trust_remote_code: passed to transformers; never needed by the supported families.
+
+        Returns:
+            The loaded engine; ``converted`` says whether this call converted the model.
+
+        Raises:
+            ModelNotFoundError: the model cannot be found (one line, as with the HF engine),
+                or its folder has no tokenizer.
+            ConfigError: a device, compute type, language or architecture CTranslate2 cannot run.
+        """
+        ctranslate2 = require("ctranslate2")
+        from transformers import AutoConfig, AutoTokenizer
+
+        started = time.perf_counter()
+        path = Path(model).expanduser()
+        if path.is_dir():
+            require_tokenizer_files(path, model)
+        kind, index = pick_device(device)
+        compute = pick_compute_type(compute_type, kind)
+        if inter_threads < 1 or intra_threads < 0:
+            raise ConfigError(f"inter_threads must be >= 1 and intra_threads >= 0 (got {inter_threads}, {intra_threads})")
+        if vmap is not None and not Path(vmap).is_file():
+            raise ConfigError(f"vocabulary map {vmap} does not exist")
+
+        common = {"trust_remote_code": trust_remote_code}
+        tokenizer, resolved = load_pretrained(model, revision, lambda src, **kw: _auto_tokenizer(AutoTokenizer, model, src, **kw, **common))
+        config, _ = load_pretrained(model, revision, lambda src, **kw: AutoConfig.from_pretrained(src, **kw, **common))
+        if resolved == "unknown" or resolved == revision:
+            # Hub models: the commit hash, so "main" becomes a fixed revision for the cache key.
+            resolved = getattr(config, "_commit_hash", None) or resolved
+        if resolved == "unknown":
+            logger.warning("no revision known for %s: its conversion is reused even if the hub model changes", model)
+
+        root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+        root.mkdir(parents=True, exist_ok=True)
+        clean_stale_temps(root)
+        key = conversion_key(model, resolved, compute, vmap)
+        folder = conversion_dir(root, model, key)
+        converted = False
+        if not is_converted(folder):
+            if folder.exists():
+                # Not made by a finished conversion of ours (the rename is atomic): rebuild it.
+                logger.warning("%s is incomplete; converting again", folder)
+                shutil.rmtree(folder)
+            logger.info("converting %s (%s) to CTranslate2 %s in %s", model, resolved, compute, folder)
+            seconds = convert(model, resolved, folder, compute, tokenizer=tokenizer, vmap=vmap,
+                              trust_remote_code=trust_remote_code)
+            converted = seconds > 0
+            logger.info("converted %s in %.1f s", model, seconds)
+
+        gen = _generation_config(model, resolved, revision, config)
+        codec = make_codec(config, tokenizer, gen, src_lang=src_lang, tgt_lang=tgt_lang)
+        source_vocab, target_vocab = _read_vocabularies(folder)
+        _check_vocabulary(target_vocab, tokenizer, model)
+        if source_vocab is not target_vocab:
+            _check_vocabulary(source_vocab, tokenizer, model)
+        _check_decoder_start(folder, codec, target_vocab, model)
+
+        threads = intra_threads or default_intra_threads()
+        translator = ctranslate2.Translator(
+            str(folder), device=kind, device_index=index, compute_type=compute,
+            inter_threads=inter_threads, intra_threads=threads,
+        )
+        target_ids: dict[str, int] = {}
+        for i, token in enumerate(target_vocab):
+            target_ids.setdefault(token, i)
+        if len(target_ids) != len(target_vocab):
+            logger.warning("%s has %d duplicate vocabulary entries", model, len(target_vocab) - len(target_ids))
+        engine = cls(
+            model_id=model, revision=resolved, translator=translator, codec=codec, generation_config=gen,
+            device=kind, compute_type=compute, decode=decode, folder=folder, converted=converted,
+            load_seconds=0.0, source_vocab=source_vocab, target_ids=target_ids, inter_threads=inter_threads,
+            use_vmap=vmap is not None,
+        )
+        engine._prefix = [target_vocab[i] for i in codec.target_prefix]
+        engine._suppress = _suppress_sequences(gen, target_vocab)
+        engine.load_seconds = time.perf_counter() - started
+        logger.info("loaded %s (%s, revision %s) with CTranslate2 on %s as %s, %d threads, in %.1f s",
+                    model, codec.family, resolved, kind, compute, threads, engine.load_seconds)
+        return engine
+
+    # The Engine protocol ------------------------------------------------------------------
+
+    def _beams(self) -> int:
+        d, gen = self.decode, self.generation_config
+        return d.beam_size if d.beam_size is not None else (getattr(gen, "num_beams", None) or 1)
+
+    def _options(self) -> dict:
+        """translate_batch options that decide the output (the length cap is added per call)."""
+        d, gen = self.decode, self.generation_config
+
+        def first(*values, default):
+            return next((v for v in values if v is not None), default)
+
+        return {
+            "beam_size": self._beams(),
+            # Beam search ends when beam_size hypotheses have finished: Marian's and fairseq's
+            # rule, and HF's early_stopping=True. HF's default (False) searches on a little
+            # longer and can pick a different beam; greedy search is identical.
+            "patience": 1.0,
+            "num_hypotheses": 1,
+            "length_penalty": first(d.length_penalty, getattr(gen, "length_penalty", None), default=1.0),
+            # Off unless asked for. When on, HF also penalises the decoder start and forced
+            # prefix tokens (</s> itself for M2M100/NLLB), CTranslate2 only generated ones.
+            "repetition_penalty": first(d.repetition_penalty, getattr(gen, "repetition_penalty", None), default=1.0),
+            "no_repeat_ngram_size": first(d.no_repeat_ngram_size, getattr(gen, "no_repeat_ngram_size", None), default=0),
+            # CTranslate2's default of 1 would forbid an immediate </s> that HF allows.
+            "min_decoding_length": d.min_new_tokens,
+            "disable_unk": False,
+            "suppress_sequences": self._suppress or None,
+            "use_vmap": self.use_vmap,
+            "sampling_topk": 1,
+        }
+
+    def settings(self) -> dict:
+        import ctranslate2
+
+        options = self._options()
+        return {
+            **self.codec.settings(),
+            **options,
+            "max_input_length": 0,
+            "compute_type": self.compute_type,
+            "device": self.device,
+            "ctranslate2": ctranslate2.__version__,
+            "recipe": RECIPE,
+        }
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        return self.codec.encode(texts)
+
+    def generate(self, batch: list[list[int]], max_new_tokens: int) -> list[Generation]:
+        """Decode one batch exactly as given (no re-splitting, no truncation).
+
+        Args:
+            batch: token ids from :meth:`encode`.
+            max_new_tokens: tokens allowed per output, ``</s>`` included, as in the HF
+                engine (the forced language prefix comes on top).
+
+        Returns:
+            One :class:`Generation` per input, in order; ``hit_cap`` when no ``</s>`` came.
+        """
+        return [
+            Generation(self.codec.decode(ids), len(ids), hit_cap=not ended)
+            for ids, ended in self.generate_ids(batch, max_new_tokens)
+        ]
+
+    def generate_ids(self, batch: list[list[int]], max_new_tokens: int) -> list[tuple[list[int], bool]]:
+        """Like :meth:`generate`, but the content token ids and whether each output ended.
+
+        Raises:
+            ValueError: an id outside the converted vocabulary.
+        """
+        if not batch:
+            return []
+        vocab = self.source_vocab
+        try:
+            source = [[vocab[i] for i in ids] for ids in batch]
+        except IndexError:
+            bad = next(i for ids in batch for i in ids if not 0 <= i < len(vocab))
+            raise ValueError(f"token id {bad} is outside the CTranslate2 vocabulary ({len(vocab)} tokens)") from None
+        options = self._options()
+        max_length = max_new_tokens + len(self._prefix)
+        # A floor above the cap stops at the cap (as in HF) instead of raising.
+        options["min_decoding_length"] = min(options["min_decoding_length"], max_length)
+        results = self.translator.translate_batch(
+            source,
+            target_prefix=[list(self._prefix) for _ in batch] if self._prefix else None,
+            # The pipeline already made a length-sorted, token-budgeted batch: decode it as it
+            # is, except that with several workers it is shared out among them.
+            max_batch_size=-(-len(batch) // self.inter_threads) if self.inter_threads > 1 else 0,
+            batch_type="examples",
+            # 0 = never truncate (the default of 1024 silently cuts long inputs).
+            max_input_length=0,
+            # The prefix counts, as in HF's max_new_tokens: same cap, same stopping rule.
+            max_decoding_length=max_length,
+            # </s> in the output is how a finished output is told from a capped one.
+            return_end_token=True,
+            return_scores=False,
+            **options,
+        )
+        start = self.codec.decoder_start_token_id
+        out = []
+        for result in results:
+            # With the decoder start in front, the codec strips exactly what it strips for HF.
+            ids = [start] + [self.target_ids[t] for t in result.hypotheses[0]]
+            out.append(self.codec.strip_output(ids))
+        return out
+
+
+def _auto_tokenizer(auto_tokenizer, model: str, src: str, **kwargs):
+    try:
+        return auto_tokenizer.from_pretrained(src, **kwargs)
+    except TypeError as exc:
+        # What transformers raises when a hub repository has no tokenizer files at all.
+        raise ModelNotFoundError(f"cannot load model {model!r}: no tokenizer could be built from it ({exc})") from exc
+
+
+def _generation_config(model: str, resolved: str, revision: str | None, config):
+    """The model's generation_config.json, else defaults derived from its config (as HF does)."""
+    from transformers import GenerationConfig
+
+    rev = revision if resolved in ("unknown",) or resolved.startswith("local-") else resolved
+    try:
+        gen, _ = load_pretrained(model, rev, GenerationConfig.from_pretrained)
+        return gen
+    except (OSError, ModelNotFoundError):
+        return GenerationConfig.from_model_config(config)
+
+
+def _suppress_sequences(gen, vocab: list[str]) -> list[list[str]]:
+    """HF's ``bad_words_ids`` as CTranslate2 token sequences.
+
+    Ids beyond the converted vocabulary are dropped: CTranslate2 removed them from the model
+    (Marian's ``<pad>``), so they cannot be generated anyway.
+    """
+    out = []
+    for seq in getattr(gen, "bad_words_ids", None) or []:
+        if all(0 <= i < len(vocab) for i in seq):
+            out.append([vocab[i] for i in seq])
+    return out
+
+
+def _check_decoder_start(folder: Path, codec: Codec, vocab: list[str], model: str) -> None:
+    """CTranslate2 starts decoding from the token in its config; HF from the codec's.
+
+    Marian is the exception by design: CTranslate2 starts it from a zero embedding (what
+    HF's ``<pad>`` start gives). Any other mismatch (CrossSum's per-language start token)
+    would give different outputs, so it is refused.
+
+    Raises:
+        ConfigError: the two engines would start decoding differently.
+    """
+    if codec.family == "marian":
+        return
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    token = config.get("decoder_start_token")
+    start = codec.decoder_start_token_id
+    if token is not None and 0 <= start < len(vocab) and vocab[start] != token:
+        raise ConfigError(
+            f"{model!r} starts decoding with {vocab[start]!r} but CTranslate2 would start with {token!r}; "
+            f"use --engine hf for this model"
+        )

@@ -1,0 +1,1601 @@
+"""Experiments: systems × datasets (× summary strategies) → a results folder, and nothing else.
+
+``summ run eval/configs/NAME.toml`` reads a TOML file into frozen dataclasses, checks all of
+it before any model is loaded (every problem in one :class:`~summ.errors.ConfigError`), then
+translates each dataset with each system, scores what it wrote, and records how:
+
+.. code-block:: text
+
+    eval/results/NAME/
+      manifest.json              versions, machine, model revisions, settings, data hashes,
+                                 signatures, per-system run summaries and failures, wall time
+      config.toml                the config as run (byte copy)
+      outputs/DATASET/SYSTEM.txt           one English line per source line (parallel data)
+      outputs/DATASET/SYSTEM/ID.txt        one English article per source article (articles)
+      outputs/DATASET/SYSTEM.segments.jsonl  one object per source segment
+      scores.csv                 corpus level: dataset, system, metric, level, item, score, n, signature
+      scores.document.csv        the same columns, one row per document
+      scores.sentence.csv        the same columns, one row per line
+      significance.csv           each system against the baseline (paired bootstrap / AR)
+      summaries/DATASET/STRATEGY/SYSTEM.jsonl   one summary per document ([[summaries]]);
+                                 _reference.jsonl (of the human reference translation),
+                                 _source.jsonl (strategies that summarise the Arabic)
+      summary_scores.csv         summary(MT) vs summary(reference): ROUGE and chrF, corpus level
+      summary_scores.document.csv  the same per document
+      cache.sqlite               finished segments: a rerun translates nothing twice
+      report/                    tables and plots (summ.report; rebuilt from the files above)
+
+Computing is kept apart from rendering (as in compare-mt): this module writes numbers,
+:mod:`summ.report` turns stored numbers into tables and plots without re-running or
+re-scoring anything.
+
+Relative paths in a config are relative to the config file, so ``summ run`` gives the same
+result from any working directory. A model is a hub id, a local directory, or
+``tiny:FAMILY`` (a random-weight test model from :mod:`summ.testing`, built on first use in
+``$SUMM_TINY_MODELS`` or ``~/.cache/summ/tiny-models``).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import gc
+import io
+import json
+import logging
+import os
+import platform
+import re
+import shutil
+import sys
+import time
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from summ.errors import ConfigError, InputError, SummError
+from summ.metrics import ALL_METRICS, LEVELS, METRICS, Comparison, MetricScore
+from summ.translate import ENGINES, BatchConfig, DecodeConfig
+
+logger = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------------------
+# Constants: each has one home, here.
+# --------------------------------------------------------------------------------------
+
+DATASET_TYPES = ("ntrex128", "parallel", "articles")
+SIGNIFICANCE_METHODS = ("bs", "ar")
+#: Prefix of a tiny test model in ``model = "tiny:marian"``.
+TINY_PREFIX = "tiny:"
+#: Where tiny models are built (and looked for); tests point it at their session fixture.
+TINY_MODELS_ENV = "SUMM_TINY_MODELS"
+#: Exit status of ``summ run`` when the run finished but some system failed: results are
+#: written, but a table with a hole is not a finished experiment, so scripts must notice.
+#: Distinct from the error codes (1-4) that mean "nothing was produced".
+PARTIAL_FAILURE_EXIT_CODE = 5
+
+# Names become file names and table rows: keep them to characters every filesystem and
+# LaTeX (after escaping) handle.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+# Files this module writes at the top of a results folder; a rerun replaces them.
+_GENERATED = ("outputs", "summaries", "report", "scores.csv", "scores.document.csv", "scores.sentence.csv",
+              "significance.csv", "summary_scores.csv", "summary_scores.document.csv", "config.toml")
+_SCORE_FILES = {"corpus": "scores.csv", "document": "scores.document.csv", "sentence": "scores.sentence.csv"}
+SCORE_COLUMNS = ("dataset", "system", "metric", "level", "item", "score", "n", "signature")
+SIGNIFICANCE_COLUMNS = ("dataset", "system", "baseline", "metric", "method", "score", "delta", "mean", "ci",
+                        "p_value", "significant", "n_samples", "seed", "signature")
+# Versions recorded in every manifest (what can change a number).
+_PACKAGES = ("summ", "torch", "transformers", "tokenizers", "sentencepiece", "ctranslate2", "sacrebleu",
+             "rouge-score", "numpy")
+
+
+# --------------------------------------------------------------------------------------
+# Configuration.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SystemConfig:
+    """One translation system: a model behind an engine with its settings.
+
+    Attributes:
+        name: row name in tables and file name of its outputs.
+        model: what the config says (hub id, path or ``tiny:FAMILY``); for paths, the
+            absolute path. Recorded as written so published scores can be matched to it.
+        engine: ``"hf"`` or ``"ct2"``.
+        revision: hub branch, tag or commit; ``None`` = the default branch, resolved to a
+            commit in the manifest.
+        device: ``auto``, ``cpu``, ``cuda``, ...; ``auto`` because a config should run on
+            a laptop and on a GPU box unchanged.
+        decode: generation settings (defaults live in :class:`~summ.translate.DecodeConfig`).
+        batch: batching settings (defaults live in :class:`~summ.translate.BatchConfig`).
+        options: engine options passed through (``dtype``, ``compute_type``, ``src_lang``...).
+    """
+
+    name: str
+    model: str
+    engine: str = "hf"
+    revision: str | None = None
+    device: str = "auto"
+    decode: DecodeConfig = DecodeConfig()
+    batch: BatchConfig = BatchConfig()
+    options: dict = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """One dataset to translate.
+
+    Attributes:
+        name: folder name under ``outputs/`` and table heading.
+        type: ``ntrex128`` (built in, via :func:`summ.data.load_ntrex128`), ``parallel``
+            (source and reference files, optional document ids) or ``articles`` (a folder of
+            ``.txt`` files or a JSONL file; no references, so outputs only).
+        documents: keep only the first N documents (articles: the first N articles); ``None``
+            = all. Quick runs and tests use it; the manifest and report say so.
+        root: ``ntrex128`` only: folder holding ``ntrex128/`` (default :func:`summ.data.data_dir`,
+            i.e. ``SUMM_DATA_DIR``).
+        src: ``parallel``: source file.
+        refs: ``parallel``: reference files, each line-aligned with ``src``.
+        doc_ids: ``parallel``: optional document id per line (enables document-level scores).
+        path: ``articles``: folder of ``.txt`` files or a ``.jsonl`` file.
+        test_set: identifier used to find published scores (``eval/published.csv``); NTREX-128
+            is ``ntrex128``; a FLORES copy would say ``flores200-devtest``. ``None``: no
+            published score can match.
+        encoding: encoding of every file of the dataset.
+    """
+
+    name: str
+    type: str
+    documents: int | None = None
+    root: Path | None = None
+    src: Path | None = None
+    refs: tuple[Path, ...] = ()
+    doc_ids: Path | None = None
+    path: Path | None = None
+    test_set: str | None = None
+    encoding: str = "utf-8"
+
+
+@dataclass(frozen=True)
+class SignificanceConfig:
+    """Paired significance tests of each system against the baseline (corpus level).
+
+    Attributes:
+        methods: ``bs`` (paired bootstrap: p-values and 95% CIs) and/or ``ar`` (approximate
+            randomisation: p-values only). Bootstrap by default: it is what gives the CIs the
+            report shows.
+        n_samples: resamples (bs) / trials (ar); ``None`` = sacrebleu's defaults (1000 / 10000),
+            the numbers its CLI uses, so results match ``sacrebleu --paired-bs``.
+        seed: RNG seed, recorded in every signature; fixed so reruns give identical p-values.
+        metrics: metrics to test; ``None`` = the experiment's metrics (COMET excluded: sacrebleu
+            cannot resample it).
+    """
+
+    methods: tuple[str, ...] = ("bs",)
+    n_samples: int | None = None
+    seed: int = 12345
+    metrics: tuple[str, ...] | None = None
+
+
+SUMMARY_INPUTS = ("translation", "source")
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    """One summary strategy, a dimension of the experiment (``[[summaries]]``).
+
+    Attributes:
+        name: folder and table name.
+        strategy: a strategy of :mod:`summ.summarise` (``lead``, ``textrank``, ``abstractive``,
+            ``translate-then-summarise``, ``summarise-then-translate``, ``direct``).
+        input: what is summarised. ``translation``: each system's English output (the
+            systems are a dimension; with references, each summary is scored against the same
+            strategy's summary of the human reference translation, i.e. how far translation
+            errors change the summary). ``source``: the Arabic documents, with the strategy's
+            own translator if it has one (outputs only: NTREX has no reference summaries).
+            Default: ``translation`` for the monolingual strategies (lead, textrank,
+            abstractive), ``source`` for the cross-lingual ones.
+        model: summarisation model (hub id, path or ``tiny:FAMILY``); ``None`` = the strategy's
+            default in :mod:`summ.summarise`.
+        translator: translation model of a ``source`` pipeline strategy; ``None`` = its default.
+        systems: systems whose translations are summarised (``translation``); empty = all.
+        datasets: datasets it runs on; empty = all.
+        options: other :class:`summ.summarise.SummaryConfig` fields (``sentences``,
+            ``max_tokens``, ``beam_size``, ``device``...).
+    """
+
+    name: str
+    strategy: str
+    input: str = "translation"
+    model: str | None = None
+    translator: str | None = None
+    systems: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ()
+    options: dict = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A whole experiment, validated.
+
+    Attributes:
+        name: run name (default: the config file's stem).
+        path: the config file.
+        output: results folder (default ``<config dir>/../results/<name>``, i.e.
+            ``eval/results/NAME`` for a config in ``eval/configs``).
+        systems: translation systems, in table order.
+        datasets: datasets, in table order.
+        baseline: system every other is tested against (default: the first system).
+        metrics: sacrebleu metrics (default :data:`summ.metrics.METRICS`: BLEU, chrF,
+            chrF++, TER, the four that need nothing beyond sacrebleu).
+        levels: score levels (default all three: corpus for tables, document for
+            distributions, sentence for length analysis).
+        significance: paired tests.
+        cache: translation cache (default ``<output>/cache.sqlite``: a results folder then
+            resumes on its own and can be moved with its cache).
+        published: CSV of published scores to set beside this run's (matched rows are copied
+            into the manifest; default ``<config dir>/../published.csv`` when it exists).
+        summaries: summary strategies (may be empty).
+        description: free text shown in the report.
+        overrides: what the command line changed (``model``, ``documents``, ...), recorded.
+    """
+
+    name: str
+    path: Path
+    output: Path
+    systems: tuple[SystemConfig, ...]
+    datasets: tuple[DatasetConfig, ...]
+    baseline: str | None = None
+    metrics: tuple[str, ...] = METRICS
+    levels: tuple[str, ...] = LEVELS
+    significance: SignificanceConfig = SignificanceConfig()
+    cache: Path | None = None
+    published: Path | None = None
+    summaries: tuple[StrategyConfig, ...] = ()
+    description: str = ""
+    overrides: dict = field(default_factory=dict, hash=False)
+
+    @property
+    def cache_path(self) -> Path:
+        return self.cache if self.cache is not None else self.output / "cache.sqlite"
+
+
+class _Problems:
+    """Collects every configuration problem so that one error lists them all."""
+
+    def __init__(self, where: Path) -> None:
+        self.where = where
+        self.items: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.items.append(message)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            n = len(self.items)
+            error = ConfigError(f"{self.where}: {n} problem{'s' if n > 1 else ''}: " + "; ".join(self.items))
+            error.problems = list(self.items)  # for callers that want them one by one
+            raise error
+
+
+_TOP_KEYS = {"name", "description", "baseline", "metrics", "levels", "output", "cache", "published",
+             "significance", "defaults", "systems", "datasets", "summaries"}
+_SYSTEM_KEYS = {"name", "model", "engine", "revision", "device", "options", "decode", "batch"}
+_DEFAULT_KEYS = _SYSTEM_KEYS - {"name", "model"}
+_DATASET_KEYS = {"name", "type", "documents", "root", "src", "refs", "doc_ids", "path", "test_set", "encoding"}
+_SIGNIFICANCE_KEYS = {"methods", "n_samples", "seed", "metrics"}
+_SUMMARY_KEYS = {"name", "strategy", "input", "model", "translator", "systems", "datasets", "options"}
+
+
+def _unknown(table: dict, allowed: set[str], where: str, problems: _Problems) -> None:
+    for key in sorted(set(table) - allowed):
+        problems.add(f"{where}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _as_str_list(value: Any, where: str, problems: _Problems) -> tuple[str, ...] | None:
+    if isinstance(value, str) or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.add(f"{where} must be a list of strings, e.g. [\"bleu\", \"chrf\"]")
+        return None
+    return tuple(value)
+
+
+def _path(value: Any, base: Path, where: str, problems: _Problems) -> Path | None:
+    """A path from the config: ``~`` and ``$VARS`` expanded, relative to the config's folder."""
+    if not isinstance(value, str) or not value:
+        problems.add(f"{where} must be a path string")
+        return None
+    expanded = os.path.expandvars(os.path.expanduser(value))
+    path = Path(expanded)
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def _dataclass_from(cls, table: Any, base_obj, where: str, problems: _Problems):
+    """``dataclasses.replace(base_obj, **table)`` with unknown keys and wrong types reported."""
+    if not isinstance(table, dict):
+        problems.add(f"{where} must be a table")
+        return base_obj
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    good = {}
+    for key, value in table.items():
+        if key not in fields:
+            problems.add(f"{where}: unknown key {key!r} (allowed: {', '.join(fields)})")
+            continue
+        current = getattr(base_obj, key)
+        # Decode and batch settings are all counts or ratios: the default's type says which
+        # (a None default, such as max_new_tokens, stands for a count).
+        is_ratio = isinstance(current, float)
+        if isinstance(value, bool) or not isinstance(value, (int, float) if is_ratio else int):
+            problems.add(f"{where}.{key} must be {'a number' if is_ratio else 'an integer'}, not {value!r}")
+            continue
+        if value < 0:
+            problems.add(f"{where}.{key} must not be negative, got {value!r}")
+            continue
+        good[key] = value
+    try:
+        return dataclasses.replace(base_obj, **good)
+    except (TypeError, ValueError) as exc:  # a dataclass __post_init__ may reject a value
+        problems.add(f"{where}: {exc}")
+        return base_obj
+
+
+def _check_name(name: Any, where: str, problems: _Problems) -> str | None:
+    if not isinstance(name, str) or not _NAME.match(name):
+        problems.add(f"{where}: name {name!r} must be letters, digits and . _ + - (it becomes a file name)")
+        return None
+    return name
+
+
+def _model_problem(model: str, base: Path) -> tuple[str, str | None]:
+    """(model as resolved for the run, problem or None); hub ids cannot be checked offline."""
+    if model.startswith(TINY_PREFIX):
+        from summ.testing import FAMILIES  # a constant only; no model is built while validating
+
+        family = model[len(TINY_PREFIX):]
+        if family not in FAMILIES:
+            return model, f"unknown tiny model family {family!r} (choose {', '.join(FAMILIES)})"
+        return model, None
+    expanded = os.path.expandvars(os.path.expanduser(model))
+    candidate = Path(expanded) if Path(expanded).is_absolute() else base / expanded
+    if candidate.is_dir():
+        return str(candidate.resolve()), None
+    # The same rule as the HF loader: these can only be paths, so a missing one is an error now.
+    if model.startswith((".", "/", "~", "$")) or model.count("/") > 1 or Path(expanded).is_absolute():
+        return model, f"model directory {candidate} does not exist"
+    return model, None  # a hub id: checked when the system loads (failure recorded, run goes on)
+
+
+def load_config(
+    path: str | os.PathLike,
+    *,
+    output: str | os.PathLike | None = None,
+    model: str | None = None,
+    documents: int | None = None,
+    device: str | None = None,
+    systems: Sequence[str] | None = None,
+) -> ExperimentConfig:
+    """Read and validate an experiment config; nothing is loaded or run.
+
+    Args:
+        path: the TOML file.
+        output: results folder, replacing the config's (relative to the working directory).
+        model: replaces the model of every system (the README's main job on a tiny model:
+            ``--model DIR``); relative to the working directory.
+        documents: keep at most the first N documents of every dataset.
+        device: replaces every system's device.
+        systems: run only these systems (by name); the baseline is kept if it exists.
+
+    Returns:
+        The validated config.
+
+    Raises:
+        ConfigError: listing every problem found (unknown keys, metrics, engines, levels,
+            missing model folders and data files, duplicate names, a baseline that is not a
+            system...), not just the first.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    base = path.resolve().parent
+    problems = _Problems(path)
+    _unknown(raw, _TOP_KEYS, "top level", problems)
+
+    name = raw.get("name", path.stem)
+    name = _check_name(name, "top level", problems) or path.stem
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        problems.add("description must be a string")
+        description = ""
+
+    metrics = METRICS
+    if "metrics" in raw:
+        metrics = _as_str_list(raw["metrics"], "metrics", problems) or METRICS
+        for m in metrics:
+            if m not in ALL_METRICS:
+                problems.add(f"unknown metric {m!r} (choose from {', '.join(ALL_METRICS)})")
+        for m in sorted({m for m in metrics if metrics.count(m) > 1}):
+            problems.add(f"metric {m!r} listed twice")
+        _check_metric_requirements(metrics, problems)
+    levels = LEVELS
+    if "levels" in raw:
+        levels = _as_str_list(raw["levels"], "levels", problems) or LEVELS
+        for lv in levels:
+            if lv not in LEVELS:
+                problems.add(f"unknown level {lv!r} (choose from {', '.join(LEVELS)})")
+        if "corpus" not in levels:
+            problems.add("levels must include 'corpus' (the tables report corpus scores)")
+
+    significance = _parse_significance(raw.get("significance", {}), metrics, problems)
+    defaults = raw.get("defaults", {})
+    if not isinstance(defaults, dict):
+        problems.add("[defaults] must be a table")
+        defaults = {}
+    _unknown(defaults, _DEFAULT_KEYS, "[defaults]", problems)
+
+    system_list = raw.get("systems", [])
+    if not isinstance(system_list, list) or not system_list:
+        problems.add("no systems: add at least one [[systems]] table with name and model")
+        system_list = []
+    # Defaults are parsed once (one message per problem), then each system overrides them.
+    base_decode = _dataclass_from(DecodeConfig, defaults.get("decode", {}), DecodeConfig(), "[defaults.decode]", problems)
+    base_batch = _dataclass_from(BatchConfig, defaults.get("batch", {}), BatchConfig(), "[defaults.batch]", problems)
+    parsed_systems = [_parse_system(i, s, defaults, base_decode, base_batch, base, problems)
+                      for i, s in enumerate(system_list)]
+    parsed_systems = [s for s in parsed_systems if s is not None]
+    if model is not None:
+        # Typed by the user: relative to the working directory, not to the config file.
+        resolved, problem = _model_problem(model, Path.cwd())
+        if problem:
+            problems.add(f"--model: {problem}")
+        parsed_systems = [dataclasses.replace(s, model=resolved) for s in parsed_systems]
+    if device is not None:
+        parsed_systems = [dataclasses.replace(s, device=device) for s in parsed_systems]
+    _duplicates([s.name for s in parsed_systems], "system", problems)
+
+    baseline = raw.get("baseline")
+    names = [s.name for s in parsed_systems]
+    if baseline is not None and baseline not in names:
+        problems.add(f"baseline {baseline!r} is not a system (systems: {', '.join(names) or 'none'})")
+    if baseline is None and names:
+        baseline = names[0]
+    if systems is not None:
+        unknown = [s for s in systems if s not in names]
+        if unknown:
+            problems.add(f"--systems: unknown system(s) {', '.join(unknown)} (systems: {', '.join(names)})")
+        keep = set(systems) | ({baseline} if baseline else set())
+        parsed_systems = [s for s in parsed_systems if s.name in keep]
+
+    dataset_list = raw.get("datasets", [])
+    if not isinstance(dataset_list, list) or not dataset_list:
+        problems.add("no datasets: add at least one [[datasets]] table with name and type")
+        dataset_list = []
+    parsed_datasets = [_parse_dataset(i, d, base, problems) for i, d in enumerate(dataset_list)]
+    parsed_datasets = [d for d in parsed_datasets if d is not None]
+    if documents is not None:
+        if not isinstance(documents, int) or documents < 1:
+            problems.add(f"--documents must be a positive integer, not {documents!r}")
+        else:
+            parsed_datasets = [
+                dataclasses.replace(d, documents=documents if d.documents is None else min(d.documents, documents))
+                for d in parsed_datasets
+            ]
+    _duplicates([d.name for d in parsed_datasets], "dataset", problems)
+
+    summary_list = raw.get("summaries", [])
+    if not isinstance(summary_list, list):
+        problems.add("summaries must be [[summaries]] tables")
+        summary_list = []
+    parsed_summaries = [_parse_summary(i, s, names, [d.name for d in parsed_datasets], base, problems)
+                        for i, s in enumerate(summary_list)]
+    parsed_summaries = [s for s in parsed_summaries if s is not None]
+    _duplicates([s.name for s in parsed_summaries], "summary", problems)
+
+    out = None
+    if output is not None:
+        out = Path(output).expanduser().resolve()
+    elif "output" in raw:
+        out = _path(raw["output"], base, "output", problems)
+    out = out or (base.parent / "results" / name).resolve()
+    cache = _path(raw["cache"], base, "cache", problems) if "cache" in raw else None
+    published = None
+    if "published" in raw:
+        published = _path(raw["published"], base, "published", problems)
+        if published is not None and not published.is_file():
+            problems.add(f"published: no such file {published}")
+    elif (base.parent / "published.csv").is_file():
+        published = (base.parent / "published.csv").resolve()
+
+    problems.raise_if_any()
+    overrides = {k: v for k, v in {"output": str(output) if output is not None else None, "model": model,
+                                   "documents": documents, "device": device,
+                                   "systems": list(systems) if systems is not None else None}.items() if v is not None}
+    return ExperimentConfig(
+        name=name, path=path.resolve(), output=out, systems=tuple(parsed_systems), datasets=tuple(parsed_datasets),
+        baseline=baseline, metrics=tuple(metrics), levels=tuple(levels), significance=significance, cache=cache,
+        published=published, summaries=tuple(parsed_summaries), description=description, overrides=overrides,
+    )
+
+
+def _duplicates(names: list[str], what: str, problems: _Problems) -> None:
+    for n in sorted({n for n in names if names.count(n) > 1}):
+        problems.add(f"two {what}s are named {n!r}")
+
+
+def _check_metric_requirements(metrics: Sequence[str], problems: _Problems) -> None:
+    """Optional metrics whose requirements can be checked now rather than after hours of decoding."""
+    import importlib.util
+
+    from summ.metrics import spm_model_path
+
+    for m in metrics:
+        if m.startswith("spbleu-"):
+            tokenizer = m.removeprefix("spbleu-")
+            if not os.path.isfile(spm_model_path(tokenizer)):
+                problems.add(f"metric {m!r} needs the SentencePiece model {spm_model_path(tokenizer)}, which is missing")
+        if m == "comet" and importlib.util.find_spec("comet") is None:
+            problems.add('metric "comet" needs unbabel-comet: pip install "summ[comet]"')
+
+
+def _parse_significance(table: Any, metrics: Sequence[str], problems: _Problems) -> SignificanceConfig:
+    default = SignificanceConfig()
+    if not isinstance(table, dict):
+        problems.add("[significance] must be a table")
+        return default
+    _unknown(table, _SIGNIFICANCE_KEYS, "[significance]", problems)
+    methods = default.methods
+    if "methods" in table:
+        methods = _as_str_list(table["methods"], "significance.methods", problems) or default.methods
+        for m in methods:
+            if m not in SIGNIFICANCE_METHODS:
+                problems.add(f"unknown significance method {m!r} (bs = paired bootstrap, ar = approximate randomisation)")
+    n_samples = table.get("n_samples", default.n_samples)
+    if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1):
+        problems.add(f"significance.n_samples must be a positive integer, not {n_samples!r}")
+        n_samples = default.n_samples
+    seed = table.get("seed", default.seed)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
+        # 0 is refused by summ.metrics.compare (sacrebleu reads it as "unseeded").
+        problems.add(f"significance.seed must be a positive integer, not {seed!r}")
+        seed = default.seed
+    sig_metrics = None
+    if "metrics" in table:
+        sig_metrics = _as_str_list(table["metrics"], "significance.metrics", problems)
+        for m in sig_metrics or ():
+            if m not in metrics:
+                problems.add(f"significance metric {m!r} is not one of the experiment's metrics")
+            if m == "comet":
+                problems.add("significance cannot test comet (sacrebleu resamples its own metrics only)")
+    return SignificanceConfig(methods=tuple(methods), n_samples=n_samples, seed=seed, metrics=sig_metrics)
+
+
+def _parse_system(i: int, table: Any, defaults: dict, base_decode: DecodeConfig, base_batch: BatchConfig,
+                  base: Path, problems: _Problems) -> SystemConfig | None:
+    where = f"systems[{i}]"
+    if not isinstance(table, dict):
+        problems.add(f"{where} must be a table")
+        return None
+    if "name" in table and isinstance(table["name"], str):
+        where = f"systems[{i}] ({table['name']})"
+    _unknown(table, _SYSTEM_KEYS, where, problems)
+    name = _check_name(table.get("name"), where, problems)
+    model = table.get("model")
+    if not isinstance(model, str) or not model:
+        problems.add(f"{where}: model is required (hub id, local directory or tiny:FAMILY)")
+        model = None
+    else:
+        model, problem = _model_problem(model, base)
+        if problem:
+            problems.add(f"{where}: {problem}")
+    merged = {**{k: v for k, v in defaults.items() if k in _DEFAULT_KEYS}, **table}
+    engine = merged.get("engine", SystemConfig.engine)
+    if engine not in ENGINES:
+        problems.add(f"{where}: unknown engine {engine!r} (choose {', '.join(ENGINES)})")
+    revision = merged.get("revision")
+    if revision is not None and not isinstance(revision, str):
+        problems.add(f"{where}: revision must be a string")
+    device = merged.get("device", SystemConfig.device)
+    if not isinstance(device, str):
+        problems.add(f"{where}: device must be a string")
+    decode, batch = base_decode, base_batch
+    if "decode" in table:
+        decode = _dataclass_from(DecodeConfig, table["decode"], decode, f"{where}.decode", problems)
+    if "batch" in table:
+        batch = _dataclass_from(BatchConfig, table["batch"], batch, f"{where}.batch", problems)
+    options = {**defaults.get("options", {}), **table.get("options", {})} \
+        if isinstance(defaults.get("options", {}), dict) and isinstance(table.get("options", {}), dict) else None
+    if options is None:
+        problems.add(f"{where}: options must be a table, e.g. options = {{ compute_type = \"int8\" }}")
+        options = {}
+    if name is None or model is None:
+        return None
+    return SystemConfig(name=name, model=model, engine=engine, revision=revision, device=device,
+                        decode=decode, batch=batch, options=options)
+
+
+def _parse_dataset(i: int, table: Any, base: Path, problems: _Problems) -> DatasetConfig | None:
+    where = f"datasets[{i}]"
+    if not isinstance(table, dict):
+        problems.add(f"{where} must be a table")
+        return None
+    kind = table.get("type")
+    name = table.get("name", kind)
+    if isinstance(name, str):
+        where = f"datasets[{i}] ({name})"
+    _unknown(table, _DATASET_KEYS, where, problems)
+    name = _check_name(name, where, problems)
+    if kind not in DATASET_TYPES:
+        problems.add(f"{where}: unknown type {kind!r} (choose {', '.join(DATASET_TYPES)})")
+        return None
+    documents = table.get("documents")
+    if documents is not None and (isinstance(documents, bool) or not isinstance(documents, int) or documents < 1):
+        problems.add(f"{where}: documents must be a positive integer, not {documents!r}")
+        documents = None
+    encoding = table.get("encoding", DatasetConfig.encoding)
+    test_set = table.get("test_set", "ntrex128" if kind == "ntrex128" else None)
+    fields: dict[str, Any] = {}
+    required = {"ntrex128": (), "parallel": ("src", "refs"), "articles": ("path",)}[kind]
+    allowed = {"ntrex128": {"root"}, "parallel": {"src", "refs", "doc_ids"}, "articles": {"path"}}[kind]
+    for key in ("root", "src", "refs", "doc_ids", "path"):
+        if key in table and key not in allowed:
+            problems.add(f"{where}: {key!r} does not apply to type {kind!r}")
+    for key in required:
+        if key not in table:
+            problems.add(f"{where}: type {kind!r} needs {key!r}")
+    for key in ("root", "src", "doc_ids", "path"):
+        if key in table and key in allowed:
+            p = _path(table[key], base, f"{where}.{key}", problems)
+            if p is not None and not p.exists():
+                problems.add(f"{where}: {key} {p} does not exist")
+            fields[key] = p
+    if "refs" in table and "refs" in allowed:
+        refs = table["refs"]
+        refs = [refs] if isinstance(refs, str) else refs
+        paths = []
+        for j, r in enumerate(refs if isinstance(refs, list) else [None]):
+            p = _path(r, base, f"{where}.refs[{j}]", problems)
+            if p is not None and not p.is_file():
+                problems.add(f"{where}: reference file {p} does not exist")
+            if p is not None:
+                paths.append(p)
+        fields["refs"] = tuple(paths)
+    if kind == "ntrex128":
+        from summ.data import NTREX, data_dir
+
+        folder = (fields.get("root") or data_dir()) / NTREX.name
+        missing = [f.name for f in NTREX.files if not (folder / f.name).is_file()]
+        if missing:
+            problems.add(f"{where}: NTREX-128 file(s) missing in {folder}: {', '.join(missing)} "
+                         f"(run `summ data fetch ntrex128` or set SUMM_DATA_DIR)")
+    if name is None:
+        return None
+    return DatasetConfig(name=name, type=kind, documents=documents, test_set=test_set, encoding=encoding, **fields)
+
+
+def _parse_summary(i: int, table: Any, systems: list[str], datasets: list[str], base: Path,
+                   problems: _Problems) -> StrategyConfig | None:
+    where = f"summaries[{i}]"
+    if not isinstance(table, dict):
+        problems.add(f"{where} must be a table")
+        return None
+    if isinstance(table.get("name"), str):
+        where = f"summaries[{i}] ({table['name']})"
+    _unknown(table, _SUMMARY_KEYS, where, problems)
+    name = _check_name(table.get("name"), where, problems)
+    from summ import summarise as sm  # light: imports no model library
+
+    strategy = table.get("strategy")
+    if strategy not in sm.STRATEGIES:
+        problems.add(f"{where}: unknown strategy {strategy!r} (choose {', '.join(sm.STRATEGIES)})")
+        return None
+    default_input = "translation" if strategy in sm.MONOLINGUAL else "source"
+    kind = table.get("input", default_input)
+    if kind not in SUMMARY_INPUTS:
+        problems.add(f"{where}: input must be 'translation' (each system's output) or 'source' (the Arabic), not {kind!r}")
+        return None
+    if kind == "translation" and strategy not in sm.MONOLINGUAL:
+        problems.add(f"{where}: {strategy} takes the Arabic source; use input = \"source\" "
+                     f"(or lead, textrank, abstractive on the translations)")
+    models = {}
+    for key in ("model", "translator"):
+        value = table.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            problems.add(f"{where}: {key} must be a string")
+            continue
+        value, problem = _model_problem(value, base)
+        if problem:
+            problems.add(f"{where}: {key}: {problem}")
+        models[key] = value
+    if "translator" in models and kind == "translation":
+        problems.add(f"{where}: a translator applies to input = \"source\"; the translations come from the systems")
+    sys_names = _as_str_list(table.get("systems", []), f"{where}.systems", problems) or ()
+    for s in sys_names:
+        if s not in systems:
+            problems.add(f"{where}: system {s!r} is not defined")
+    ds_names = _as_str_list(table.get("datasets", []), f"{where}.datasets", problems) or ()
+    for d in ds_names:
+        if d not in datasets:
+            problems.add(f"{where}: dataset {d!r} is not defined")
+    options = table.get("options", {})
+    if not isinstance(options, dict):
+        problems.add(f"{where}: options must be a table, e.g. options = {{ sentences = 3 }}")
+        options = {}
+    reserved = sorted(set(options) & {"strategy", "lang", "model", "translator", "cache"})
+    if reserved:
+        problems.add(f"{where}: options may not set {', '.join(reserved)} (the experiment sets them)")
+        options = {k: v for k, v in options.items() if k not in reserved}
+    try:
+        # The summariser's own validation, now rather than after the translations ran.
+        sm.SummaryConfig(strategy=strategy, lang="en" if kind == "translation" else "ar", **models, **options)
+    except ConfigError as exc:
+        problems.add(f"{where}: {exc}")
+    except TypeError as exc:  # an option that is not a SummaryConfig field
+        known = ", ".join(f.name for f in dataclasses.fields(sm.SummaryConfig)
+                          if f.name not in ("strategy", "lang", "model", "translator", "cache"))
+        problems.add(f"{where}: bad option ({exc}); options are {known}")
+    if name is None:
+        return None
+    return StrategyConfig(name=name, strategy=strategy, input=kind, model=models.get("model"),
+                          translator=models.get("translator"), systems=sys_names, datasets=ds_names, options=options)
+
+
+# --------------------------------------------------------------------------------------
+# Models.
+# --------------------------------------------------------------------------------------
+
+
+def tiny_models_dir() -> Path:
+    """Where ``tiny:FAMILY`` models live: ``$SUMM_TINY_MODELS``, else the user cache."""
+    value = os.environ.get(TINY_MODELS_ENV)
+    if value:
+        return Path(value).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    cache = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return cache / "summ" / "tiny-models"
+
+
+def resolve_model(model: str) -> tuple[str, bool]:
+    """The hub id or directory to load for a configured model, and whether it is a tiny test model.
+
+    ``tiny:FAMILY`` is built (seeded, deterministic, a second or two) into
+    :func:`tiny_models_dir` the first time it is needed; a later run reuses it, so the model's
+    fingerprint, and with it the translation cache, stays the same.
+
+    Args:
+        model: hub id, directory, or ``tiny:FAMILY``.
+
+    Returns:
+        ``(model to load, is_tiny)``.
+    """
+    if not model.startswith(TINY_PREFIX):
+        return model, Path(model).is_dir() and (Path(model) / "SUMM_TINY_MODEL").is_file()
+    family = model[len(TINY_PREFIX):]
+    target = tiny_models_dir() / family
+    if (target / "SUMM_TINY_MODEL").is_file():
+        return str(target), True
+    # Test-only builders, imported only for tiny: models (library code never needs them).
+    from summ.testing import build_tiny_model
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{family}.{os.getpid()}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    build_tiny_model(tmp, family)
+    try:
+        os.replace(tmp, target)  # atomic: a concurrent run sees no half-built model
+    except OSError:
+        # Another process finished first (the target is a non-empty directory): use its copy.
+        shutil.rmtree(tmp, ignore_errors=True)
+    logger.info("built tiny %s model in %s", family, target)
+    return str(target), True
+
+
+# --------------------------------------------------------------------------------------
+# Datasets.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadedDataset:
+    """A dataset in memory: what is translated, what it is scored against, where it came from.
+
+    Attributes:
+        config: the dataset's config.
+        kind: ``parallel`` (line-aligned, with references) or ``articles`` (no references).
+        sources: one source per line (parallel) or per article (articles).
+        refs: reference streams (parallel) or ``None``.
+        doc_ids: document id per line (parallel) or article ids (articles); ``None`` for a
+            parallel corpus without ids.
+        files: role -> path read.
+        hashes: path -> sha256.
+        total_documents: documents in the full dataset, before ``documents`` cut it.
+    """
+
+    config: DatasetConfig
+    kind: str
+    sources: list[str]
+    refs: list[list[str]] | None
+    doc_ids: list[str] | None
+    files: dict[str, str]
+    hashes: dict[str, str]
+    total_documents: int
+
+    @property
+    def n_documents(self) -> int:
+        if self.doc_ids is None:
+            return len(self.sources)
+        return len(dict.fromkeys(self.doc_ids))
+
+
+def load_dataset(ds: DatasetConfig) -> LoadedDataset:
+    """Read one configured dataset (hashes checked by the loaders), cut to ``documents``.
+
+    Raises:
+        InputError: a file is missing, undecodable, misaligned or altered.
+    """
+    from summ import data
+
+    if ds.type in ("ntrex128", "parallel"):
+        if ds.type == "ntrex128":
+            corpus = data.load_ntrex128(ds.root)
+        else:
+            corpus = data.load_parallel(ds.src, list(ds.refs), doc_ids_path=ds.doc_ids, name=ds.name,
+                                        encoding=ds.encoding)
+        total = len(corpus.documents())
+        if ds.documents is not None:
+            corpus = corpus.select_documents(ds.documents)
+        return LoadedDataset(ds, "parallel", list(corpus.src), [list(r) for r in corpus.refs],
+                             None if corpus.doc_ids is None else list(corpus.doc_ids),
+                             dict(corpus.files), dict(corpus.hashes), total)
+    docs = data.read_articles(ds.path, ds.encoding)
+    total = len(docs)
+    if ds.documents is not None:
+        docs = docs[: ds.documents]
+    if ds.path.is_dir():
+        files = {f"article:{d.id}": d.meta["path"] for d in docs}
+    else:
+        files = {"articles": str(ds.path)}
+    hashes = {p: data.sha256_file(p) for p in files.values()}
+    return LoadedDataset(ds, "articles", [d.text for d in docs], None, [d.id for d in docs], files, hashes, total)
+
+
+# --------------------------------------------------------------------------------------
+# Running.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What ``summ run`` needs to print and to choose its exit status.
+
+    Attributes:
+        path: the results folder.
+        ok: systems that finished every dataset.
+        failed: system -> its one-line error (the first failure).
+        report: files the report step wrote (empty when it was skipped).
+        wall_s: seconds the run took.
+        failed_summaries: summary strategy -> its one-line error.
+    """
+
+    path: Path
+    ok: tuple[str, ...]
+    failed: dict[str, str]
+    report: tuple[Path, ...] = ()
+    wall_s: float = 0.0
+    failed_summaries: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everything ran, :data:`PARTIAL_FAILURE_EXIT_CODE` when a system or a summary
+        strategy failed (the results are written either way)."""
+        return PARTIAL_FAILURE_EXIT_CODE if self.failed or self.failed_summaries else 0
+
+
+def run_experiment(
+    config_path: str | os.PathLike,
+    *,
+    output: str | os.PathLike | None = None,
+    model: str | None = None,
+    documents: int | None = None,
+    device: str | None = None,
+    systems: Sequence[str] | None = None,
+    report: bool = True,
+    progress: bool = False,
+) -> RunResult:
+    """``summ run CONFIG``: validate, translate, score, record, report.
+
+    Args:
+        config_path: the experiment's TOML file.
+        output: results folder instead of the config's.
+        model: replace every system's model (hub id, directory or ``tiny:FAMILY``).
+        documents: keep at most N documents of every dataset.
+        device: replace every system's device.
+        systems: run only these systems (and the baseline).
+        report: build tables and plots at the end (:func:`summ.report.build_report`).
+        progress: show a progress bar per system and dataset.
+
+    Returns:
+        The results folder, systems that succeeded and failed, and the report files.
+
+    Raises:
+        ConfigError: the config is invalid (every problem listed), or the output folder is
+            not a results folder.
+        InputError: a dataset cannot be read.
+    """
+    config = load_config(config_path, output=output, model=model, documents=documents, device=device,
+                         systems=systems)
+    return run(config, report=report, progress=progress)
+
+
+def run(config: ExperimentConfig, *, report: bool = True, progress: bool = False) -> RunResult:
+    """Run a validated experiment; see :func:`run_experiment`.
+
+    Each system is loaded once and translates every dataset; a system that fails to load or
+    to translate (a hub id that does not exist, an engine that is not installed, running out
+    of memory) is recorded with its one-line error and the others carry on.
+    """
+    started = time.perf_counter()
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    out = config.output
+    _prepare_output(out)
+    datasets = [load_dataset(ds) for ds in config.datasets]  # all data errors before any model loads
+    _write_bytes(out / "config.toml", config.path.read_bytes())
+    manifest = _manifest_head(config, datasets, started_at)
+    _write_json(out / "manifest.json", {**manifest, "status": "running"})
+
+    system_records: dict[str, dict] = {}
+    outputs: dict[tuple[str, str], list[str]] = {}  # (dataset, system) -> line-aligned outputs
+    for system in config.systems:
+        record, produced = _run_system(system, datasets, config, progress)
+        system_records[system.name] = record
+        outputs.update(produced)
+
+    scored = _score_all(config, datasets, outputs, out)
+    significance = _significance_all(config, datasets, outputs, out)
+    summaries = _run_summaries(config, datasets, outputs, out)
+
+    failed = {name: rec["error"] for name, rec in system_records.items() if rec["status"] != "ok"}
+    failed_summaries = {name: rec["error"] for name, rec in summaries.items() if rec["status"] != "ok"}
+    ok = tuple(name for name, rec in system_records.items() if rec["status"] == "ok")
+    wall = time.perf_counter() - started
+    manifest.update({
+        "status": "finished",
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "wall_s": round(wall, 3),
+        "systems": system_records,
+        "signatures": scored,
+        "significance": significance,
+        "summaries": summaries,
+        "failed": failed,
+        "failed_summaries": failed_summaries,
+    })
+    _write_json(out / "manifest.json", manifest)
+    if failed or failed_summaries:
+        # Once more at the end, where it is seen after hours of logs.
+        logger.warning("%d of %d systems failed (%s)%s; their errors are in %s", len(failed), len(config.systems),
+                       ", ".join(failed) or "none",
+                       f", and summary strategies {', '.join(failed_summaries)}" if failed_summaries else "",
+                       out / "manifest.json")
+    files: tuple[Path, ...] = ()
+    if report:
+        from summ.report import build_report
+
+        files = tuple(build_report(out))
+    logger.info("results in %s (%d ok, %d failed, %.1f s)", out, len(ok), len(failed), wall)
+    return RunResult(out, ok, failed, files, wall, failed_summaries)
+
+
+def _prepare_output(out: Path) -> None:
+    """Make ``out`` ready: new, empty, or an earlier results folder (whose files are replaced).
+
+    A non-empty folder without ``manifest.json`` is refused: ``--output ~`` must never
+    delete anything of the user's.
+    """
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
+        raise ConfigError(f"output {out} is not empty and holds no manifest.json: choose an empty or new folder")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in _GENERATED:
+        target = out / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text if isinstance(exc, SummError) else f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _run_system(system: SystemConfig, datasets: list[LoadedDataset], config: ExperimentConfig,
+                progress: bool) -> tuple[dict, dict[tuple[str, str], list[str]]]:
+    """Load one system and translate every dataset; never raises for the system's own failures."""
+    from summ.translate import load_translator
+
+    record: dict[str, Any] = {
+        "model": system.model, "engine": system.engine, "requested_revision": system.revision,
+        "device": system.device, "options": system.options, "decode": dataclasses.asdict(system.decode),
+        "batch": dataclasses.asdict(system.batch), "status": "ok", "error": None, "datasets": {},
+    }
+    produced: dict[tuple[str, str], list[str]] = {}
+    logger.info("system %s: loading %s (%s)", system.name, system.model, system.engine)
+    t0 = time.perf_counter()
+    translator = None
+    try:
+        load_as, tiny = resolve_model(system.model)
+        record.update({"load_path": load_as, "tiny": tiny})
+        translator = load_translator(
+            load_as, system.engine, device=system.device, revision=system.revision, decode=system.decode,
+            batch=system.batch, cache=str(config.cache_path), progress=progress, **system.options,
+        )
+        engine = translator.engine
+        record.update({"model_id": engine.model_id, "revision": engine.revision, "engine_name": engine.name,
+                       "settings": engine.settings(), "load_s": round(time.perf_counter() - t0, 3)})
+    # Any exception: whatever breaks one system's loading (missing model, engine not
+    # installed, bad option, a bug in an engine) must not cost the other systems their run.
+    except Exception as exc:  # noqa: BLE001
+        logger.debug("system %s failed to load", system.name, exc_info=True)
+        record.update({"status": "failed", "error": _one_line(exc), "failed_at": "load"})
+        logger.warning("system %s failed to load: %s", system.name, record["error"])
+        return record, produced
+    try:
+        for ds in datasets:
+            try:
+                lines, info = _translate_dataset(translator, system, ds, config.output)
+            except Exception as exc:  # noqa: BLE001 - same reason as above, per dataset
+                logger.debug("system %s failed on %s", system.name, ds.config.name, exc_info=True)
+                record["datasets"][ds.config.name] = {"status": "failed", "error": _one_line(exc)}
+                if record["status"] == "ok":
+                    record.update({"status": "failed", "error": _one_line(exc), "failed_at": ds.config.name})
+                logger.warning("system %s failed on %s: %s", system.name, ds.config.name, _one_line(exc))
+                continue
+            record["datasets"][ds.config.name] = info
+            produced[(ds.config.name, system.name)] = lines
+            logger.info("system %s on %s: %s", system.name, ds.config.name, info["line"])
+    finally:
+        _release(translator)
+    return record, produced
+
+
+def _release(translator) -> None:
+    """Free a model before the next one loads: five large models do not fit together."""
+    if translator is None:
+        return
+    cache = getattr(translator, "cache", None)
+    if cache is not None:
+        cache.close()
+    del translator
+    gc.collect()
+    torch = sys.modules.get("torch")  # only if an engine already imported it
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _one_line_text(text: str) -> str:
+    # A translation must stay on its line; a model that emits a line break would shift every
+    # following line against the references.
+    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+
+
+def _translate_dataset(translator, system: SystemConfig, ds: LoadedDataset, out: Path) -> tuple[list[str], dict]:
+    """Translate a dataset, write its outputs and segment records; return the outputs."""
+    result = translator.translate_documents(ds.sources)
+    folder = out / "outputs" / ds.config.name
+    folder.mkdir(parents=True, exist_ok=True)
+    outputs: dict[str, str] = {}
+    if ds.kind == "parallel":
+        lines = [_one_line_text(t) for t in result.texts]
+        hyp = folder / f"{system.name}.txt"
+        _write_text(hyp, "".join(line + "\n" for line in lines))
+        outputs["text"] = str(hyp.relative_to(out))
+    else:
+        lines = list(result.texts)
+        article_dir = folder / system.name
+        article_dir.mkdir(parents=True, exist_ok=True)
+        for doc_id, text in zip(ds.doc_ids, lines):
+            _write_text(article_dir / f"{_safe_file_name(doc_id)}.txt", text + "\n")
+        outputs["articles"] = str(article_dir.relative_to(out))
+    seg_path = folder / f"{system.name}.segments.jsonl"
+    _write_text(seg_path, "".join(json.dumps(obj, ensure_ascii=False) + "\n" for obj in _segment_objects(ds, result)))
+    outputs["segments"] = str(seg_path.relative_to(out))
+    summary = result.summary
+    return lines, {"status": "ok", "summary": summary.as_dict(), "line": summary.line(), "outputs": outputs}
+
+
+def _safe_file_name(doc_id: str) -> str:
+    return re.sub(r"[^\w.+-]", "_", doc_id) or "_"
+
+
+def _n_pieces(record) -> int:
+    # SegmentRecord.pieces is the tuple of pieces sent to the model (an int in older versions).
+    return record.pieces if isinstance(record.pieces, int) else len(record.pieces)
+
+
+def _segment_objects(ds: LoadedDataset, result) -> list[dict]:
+    """One JSON object per source segment, in source order.
+
+    The same fields as ``summ translate --segments`` except ``cached``: whether a segment came
+    from the cache is a fact about one run (it is in the manifest's run summary), and leaving
+    it out keeps a resumed run's files byte-identical to the first run's.
+    """
+    objs = []
+    for i, (segments, records) in enumerate(zip(result.segments, result.records)):
+        where: dict[str, Any]
+        if ds.kind == "parallel":
+            where = {"line": i + 1, "doc_id": None if ds.doc_ids is None else ds.doc_ids[i]}
+        else:
+            where = {"document": ds.doc_ids[i]}
+        for j, (segment, record) in enumerate(zip(segments, records)):
+            objs.append({
+                **where, "segment": j, "paragraph": segment.paragraph, "source": record.source,
+                "translation": record.translation, "source_tokens": record.source_tokens,
+                "split": _n_pieces(record) > 1, "pieces": _n_pieces(record), "hit_cap": record.hit_cap,
+                "flags": list(record.flags),
+            })
+    return objs
+
+
+# --------------------------------------------------------------------------------------
+# Scoring.
+# --------------------------------------------------------------------------------------
+
+
+def _score_row(dataset: str, system: str, s: MetricScore) -> dict:
+    return {"dataset": dataset, "system": system, "metric": s.metric, "level": s.level,
+            "item": "" if s.item is None else s.item, "score": repr(float(s.score)), "n": s.n,
+            "signature": s.signature}
+
+
+def _scored_datasets(config: ExperimentConfig, datasets: list[LoadedDataset],
+                     outputs: dict[tuple[str, str], list[str]]):
+    for ds in datasets:
+        if ds.kind != "parallel":
+            continue
+        systems = [s.name for s in config.systems if (ds.config.name, s.name) in outputs]
+        yield ds, systems
+
+
+def _score_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs: dict, out: Path) -> dict:
+    """Write ``scores*.csv`` from the output files as written; return signatures per metric and level."""
+    from summ.data import read_lines
+    from summ.metrics import score
+
+    rows: dict[str, list[dict]] = {level: [] for level in config.levels}
+    signatures: dict[str, dict[str, str]] = {}
+    for ds, systems in _scored_datasets(config, datasets, outputs):
+        ref_names = [ds.files.get(f"ref{i + 1}", f"ref{i + 1}") for i in range(len(ds.refs))]
+        for system in systems:
+            hyp_path = out / "outputs" / ds.config.name / f"{system}.txt"
+            hyps = read_lines(hyp_path)  # score the file on disk: the numbers describe what was written
+            for level in config.levels:
+                if level == "document" and ds.doc_ids is None:
+                    continue
+                results = score(hyps, ds.refs, config.metrics, level=level,
+                                doc_ids=ds.doc_ids if level == "document" else None,
+                                srcs=ds.sources if "comet" in config.metrics else None,
+                                hyp_name=str(hyp_path), ref_names=ref_names)
+                for s in results:
+                    rows[level].append(_score_row(ds.config.name, system, s))
+                    signatures.setdefault(s.metric, {})[level] = s.signature
+    for level, level_rows in rows.items():
+        _write_csv(out / _SCORE_FILES[level], SCORE_COLUMNS, level_rows)
+    return signatures
+
+
+def _significance_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs: dict, out: Path) -> dict:
+    """Paired tests against the baseline per dataset; writes ``significance.csv``."""
+    from summ.data import read_lines
+    from summ.metrics import compare
+
+    sig = config.significance
+    metrics = sig.metrics or tuple(m for m in config.metrics if m != "comet")
+    rows: list[dict] = []
+    notes: dict[str, str] = {}
+    signatures: dict[str, str] = {}
+    for ds, systems in _scored_datasets(config, datasets, outputs):
+        if config.baseline not in systems:
+            if len(config.systems) > 1:
+                notes[ds.config.name] = f"no significance tests: baseline {config.baseline!r} has no output"
+            continue
+        if len(systems) < 2 or not metrics:
+            continue
+        hyps = {s: read_lines(out / "outputs" / ds.config.name / f"{s}.txt") for s in systems}
+        for method in sig.methods:
+            comparisons = compare(hyps, ds.refs, config.baseline, metrics, method=method,
+                                  n_samples=sig.n_samples, seed=sig.seed)
+            for c in comparisons:
+                rows.append(_comparison_row(ds.config.name, c))
+                signatures[f"{c.metric}/{method}"] = c.signature
+    _write_csv(out / "significance.csv", SIGNIFICANCE_COLUMNS, rows)
+    return {"baseline": config.baseline, "methods": list(sig.methods), "n_samples": sig.n_samples,
+            "seed": sig.seed, "metrics": list(metrics), "signatures": signatures, "notes": notes}
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else repr(float(x))
+
+
+def _comparison_row(dataset: str, c: Comparison) -> dict:
+    return {"dataset": dataset, "system": c.system, "baseline": c.baseline, "metric": c.metric,
+            "method": c.method, "score": _num(c.score), "delta": _num(c.delta), "mean": _num(c.mean),
+            "ci": _num(c.ci), "p_value": _num(c.p_value), "significant": str(c.significant).lower(),
+            "n_samples": c.n_samples, "seed": "" if c.seed is None else c.seed, "signature": c.signature}
+
+
+# --------------------------------------------------------------------------------------
+# Summaries (a dimension of the experiment; see StrategyConfig).
+# --------------------------------------------------------------------------------------
+
+
+SUMMARY_SCORE_COLUMNS = ("dataset", "summary", "system", "metric", "level", "item", "score", "n", "signature")
+_SUMMARY_SCORE_FILES = {"corpus": "summary_scores.csv", "document": "summary_scores.document.csv"}
+#: Name of the summaries of the human reference translation in ``summaries/DATASET/STRATEGY/``;
+#: system names start with a letter or digit, so it cannot clash with one.
+REFERENCE_SUMMARIES = "_reference"
+#: Name of the summaries of the Arabic source (``input = "source"``).
+SOURCE_SUMMARIES = "_source"
+
+
+def _documents(ds: LoadedDataset, lines: list[str]) -> tuple[list[str], list[str]]:
+    """``(ids, texts)``: the dataset's documents built from line-aligned ``lines`` (a document's
+    lines become the lines of one paragraph), or the articles themselves."""
+    if ds.kind == "articles":
+        return list(ds.doc_ids), list(lines)
+    if ds.doc_ids is None:
+        return [str(i + 1) for i in range(len(lines))], list(lines)
+    groups: dict[str, list[str]] = {}
+    for doc, line in zip(ds.doc_ids, lines):
+        groups.setdefault(doc, []).append(line)
+    return list(groups), ["\n".join(g) for g in groups.values()]
+
+
+def _summary_objects(ids: list[str], summaries) -> str:
+    return "".join(json.dumps({"id": doc_id, **summary.as_dict()}, ensure_ascii=False) + "\n"
+                   for doc_id, summary in zip(ids, summaries))
+
+
+def _score_summaries(dataset: str, strategy: str, system: str, ids: list[str], hyps, refs) -> dict[str, list[dict]]:
+    """Summary-vs-summary scores: ROUGE (English tokeniser, Porter stemming) and chrF."""
+    from summ.metrics import rouge, score
+    from summ.summarise import SUMMARY_METRICS
+
+    hyp = ["\n".join(s.sentences) for s in hyps]  # one sentence per line: what rougeLsum expects
+    ref = ["\n".join(s.sentences) for s in refs]
+    rouge_types = [m for m in SUMMARY_METRICS if m.startswith("rouge")]
+    others = [m for m in SUMMARY_METRICS if not m.startswith("rouge")]
+    rows: dict[str, list[dict]] = {"corpus": [], "document": []}
+    for level, rouge_level in (("corpus", "corpus"), ("document", "sentence")):
+        found = rouge(hyp, ref, "en", rouge_types, level=rouge_level, hyp_name=f"{system} summaries",
+                      ref_names=["reference-translation summaries"])
+        if others:
+            found += score([h.replace("\n", " ") for h in hyp], [r.replace("\n", " ") for r in ref], others,
+                           level=rouge_level, hyp_name=f"{system} summaries", ref_names=["reference-translation summaries"])
+        for m in found:
+            # Per summary = per document: name the item by its document id.
+            item = "" if m.item is None else ids[int(m.item)]
+            rows[level].append({"dataset": dataset, "summary": strategy, "system": system, "metric": m.metric,
+                                "level": level, "item": item, "score": repr(float(m.score)), "n": m.n,
+                                "signature": m.signature})
+    return rows
+
+
+def _summariser_revisions(summariser) -> dict:
+    """Resolved revisions of the models a summariser used (call only after it summarised:
+    ``pipeline()`` and ``translator()`` load on first use and return the loaded ones after)."""
+    found = {}
+    if summariser.config.summary_model is not None:
+        found["summary_revision"] = summariser.pipeline().engine.revision
+    if summariser.translates:
+        engine = getattr(summariser.translator(), "engine", None)  # a plain Translator has none
+        if engine is not None:
+            found["translation_revision"] = engine.revision
+    return found
+
+
+def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outputs: dict, out: Path) -> dict:
+    """Run each ``[[summaries]]`` strategy (see :class:`StrategyConfig`); returns its manifest section.
+
+    A strategy that fails (its model cannot load, ...) is recorded and the others run.
+    """
+    if not config.summaries:
+        return {}
+    from summ.summarise import Summariser
+    from summ.summarise import SummaryConfig as SummariseConfig
+
+    rows: dict[str, list[dict]] = {"corpus": [], "document": []}
+    section: dict[str, dict] = {}
+    for strat in config.summaries:
+        rec: dict[str, Any] = {"strategy": strat.strategy, "input": strat.input, "model": strat.model,
+                               "translator": strat.translator, "options": strat.options, "status": "ok",
+                               "error": None, "runs": {}}
+        section[strat.name] = rec
+        summariser = None
+        started = time.perf_counter()
+        try:
+            model = resolve_model(strat.model)[0] if strat.model else None
+            translator = resolve_model(strat.translator)[0] if strat.translator else None
+            summariser = Summariser(SummariseConfig(
+                strategy=strat.strategy, lang="en" if strat.input == "translation" else "ar", model=model,
+                translator=translator, cache=str(config.cache_path), **strat.options))
+            rec["summary_model"] = summariser.config.summary_model
+            rec["translation_model"] = summariser.config.translation_model
+            for ds in datasets:
+                if strat.datasets and ds.config.name not in strat.datasets:
+                    continue
+                folder = out / "summaries" / ds.config.name / strat.name
+                runs = rec["runs"].setdefault(ds.config.name, {})
+                if strat.input == "source":
+                    ids, docs = _documents(ds, ds.sources)
+                    _write_text(folder / f"{SOURCE_SUMMARIES}.jsonl", _summary_objects(ids, summariser.summarise(docs)))
+                    runs[SOURCE_SUMMARIES] = str((folder / f"{SOURCE_SUMMARIES}.jsonl").relative_to(out))
+                    continue
+                refs = None
+                if ds.refs is not None:
+                    ids, ref_docs = _documents(ds, ds.refs[0])
+                    refs = summariser.summarise(ref_docs)
+                    _write_text(folder / f"{REFERENCE_SUMMARIES}.jsonl", _summary_objects(ids, refs))
+                    runs[REFERENCE_SUMMARIES] = str((folder / f"{REFERENCE_SUMMARIES}.jsonl").relative_to(out))
+                for system in config.systems:
+                    if (strat.systems and system.name not in strat.systems) or (ds.config.name, system.name) not in outputs:
+                        continue
+                    ids, docs = _documents(ds, outputs[(ds.config.name, system.name)])
+                    summaries = summariser.summarise(docs)
+                    _write_text(folder / f"{system.name}.jsonl", _summary_objects(ids, summaries))
+                    runs[system.name] = str((folder / f"{system.name}.jsonl").relative_to(out))
+                    if refs is not None:
+                        for level, found in _score_summaries(ds.config.name, strat.name, system.name, ids,
+                                                             summaries, refs).items():
+                            rows[level] += found
+            if any(rec["runs"].values()):
+                rec.update(_summariser_revisions(summariser))
+        # Any exception, for the reason given in _run_system: one strategy's failure must not
+        # cost the others (or the translations already scored) their results.
+        except Exception as exc:  # noqa: BLE001
+            logger.debug("summary strategy %s failed", strat.name, exc_info=True)
+            rec.update({"status": "failed", "error": _one_line(exc)})
+            logger.warning("summary strategy %s failed: %s", strat.name, rec["error"])
+        finally:
+            store = getattr(summariser, "_cache", None)  # the summariser opened it; close it here
+            if store is not None:
+                store.close()
+            del summariser
+            gc.collect()
+        rec["seconds"] = round(time.perf_counter() - started, 3)
+    for level, name in _SUMMARY_SCORE_FILES.items():
+        _write_csv(out / name, SUMMARY_SCORE_COLUMNS, rows[level])
+    return section
+
+
+# --------------------------------------------------------------------------------------
+# Manifest.
+# --------------------------------------------------------------------------------------
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of everything that can change a number (``None``: not installed)."""
+    found: dict[str, str | None] = {}
+    for name in _PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def machine_info() -> dict:
+    """CPU, cores, GPU, OS and Python of this machine, for the manifest."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        # platform.processor() is empty on most Linux systems; the model name is in /proc.
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpus: list[str] = []
+    torch = sys.modules.get("torch")  # imported by the HF engine if any system used it
+    if torch is not None and torch.cuda.is_available():
+        gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return {
+        "cpu": cpu, "cores": os.cpu_count(),
+        "threads": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ},
+        "gpus": gpus, "os": platform.platform(), "python": platform.python_version(),
+    }
+
+
+def _manifest_head(config: ExperimentConfig, datasets: list[LoadedDataset], started_at: str) -> dict:
+    from summ.data import sha256_file
+
+    published = _published_rows(config)
+    return {
+        "name": config.name,
+        "description": config.description,
+        "config": {"path": str(config.path), "sha256": sha256_file(config.path), "overrides": config.overrides},
+        "started": started_at,
+        "versions": package_versions(),
+        "machine": machine_info(),
+        "baseline": config.baseline,
+        "metrics": list(config.metrics),
+        "levels": list(config.levels),
+        "cache": str(config.cache_path),
+        "system_order": [s.name for s in config.systems],
+        "datasets": {
+            ds.config.name: {
+                "type": ds.config.type, "kind": ds.kind, "test_set": ds.config.test_set,
+                "files": ds.files, "hashes": ds.hashes,
+                "lines" if ds.kind == "parallel" else "articles": len(ds.sources),
+                "documents": ds.n_documents, "total_documents": ds.total_documents,
+                "documents_limit": ds.config.documents, "references": 0 if ds.refs is None else len(ds.refs),
+            }
+            for ds in datasets
+        },
+        "published": published,
+    }
+
+
+PUBLISHED_COLUMNS = ("model", "test_set", "langpair", "metric", "score", "tokenizer", "signature", "source", "url",
+                     "verified", "note")
+
+
+def read_published(path: str | os.PathLike) -> list[dict]:
+    """Rows of a published-scores CSV (:data:`PUBLISHED_COLUMNS`), comment lines (``#``) skipped.
+
+    Raises:
+        InputError: a required column is missing.
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    reader = csv.DictReader(lines)
+    missing = [c for c in ("model", "test_set", "metric", "score", "source") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
+    return [dict(row) for row in reader]
+
+
+def _published_rows(config: ExperimentConfig) -> dict:
+    """The published scores for this run's models (all test sets), copied into the manifest so
+    that the report needs nothing outside the results folder."""
+    if config.published is None:
+        return {"file": None, "rows": []}
+    from summ.data import sha256_file
+
+    models = {s.model for s in config.systems}
+    rows = [r for r in read_published(config.published) if r["model"] in models]
+    return {"file": str(config.published), "sha256": sha256_file(config.published), "rows": rows}
+
+
+# --------------------------------------------------------------------------------------
+# Writing.
+# --------------------------------------------------------------------------------------
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    """Write through a temp file and rename: a killed run never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _write_text(path: Path, text: str) -> None:
+    _write_bytes(path, text.encode("utf-8"))
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    _write_text(path, json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _write_csv(path: Path, columns: Sequence[str], rows: list[dict]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    _write_text(path, buf.getvalue())
+
+
+# --------------------------------------------------------------------------------------
+# summ evaluate: score existing files.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Scores of hypothesis files against references (what ``summ evaluate`` renders).
+
+    Attributes:
+        systems: system names, in the order given.
+        scores: every score, as ``(system, MetricScore)`` in system, then metric order.
+        comparisons: paired tests against ``baseline`` (empty without one).
+        baseline: the baseline system, or ``None``.
+        level: the scoring level.
+    """
+
+    systems: tuple[str, ...]
+    scores: tuple[tuple[str, MetricScore], ...]
+    comparisons: tuple[Comparison, ...] = ()
+    baseline: str | None = None
+    level: str = "corpus"
+
+
+def evaluate_files(
+    hyps: Sequence[str | os.PathLike],
+    refs: Sequence[str | os.PathLike],
+    *,
+    metrics: Sequence[str] = METRICS,
+    level: str = "corpus",
+    doc_ids: str | os.PathLike | None = None,
+    names: Sequence[str] | None = None,
+    baseline: str | None = None,
+    method: str = "bs",
+    n_samples: int | None = None,
+    seed: int = SignificanceConfig.seed,
+    encoding: str = "utf-8",
+) -> Evaluation:
+    """Score line-aligned hypothesis files (``summ evaluate``); render with :func:`summ.report.render_evaluation`.
+
+    Args:
+        hyps: one file per system, one line per segment.
+        refs: one or more reference files, line-aligned with every hypothesis file.
+        metrics: metric names (:data:`summ.metrics.ALL_METRICS`).
+        level: ``corpus``, ``document`` (needs ``doc_ids``) or ``sentence``.
+        doc_ids: file with one document id per line (TSV: first column).
+        names: system names (default: the files' stems, made unique).
+        baseline: name of the system to test the others against (corpus level, 2+ systems).
+        method: ``bs`` or ``ar`` for the paired test.
+        n_samples: resamples / trials (``None``: sacrebleu's default).
+        seed: RNG seed of the test.
+        encoding: encoding of every file.
+
+    Returns:
+        The scores (and comparisons when a baseline is given).
+
+    Raises:
+        InputError: a file is missing or undecodable, or line counts differ (names both).
+        ConfigError: bad names, baseline, metric, level or method.
+    """
+    from summ.data import read_lines
+    from summ.metrics import compare, score
+
+    hyp_paths = [Path(p) for p in hyps]
+    if not hyp_paths:
+        raise ConfigError("no hypothesis files given")
+    if not refs:
+        raise ConfigError("no reference files given")
+    if names is None:
+        stems = [p.stem for p in hyp_paths]
+        names = stems if len(set(stems)) == len(stems) else [str(p) for p in hyp_paths]
+    names = list(names)
+    if len(names) != len(hyp_paths):
+        raise ConfigError(f"{len(names)} names for {len(hyp_paths)} hypothesis files")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"system names must be unique: {', '.join(names)}")
+    if baseline is not None and baseline not in names:
+        raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(names)}")
+    ref_streams = [read_lines(r, encoding) for r in refs]
+    ids = None
+    if doc_ids is not None:
+        ids = [line.split("\t", 1)[0].strip() for line in read_lines(doc_ids, encoding)]
+    systems = {n: read_lines(p, encoding) for n, p in zip(names, hyp_paths)}
+    scores = []
+    for name, path in zip(names, hyp_paths):
+        for s in score(systems[name], ref_streams, metrics, level=level, doc_ids=ids if level == "document" else None,
+                       hyp_name=str(path), ref_names=[str(r) for r in refs]):
+            scores.append((name, s))
+    comparisons: list[Comparison] = []
+    if baseline is not None and len(names) > 1:
+        if level != "corpus":
+            raise ConfigError("significance tests (--baseline) are corpus-level: drop --level or --baseline")
+        comparisons = compare(systems, ref_streams, baseline, [m for m in metrics if m != "comet"], method=method,
+                              n_samples=n_samples, seed=seed, ref_names=[str(r) for r in refs])
+    return Evaluation(tuple(names), tuple(scores), tuple(comparisons), baseline, level)

@@ -1,0 +1,1057 @@
+"""Summaries of Arabic (or English) articles, behind one function.
+
+Strategies (``SummaryConfig.strategy``)::
+
+    lead                       first k sentences of the article                 no weights
+    textrank                   k most central sentences (TextRank, numpy)       no weights
+    abstractive                a seq2seq summariser on the article as given     model
+    translate-then-summarise   translate the article, summarise the English     translator + model
+    summarise-then-translate   summarise the Arabic, translate the summary      model + translator
+    direct                     cross-lingual summariser (CrossSum): ar in, en out   model
+
+``lead`` and ``textrank`` are the offline defaults. With a translator they become the cheap
+cross-lingual pipeline: select sentences in the Arabic, then translate only what was kept,
+sentence by sentence (``Summary.source_sentences`` holds the Arabic, aligned).
+
+Every model runs through the translation layer (:class:`summ.translate.PipelineTranslator` over
+an engine), so device, dtype, batching and the SQLite cache work the same for summaries as for
+translations. What this module adds is the input side: articles longer than the summariser's
+input limit are never cut. They are chunked on paragraph, then line, then sentence boundaries
+(:func:`chunk_text`), each chunk is summarised, the chunk summaries are joined and summarised
+again, recursively until the text fits; ``Summary.chunked`` records that this happened.
+
+Typical use::
+
+    >>> from summ.summarise import summarise
+    >>> [s.sentences for s in summarise(["جملة أولى. جملة ثانية."], "lead", sentences=1)]
+    [['جملة أولى.']]
+
+To reuse loaded models across calls, build a :class:`Summariser` once and call its
+:meth:`Summariser.summarise`; :func:`summarise` is the one-call convenience wrapper.
+
+Nothing here imports torch or transformers until a model-based strategy runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from summ import segment as seg
+from summ.errors import ConfigError, InputError, SummError
+from summ.translate import DecodeConfig  # light: translate.py imports no model library
+
+if TYPE_CHECKING:
+    from summ.data import Document
+    from summ.metrics import MetricScore
+    from summ.translate import Engine, PipelineTranslator, Translator
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "STRATEGIES",
+    "Summary",
+    "SummaryConfig",
+    "Summariser",
+    "summarise",
+    "chunk_text",
+    "textrank_scores",
+    "select_sentences",
+    "evaluate",
+    "PropagationRow",
+    "propagation",
+    "propagation_table",
+]
+
+# --------------------------------------------------------------------------------------------
+# Strategies and default models
+# --------------------------------------------------------------------------------------------
+
+EXTRACTIVE: tuple[str, ...] = ("lead", "textrank")
+# Strategies whose input is the article itself in one language, summarised in that language.
+MONOLINGUAL: tuple[str, ...] = (*EXTRACTIVE, "abstractive")
+# Strategies whose input must be Arabic and whose output is English.
+CROSS_LINGUAL: tuple[str, ...] = ("translate-then-summarise", "summarise-then-translate", "direct")
+STRATEGIES: tuple[str, ...] = (*MONOLINGUAL, *CROSS_LINGUAL)
+LANGS: tuple[str, ...] = ("ar", "en", "auto")
+
+#: Default Arabic→English translator (Marian, the project's translation baseline).
+DEFAULT_TRANSLATOR = "Helsinki-NLP/opus-mt-ar-en"
+#: English summariser: distilled BART on CNN/DailyMail, multi-sentence news summaries.
+#: For one-sentence (XSum-style) summaries pass ``model="google/pegasus-xsum"``.
+DEFAULT_EN_SUMMARISER = "sshleifer/distilbart-cnn-12-6"
+#: Arabic summariser: mT5 fine-tuned on XL-Sum (BBC news in 45 languages, Arabic included).
+DEFAULT_AR_SUMMARISER = "csebuetnlp/mT5_multilingual_XLSum"
+#: Cross-lingual summariser: mT5 fine-tuned on CrossSum (any-to-any language pairs).
+DEFAULT_CROSS_SUMMARISER = "csebuetnlp/mT5_m2m_crossSum"
+
+# Decoding the csebuetnlp model cards use in their generate() example (their checkpoints do
+# not all carry these in generation_config.json); applied only where the user left a value
+# unset, and only for these exact hub ids.
+MODEL_CARD_SETTINGS: dict[str, dict[str, int]] = {
+    DEFAULT_AR_SUMMARISER: {"beam_size": 4, "no_repeat_ngram_size": 2, "max_tokens": 84},
+    DEFAULT_CROSS_SUMMARISER: {"beam_size": 4, "no_repeat_ngram_size": 2, "max_tokens": 84},
+}
+
+# Model families whose inputs get the csebuetnlp WHITESPACE_HANDLER (every run of whitespace,
+# newlines included, becomes one space): XL-Sum and CrossSum were trained on such text.
+_COLLAPSE_WHITESPACE_FAMILIES = frozenset({"mt5", "crosssum"})
+
+# Summary length when neither the user nor the model's generation_config gives one.
+_FALLBACK_SUMMARY_TOKENS = 128
+
+# --------------------------------------------------------------------------------------------
+# Configuration
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SummaryConfig:
+    """Everything that decides a summary; the CLI reads its defaults from here.
+
+    Fields left ``None`` fall back to the model's own ``generation_config`` (beam size, length
+    penalty, n-gram blocking, ``min_length``), so e.g. distilbart-cnn runs with the settings its
+    authors shipped (4 beams, length penalty 2.0, no 3-gram repeats, at least 56 tokens).
+    """
+
+    # TextRank needs no weights and, unlike lead-k, looks past the headline and dateline that
+    # open scraped news pages: the best offline default.
+    strategy: str = "textrank"
+    # Language of the input documents. "ar" is what the project studies; "auto" detects per
+    # document (extractive strategies only need it for flags and Summary.lang).
+    lang: str = "ar"
+    # Extractive summary length. Three sentences is the usual lead-3 news baseline.
+    sentences: int = 3
+    # Generation cap for model strategies (new tokens). None = the model's own max_length, so
+    # each model keeps the summary length it was trained for.
+    max_tokens: int | None = None
+    # Summariser (hub id or local path). None = the strategy's default model (see the table
+    # of DEFAULT_* constants).
+    model: str | None = None
+    # Translator (hub id or local path). None = DEFAULT_TRANSLATOR for the two pipeline
+    # strategies; for lead/textrank None means "do not translate".
+    translator: str | None = None
+    # Engine, device and dtype for both models: the same choices as `summ translate`.
+    engine: str = "hf"
+    device: str = "auto"
+    dtype: str = "auto"
+    # Summariser decoding; None = the model's generation_config (see the class docstring).
+    beam_size: int | None = None
+    length_penalty: float | None = None
+    no_repeat_ngram_size: int | None = None
+    # Translation decoding: the translation defaults (beam 4, output grows with the input).
+    translate_decode: DecodeConfig = DecodeConfig()
+    # Largest summariser input in tokens before chunking. None = the model's input limit;
+    # smaller values force the chunked path (tests, or models that degrade on long inputs).
+    max_input_tokens: int | None = None
+    # SQLite cache shared by translator and summariser (keys include model and settings, so
+    # the two never collide). None = no cache.
+    cache: str | None = None
+    # Skip sentences identical to an earlier one: scraped pages repeat headlines (the seed
+    # article opens with its headline twice), and a summary should not say the same thing twice.
+    skip_duplicates: bool = True
+    # TextRank damping factor, as in Mihalcea & Tarau (2004) and PageRank.
+    damping: float = 0.85
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.strategy not in STRATEGIES:
+            problems.append(f"unknown strategy {self.strategy!r} (choose {', '.join(STRATEGIES)})")
+        if self.lang not in LANGS:
+            problems.append(f"unknown lang {self.lang!r} (choose {', '.join(LANGS)})")
+        if isinstance(self.sentences, bool) or not isinstance(self.sentences, int) or self.sentences < 1:
+            problems.append(f"sentences must be an integer >= 1, got {self.sentences!r}")
+        if self.max_tokens is not None and (not isinstance(self.max_tokens, int) or self.max_tokens < 1):
+            problems.append(f"max_tokens must be an integer >= 1, got {self.max_tokens!r}")
+        if self.max_input_tokens is not None and (not isinstance(self.max_input_tokens, int) or self.max_input_tokens < 8):
+            problems.append(f"max_input_tokens must be an integer >= 8, got {self.max_input_tokens!r}")
+        if not 0.0 < self.damping < 1.0:
+            problems.append(f"damping must be in (0, 1), got {self.damping}")
+        if self.strategy in EXTRACTIVE:
+            if self.max_tokens is not None:
+                problems.append(f"{self.strategy} is extractive: its length is set by sentences, not max_tokens")
+            if self.model is not None:
+                problems.append(f"{self.strategy} uses no model; did you mean strategy 'abstractive'?")
+            if self.translator is not None and self.lang == "en":
+                problems.append("a translator translates Arabic to English: it needs lang 'ar' or 'auto', not 'en'")
+        if self.strategy == "abstractive":
+            if self.translator is not None:
+                problems.append("abstractive summarises in the input language; for a translated summary use "
+                                "translate-then-summarise or summarise-then-translate")
+            if self.model is None and self.lang == "auto":
+                problems.append("abstractive with lang 'auto' needs an explicit model (the default depends on the language)")
+        if self.strategy in CROSS_LINGUAL and self.lang == "en":
+            problems.append(f"{self.strategy} takes Arabic articles: lang must be 'ar' or 'auto', not 'en'")
+        if self.strategy == "direct" and self.translator is not None:
+            problems.append("direct uses one cross-lingual model and no translator")
+        if problems:
+            raise ConfigError("summary config: " + "; ".join(problems))
+
+    @property
+    def summary_model(self) -> str | None:
+        """The summarisation model this config uses (``None`` for extractive strategies)."""
+        if self.strategy in EXTRACTIVE:
+            return None
+        if self.model is not None:
+            return self.model
+        if self.strategy == "abstractive":
+            return DEFAULT_EN_SUMMARISER if self.lang == "en" else DEFAULT_AR_SUMMARISER
+        return {
+            "translate-then-summarise": DEFAULT_EN_SUMMARISER,
+            "summarise-then-translate": DEFAULT_AR_SUMMARISER,
+            "direct": DEFAULT_CROSS_SUMMARISER,
+        }[self.strategy]
+
+    @property
+    def translation_model(self) -> str | None:
+        """The translator this config uses (``None``: no translation step)."""
+        if self.strategy in ("translate-then-summarise", "summarise-then-translate"):
+            return self.translator or DEFAULT_TRANSLATOR
+        if self.strategy in EXTRACTIVE:
+            return self.translator
+        return None
+
+    @property
+    def output_lang(self) -> str:
+        """Language of the summaries (``"auto"`` = the detected input language)."""
+        if self.strategy in CROSS_LINGUAL or self.translation_model is not None:
+            return "en"
+        return self.lang
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One document's summary and how it was made.
+
+    Attributes:
+        text: the summary; for extractive strategies one sentence per line (the layout
+            ``rougeLsum`` expects), for models the generated text.
+        sentences: the summary's sentences, in order.
+        strategy: the strategy that made it.
+        lang: language of ``text`` (``"ar"`` or ``"en"``).
+        indices: extractive strategies: position of each selected sentence in
+            ``segment(document)``, ascending; ``None`` for model strategies.
+        source_sentences: the Arabic behind translated ``sentences``, aligned one to one
+            (extractive with a translator: the selected sentences; summarise-then-translate:
+            the Arabic summary's sentences); ``None`` when nothing was translated per sentence.
+        intermediate: the text between two stages: the article's translation
+            (translate-then-summarise) or the Arabic summary (summarise-then-translate).
+        chunked: the input was longer than the summariser's limit and went through the
+            chunk-summarise-join path.
+        chunks: number of chunks the input was cut into at the first level (1: it fit;
+            0: empty document).
+        flags: ``"empty"`` (no text), ``"not-arabic"`` (an Arabic strategy got non-Arabic
+            text; still summarised), ``"capped"`` (the summariser stopped at its token cap),
+            ``"repetition"`` (looping output), ``"translation-capped"``,
+            ``"translation-repetition"`` (the same for the translation step).
+    """
+
+    text: str
+    sentences: list[str]
+    strategy: str
+    lang: str
+    indices: list[int] | None = None
+    source_sentences: list[str] | None = None
+    intermediate: str | None = None
+    chunked: bool = False
+    chunks: int = 1
+    flags: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (for ``--output x.jsonl``)."""
+        out = dataclasses.asdict(self)
+        out["flags"] = list(self.flags)
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# TextRank
+# --------------------------------------------------------------------------------------------
+
+# Function words that would otherwise make every sentence "similar" to every other one.
+STOPWORDS_EN: frozenset[str] = frozenset(
+    """a an the of to in on at for from by with and or but nor is are was were be been being
+    it its this that these those as he she they we you i me him her them his their our your
+    not no have has had do does did will would can could should may might must shall said
+    says say about after before over into than then there here which who whom whose what when
+    where why how also more most other some such only own same so very just up out if all any
+    each both few one two new""".split()
+)
+STOPWORDS_AR: frozenset[str] = frozenset(
+    """في من على الى إلى عن مع ان أن إن كان كانت يكون التي الذي الذين اللذين هذا هذه ذلك تلك
+    هو هي هم هما نحن انا أنا ثم او أو لا لم لن ما قد وقد كما بين بعد قبل حتى عند كل أي اي
+    وفي ومن وعلى وأن وان وإن وهو وهي وكان قال وقال وأضاف أضاف واضاف وأكد أكد وأشار أشار ذلك
+    منذ خلال حول ضد دون غير لدى لها له لهم به بها فيه فيها منه منها عليه عليها إليه اليه
+    يا بل لكن لقد إلا الا اذا إذا""".split()
+)
+STOPWORDS: frozenset[str] = STOPWORDS_EN | STOPWORDS_AR
+
+# Arabic attaches the article and some prepositions to the word ("والرئيس" = "and the
+# president"); these prefixes are removed when at least three letters remain, so that the two
+# spellings of one word overlap. The bare conjunction "و" is not stripped: too many words
+# start with that letter ("وزير", minister).
+ARABIC_PREFIXES: tuple[str, ...] = ("وبال", "وال", "بال", "كال", "فال", "لل", "ال")
+# Hamza-carrying alef forms are written interchangeably in news text.
+_ALEF_RE = re.compile("[أإآ]")
+_WORD_RE = re.compile(r"\w+")
+
+# PageRank power iteration stops when the L1 change falls below this (scores sum to 1), or
+# after _MAX_ITER steps; graphs of a few hundred sentences converge in well under 100.
+_TOLERANCE = 1e-10
+_MAX_ITER = 500
+# Scores equal to this many decimals count as tied; ties go to the earlier sentence, so the
+# ranking never depends on floating-point noise.
+_TIE_DECIMALS = 12
+
+
+def _content_words(sentence: str) -> set[str]:
+    """The sentence's distinct content words, lightly normalised, for similarity."""
+    text = seg.normalise(sentence, strip_diacritics=True, html="keep").lower()
+    words: set[str] = set()
+    for word in _WORD_RE.findall(_ALEF_RE.sub("ا", text)):
+        if word in STOPWORDS or word.isdigit():
+            continue
+        for prefix in ARABIC_PREFIXES:
+            if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+                word = word[len(prefix):]
+                break
+        if len(word) > 1 and word not in STOPWORDS:
+            words.add(word)
+    return words
+
+
+def textrank_scores(sentences: Sequence[str], damping: float = 0.85) -> list[float]:
+    """TextRank centrality of each sentence (Mihalcea & Tarau, 2004).
+
+    Similarity is the paper's normalised word overlap,
+    ``|Si ∩ Sj| / (log |Si| + log |Sj|)`` over distinct content words (stopwords removed,
+    Arabic article prefixes stripped); when both sentences have a single word the denominator
+    is 0 and the similarity is the overlap itself. Scores come from PageRank by power
+    iteration on the row-normalised similarity graph; a sentence sharing no word with any
+    other spreads its weight evenly (the usual treatment of dangling nodes).
+
+    Args:
+        sentences: the candidate sentences.
+        damping: PageRank damping factor in (0, 1).
+
+    Returns:
+        One score per sentence, summing to 1; all equal when no two sentences share a word.
+    """
+    import numpy as np
+
+    n = len(sentences)
+    if n == 0:
+        return []
+    bags = [_content_words(s) for s in sentences]
+    vocab = {w: i for i, w in enumerate(sorted(set().union(*bags)))}
+    incidence = np.zeros((n, max(len(vocab), 1)))
+    for row, bag in enumerate(bags):
+        incidence[row, [vocab[w] for w in bag]] = 1.0
+    overlap = incidence @ incidence.T
+    logs = np.log(np.maximum(incidence.sum(axis=1), 1.0))
+    denom = logs[:, None] + logs[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weights = np.where(denom > 0, overlap / np.where(denom > 0, denom, 1.0), overlap)
+    np.fill_diagonal(weights, 0.0)
+    out = weights.sum(axis=1)
+    transition = np.where(out[:, None] > 0, weights / np.where(out > 0, out, 1.0)[:, None], 1.0 / n)
+    scores = np.full(n, 1.0 / n)
+    for _ in range(_MAX_ITER):
+        updated = (1.0 - damping) / n + damping * (transition.T @ scores)
+        done = np.abs(updated - scores).sum() < _TOLERANCE
+        scores = updated
+        if done:
+            break
+    return [float(x) for x in scores / scores.sum()]
+
+
+def select_sentences(
+    sentences: Sequence[str], k: int, strategy: str = "textrank", *, skip_duplicates: bool = True, damping: float = 0.85
+) -> list[int]:
+    """Indices of the ``k`` sentences an extractive strategy keeps, in source order.
+
+    Args:
+        sentences: the document's sentences (``[s.text for s in segment(doc)]``).
+        k: how many to keep; all of them if there are fewer.
+        strategy: ``"lead"`` (the first ``k``) or ``"textrank"`` (the ``k`` highest TextRank
+            scores; ties go to the earlier sentence).
+        skip_duplicates: ignore a sentence identical to an earlier one.
+        damping: TextRank damping factor.
+
+    Returns:
+        Ascending indices into ``sentences``.
+
+    Raises:
+        ConfigError: unknown strategy or ``k < 1``.
+    """
+    if strategy not in EXTRACTIVE:
+        raise ConfigError(f"select_sentences: strategy must be one of {', '.join(EXTRACTIVE)}, not {strategy!r}")
+    if k < 1:
+        raise ConfigError(f"select_sentences: k must be at least 1, got {k}")
+    candidates: list[int] = []
+    seen: set[str] = set()
+    for i, sentence in enumerate(sentences):
+        if skip_duplicates:
+            if sentence in seen:
+                continue
+            seen.add(sentence)
+        candidates.append(i)
+    if len(candidates) <= k or strategy == "lead":
+        return candidates[:k]
+    scores = textrank_scores([sentences[i] for i in candidates], damping)
+    ranked = sorted(range(len(candidates)), key=lambda j: (-round(scores[j], _TIE_DECIMALS), j))
+    return sorted(candidates[j] for j in ranked[:k])
+
+
+# --------------------------------------------------------------------------------------------
+# Chunking long inputs
+# --------------------------------------------------------------------------------------------
+
+# Boundaries tried in order: paragraphs, then lines, then sentences; a single sentence that is
+# still too long goes to segment.split_to_fit (clause, then word boundaries).
+_LEVELS = ("paragraph", "line", "sentence")
+
+
+def _units(body: str, level: int) -> list[str]:
+    """``body`` cut at one level's boundaries; each piece keeps the separator after it."""
+    if level == 0:
+        parts, sep = body.split("\n\n"), "\n\n"
+    elif level == 1:
+        parts, sep = body.split("\n"), "\n"
+    else:
+        parts, sep = seg.split_sentences(body), " "
+    return [p + sep for p in parts[:-1]] + parts[-1:]
+
+
+def _chunk(text: str, count: Callable[[str], int], limit: int, level: int) -> list[str]:
+    if count(text.strip()) <= limit:
+        return [text]
+    body = text.rstrip()
+    tail = text[len(body):]
+    if level == len(_LEVELS):
+        pieces = seg.split_to_fit(body, count, limit)
+    else:
+        units = _units(body, level)
+        if len(units) == 1:
+            pieces = _chunk(body, count, limit, level + 1)
+        else:
+            pieces = []
+            current = ""
+            for unit in units:
+                if current and count((current + unit).strip()) <= limit:
+                    current += unit
+                    continue
+                if current:
+                    pieces.append(current)
+                sub = _chunk(unit, count, limit, level + 1)
+                # The last piece of a split unit may still share a chunk with what follows.
+                pieces.extend(sub[:-1])
+                current = sub[-1]
+            pieces.append(current)
+    pieces[-1] += tail
+    return pieces
+
+
+def chunk_text(text: str, count_tokens: Callable[[str], int], limit: int) -> list[str]:
+    """Cut a document into the chunks a summariser sees, each within its input limit.
+
+    The text is normalised (:func:`summ.segment.normalise`), then packed greedily: whole
+    paragraphs while they fit; a paragraph that is too long alone is cut between lines, a line
+    between sentences, and a single sentence that is still too long by
+    :func:`summ.segment.split_to_fit`. Nothing is dropped: each chunk keeps the whitespace that
+    follows it, so ``"".join(chunks) == normalise(text)``.
+
+    Args:
+        text: the document.
+        count_tokens: length of a text as the model sees it (special tokens included).
+        limit: the largest count a chunk may have (checked on the stripped chunk).
+
+    Returns:
+        The chunks in order; ``[normalise(text)]`` if it fits, ``[]`` for blank text.
+
+    Raises:
+        ValueError: if ``limit < 1`` or a single character counts more than ``limit``.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    text = seg.normalise(text)
+    if not text:
+        return []
+    return _chunk(text, count_tokens, limit, 0)
+
+
+_WHITESPACE_RUN = re.compile(r"\s+")
+
+
+def _collapse_whitespace(text: str) -> str:
+    """The csebuetnlp WHITESPACE_HANDLER: newlines and runs of whitespace become one space."""
+    return _WHITESPACE_RUN.sub(" ", text.strip())
+
+
+# --------------------------------------------------------------------------------------------
+# The summariser
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Generated:
+    """A model summary of one document, before it becomes a :class:`Summary`."""
+
+    text: str = ""
+    chunked: bool = False
+    chunks: int = 0
+    capped: bool = False
+    repetition: bool = False
+
+
+class Summariser:
+    """Summarises lists of documents with one configuration; models load once, on first use.
+
+    Args:
+        config: the settings (strategy, models, lengths).
+        engine: an already loaded summarisation engine (any :class:`summ.translate.Engine`)
+            to use instead of loading ``config.summary_model``.
+        translator: an already loaded translator (a :class:`PipelineTranslator`, or any
+            object with ``translate(list[str]) -> list[str]``) instead of loading
+            ``config.translation_model``.
+
+    Raises:
+        ConfigError: a translator was given to a strategy that translates nothing.
+    """
+
+    def __init__(
+        self,
+        config: SummaryConfig | None = None,
+        *,
+        engine: Engine | None = None,
+        translator: Translator | PipelineTranslator | None = None,
+    ) -> None:
+        self.config = config if config is not None else SummaryConfig()
+        if translator is not None and self.config.strategy not in (*EXTRACTIVE, "translate-then-summarise", "summarise-then-translate"):
+            raise ConfigError(f"strategy {self.config.strategy!r} translates nothing; do not pass a translator")
+        if translator is not None and self.config.lang == "en":
+            raise ConfigError("a translator translates Arabic to English: it needs lang 'ar' or 'auto', not 'en'")
+        if engine is not None and self.config.strategy in EXTRACTIVE:
+            raise ConfigError(f"strategy {self.config.strategy!r} uses no model; do not pass an engine")
+        self._engine = engine
+        self._translator = translator
+        self._pipeline: PipelineTranslator | None = None
+        self._cache = None
+
+    # Loading ----------------------------------------------------------------------------
+
+    def _store(self):
+        if self.config.cache is not None and self._cache is None:
+            from summ.cache import Cache
+
+            self._cache = Cache(self.config.cache)
+        return self._cache
+
+    @property
+    def translates(self) -> bool:
+        """Whether this summariser has a translation step."""
+        return self._translator is not None or self.config.translation_model is not None
+
+    def translator(self) -> Translator | PipelineTranslator:
+        """The translator, loaded on first use."""
+        if self._translator is None:
+            from summ.translate import PipelineTranslator, load_engine
+
+            model = self.config.translation_model
+            if model is None:
+                raise ConfigError(f"strategy {self.config.strategy!r} without a translator translates nothing")
+            cfg = self.config
+            engine = load_engine(model, cfg.engine, decode=cfg.translate_decode, device=cfg.device, dtype=cfg.dtype)
+            self._translator = PipelineTranslator(engine, decode=cfg.translate_decode, cache=self._store())
+        return self._translator
+
+    def _summary_langs(self) -> tuple[str, str]:
+        """(source, target) language codes for the summarisation engine."""
+        cfg = self.config
+        return {
+            "translate-then-summarise": ("en", "en"),
+            "summarise-then-translate": ("ar", "ar"),
+            "direct": ("ar", "en"),
+        }.get(cfg.strategy, (cfg.lang if cfg.lang != "auto" else "ar",) * 2)
+
+    def _decode(self, model: str, max_new_tokens: int | None) -> DecodeConfig:
+        cfg = self.config
+        card = MODEL_CARD_SETTINGS.get(model, {})
+        pick = lambda value, name: value if value is not None else card.get(name)  # noqa: E731
+        return DecodeConfig(
+            beam_size=pick(cfg.beam_size, "beam_size"),
+            length_penalty=cfg.length_penalty,
+            repetition_penalty=None,
+            no_repeat_ngram_size=pick(cfg.no_repeat_ngram_size, "no_repeat_ngram_size"),
+            min_new_tokens=0,  # 0 = the model's min_length applies
+            max_new_tokens=max_new_tokens,
+        )
+
+    def pipeline(self) -> PipelineTranslator:
+        """The summarisation model behind the translation pipeline, loaded on first use.
+
+        The pipeline's decode settings carry an explicit ``max_new_tokens`` (the summary
+        length), so its input limit is the model's (or ``max_input_tokens``), without room
+        reserved for a length-relative output.
+        """
+        if self._pipeline is None:
+            from summ.translate import BatchConfig, PipelineTranslator, load_engine
+
+            cfg = self.config
+            model = cfg.summary_model
+            engine = self._engine
+            if engine is None:
+                src, tgt = self._summary_langs()
+                engine = load_engine(model, cfg.engine, decode=self._decode(model, cfg.max_tokens), device=cfg.device,
+                                     dtype=cfg.dtype, src_lang=src, tgt_lang=tgt)
+                self._engine = engine
+            model_id = getattr(engine, "model_id", model)
+            cap = cfg.max_tokens or MODEL_CARD_SETTINGS.get(model_id, {}).get("max_tokens") or self._model_max_new_tokens(engine)
+            cap = min(cap, engine.max_output_tokens)
+            decode = self._decode(model_id, cap)
+            batch = BatchConfig(max_input_tokens=cfg.max_input_tokens or engine.max_input_tokens)
+            self._pipeline = PipelineTranslator(engine, decode=decode, batch=batch, cache=self._store())
+            logger.info("summariser %s: input limit %d tokens, summaries up to %d tokens",
+                        model_id, self._pipeline.limit, cap)
+        return self._pipeline
+
+    @staticmethod
+    def _model_max_new_tokens(engine: Engine) -> int:
+        """The model's own summary length: generation_config.max_length less the start tokens."""
+        gen = getattr(engine, "generation_config", None)
+        max_length = getattr(gen, "max_length", None)
+        if not max_length:
+            return _FALLBACK_SUMMARY_TOKENS
+        codec = getattr(engine, "codec", None)
+        # max_length counts the decoder start token and any forced first token (BART's <s>).
+        prefix = len(getattr(codec, "target_prefix", ()))
+        return max(int(max_length) - 1 - prefix, 1)
+
+    def _prepare(self, text: str) -> str:
+        """The text as the summarisation model receives it."""
+        codec = getattr(self.pipeline().engine, "codec", None)
+        if getattr(codec, "family", None) in _COLLAPSE_WHITESPACE_FAMILIES:
+            return _collapse_whitespace(text)
+        return text.strip()
+
+    # The entry point --------------------------------------------------------------------
+
+    def summarise(self, documents: list[str]) -> list[Summary]:
+        """Summarise each document with this summariser's strategy.
+
+        Args:
+            documents: article texts (paragraphs separated by blank lines); a list, even for
+                one document.
+
+        Returns:
+            One :class:`Summary` per document, same order.
+
+        Raises:
+            TypeError: ``documents`` is a string, or holds something other than strings.
+            ConfigError: inconsistent settings.
+            SummError: a model cannot be loaded, or chunk summaries stop getting shorter.
+        """
+        if isinstance(documents, str):
+            raise TypeError("summarise takes a list of documents, not a string; wrap one document as [text]")
+        documents = list(documents)
+        for i, doc in enumerate(documents):
+            if not isinstance(doc, str):
+                raise TypeError(f"document {i} is {type(doc).__name__}, not a string")
+        if not documents:
+            return []
+        flags = [self._input_flags(doc) for doc in documents]
+        strategy = self.config.strategy
+        if strategy in EXTRACTIVE:
+            return self._extractive(documents, flags)
+        if strategy == "translate-then-summarise":
+            return self._translate_then_summarise(documents, flags)
+        generated = self._generate(documents)
+        if strategy == "summarise-then-translate":
+            return self._summarise_then_translate(generated, flags)
+        lang = self.config.output_lang
+        return [
+            self._model_summary(g, f, lang if lang != "auto" else _detect(doc))
+            for g, f, doc in zip(generated, flags, documents)
+        ]
+
+    def _input_flags(self, document: str) -> list[str]:
+        if not document.strip():
+            return ["empty"]
+        expects_arabic = self.config.strategy in CROSS_LINGUAL or self.config.lang == "ar"
+        if expects_arabic and not seg.is_arabic(document):
+            return ["not-arabic"]
+        return []
+
+    # Extractive ---------------------------------------------------------------------------
+
+    def _extractive(self, documents: list[str], flags: list[list[str]]) -> list[Summary]:
+        cfg = self.config
+        picked: list[tuple[list[int], list[str]]] = []
+        for doc in documents:
+            texts = [s.text for s in seg.segment(doc)]
+            idx = select_sentences(texts, cfg.sentences, cfg.strategy, skip_duplicates=cfg.skip_duplicates,
+                                   damping=cfg.damping)
+            picked.append((idx, [texts[i] for i in idx]))
+        if not self.translates:
+            return [
+                Summary("\n".join(chosen), chosen, cfg.strategy, cfg.lang if cfg.lang != "auto" else _detect(doc),
+                        indices=idx, chunks=1 if chosen else 0, flags=tuple(f))
+                for (idx, chosen), f, doc in zip(picked, flags, documents)
+            ]
+        # Translate only what was kept, all documents in one call so that batching works.
+        flat = [s for _, chosen in picked for s in chosen]
+        translations, tflags = _translate_sentences(self.translator(), flat)
+        out, start = [], 0
+        for (idx, chosen), f in zip(picked, flags):
+            english = translations[start : start + len(chosen)]
+            extra = sorted(set(_strip_empty(tflags[start : start + len(chosen)])))
+            start += len(chosen)
+            out.append(Summary("\n".join(english), english, cfg.strategy, "en", indices=idx, source_sentences=chosen,
+                               chunks=1 if chosen else 0, flags=tuple(f + extra)))
+        return out
+
+    # Model strategies ---------------------------------------------------------------------
+
+    def _generate(self, documents: list[str]) -> list[_Generated]:
+        """Model summaries of ``documents``, chunking and recursing where they are too long.
+
+        Works in rounds over all documents at once (so each round is one batched pipeline
+        call): a document that fits is summarised and done; one that does not is chunked, its
+        chunks summarised, and the joined chunk summaries go to the next round.
+        """
+        pipe = self.pipeline()
+        limit = pipe.limit
+
+        def count(text: str) -> int:
+            return len(pipe.engine.encode([self._prepare(text)])[0])
+
+        results = [_Generated() for _ in documents]
+        pending = {i: seg.normalise(doc) for i, doc in enumerate(documents) if doc.strip()}
+        rounds = 0
+        while pending:
+            plan = {i: chunk_text(text, count, limit) for i, text in pending.items()}
+            plan = {i: chunks for i, chunks in plan.items() if chunks}
+            inputs = [self._prepare(c) for chunks in plan.values() for c in chunks]
+            result = pipe.translate_segments(inputs, check_arabic=False)
+            split = sum(1 for r in result.records if "split" in r.flags)
+            if split:  # chunk_text measured with the same encoder, so this is a bug, not input
+                raise SummError(f"{split} summariser input(s) exceeded the {limit}-token limit after chunking")
+            following: dict[int, str] = {}
+            start = 0
+            for i, chunks in plan.items():
+                outputs = result.translations[start : start + len(chunks)]
+                records = result.records[start : start + len(chunks)]
+                start += len(chunks)
+                res = results[i]
+                res.capped |= any(r.hit_cap for r in records)
+                res.repetition |= any("repetition" in r.flags for r in records)
+                if rounds == 0:
+                    res.chunks = len(chunks)
+                if len(chunks) == 1:
+                    res.text = outputs[0]
+                    continue
+                res.chunked = True
+                joined = "\n\n".join(o for o in outputs if o.strip())
+                before, after = count(pending[i]), count(joined)
+                logger.info("document %d: %d tokens > limit %d, round %d: %d chunks summarised into %d tokens",
+                            i, before, limit, rounds + 1, len(chunks), after)
+                if after >= before:
+                    raise SummError(
+                        f"document {i}: the summaries of its {len(chunks)} chunks ({after} tokens) are not shorter "
+                        f"than the text they summarise ({before} tokens), so summarising them again would not end; "
+                        f"lower max_tokens (summary length) or raise max_input_tokens"
+                    )
+                following[i] = joined
+            pending = following
+            rounds += 1
+        return results
+
+    def _model_summary(
+        self, gen: _Generated, flags: list[str], lang: str, intermediate: str | None = None, more: Sequence[str] = ()
+    ) -> Summary:
+        own = [name for name, on in (("capped", gen.capped), ("repetition", gen.repetition)) if on]
+        sentences = [s.text for s in seg.segment(gen.text)]
+        return Summary(gen.text, sentences, self.config.strategy, lang, intermediate=intermediate,
+                       chunked=gen.chunked, chunks=gen.chunks, flags=tuple([*flags, *own, *more]))
+
+    def _translate_then_summarise(self, documents: list[str], flags: list[list[str]]) -> list[Summary]:
+        english, tflags = _translate_documents(self.translator(), documents)
+        generated = self._generate(english)
+        return [
+            self._model_summary(g, f, "en", intermediate=text, more=t)
+            for g, f, text, t in zip(generated, flags, english, tflags)
+        ]
+
+    def _summarise_then_translate(self, generated: list[_Generated], flags: list[list[str]]) -> list[Summary]:
+        arabic = [[s.text for s in seg.segment(g.text)] for g in generated]
+        flat = [s for sentences in arabic for s in sentences]
+        translations, tflags = _translate_sentences(self.translator(), flat)
+        out, start = [], 0
+        for g, f, sentences in zip(generated, flags, arabic):
+            english = translations[start : start + len(sentences)]
+            extra = sorted(set(_strip_empty(tflags[start : start + len(sentences)])))
+            start += len(sentences)
+            more = [name for name, on in (("capped", g.capped), ("repetition", g.repetition)) if on]
+            out.append(Summary(" ".join(english), english, self.config.strategy, "en", source_sentences=sentences,
+                               intermediate=g.text, chunked=g.chunked, chunks=g.chunks, flags=tuple(f + more + extra)))
+        return out
+
+
+def _detect(text: str) -> str:
+    return "ar" if seg.is_arabic(text) else "en"
+
+
+def _translate_sentences(translator: Any, sentences: list[str]) -> tuple[list[str], list[str]]:
+    """Translations of ``sentences`` (aligned) and flags raised on any of them.
+
+    Returns ``(translations, flags)`` where ``flags[i]`` is one of ``""``,
+    ``"translation-capped"``, ``"translation-repetition"`` per sentence (a sentence with both
+    reports the first), so callers can take the set over a document's span.
+    """
+    if not sentences:
+        return [], []
+    if hasattr(translator, "translate_segments"):
+        result = translator.translate_segments(sentences, check_arabic=False)
+        flags = []
+        for record in result.records:
+            if "capped" in record.flags:
+                flags.append("translation-capped")
+            elif "repetition" in record.flags:
+                flags.append("translation-repetition")
+            else:
+                flags.append("")
+        return list(result.translations), flags
+    translations = list(translator.translate(list(sentences)))
+    if len(translations) != len(sentences):
+        raise SummError(f"translator returned {len(translations)} translations for {len(sentences)} sentences")
+    return translations, [""] * len(sentences)
+
+
+def _translate_documents(translator: Any, documents: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Whole-article translations (paragraphs kept) and the translation flags of each."""
+    segmented = [seg.segment(doc) for doc in documents]
+    flat = [s.text for doc in segmented for s in doc]
+    translations, tflags = _translate_sentences(translator, flat)
+    texts, flags, start = [], [], 0
+    for doc in segmented:
+        texts.append(seg.rebuild(doc, translations[start : start + len(doc)]))
+        flags.append(sorted({f for f in tflags[start : start + len(doc)] if f}))
+        start += len(doc)
+    return texts, flags
+
+
+def _strip_empty(flags: Sequence[str]) -> list[str]:
+    return [f for f in flags if f]
+
+
+def summarise(
+    documents: list[str],
+    strategy: str = "textrank",
+    *,
+    lang: str = "ar",
+    sentences: int = 3,
+    max_tokens: int | None = None,
+    model: str | None = None,
+    translator: str | Translator | PipelineTranslator | None = None,
+    **options: Any,
+) -> list[Summary]:
+    """Summarise documents in one call (loads models each time; reuse a :class:`Summariser`).
+
+    Args:
+        documents: article texts, a list even for one article.
+        strategy: one of :data:`STRATEGIES`.
+        lang: language of the articles: ``"ar"``, ``"en"`` or ``"auto"``.
+        sentences: extractive summary length (ignored by model strategies).
+        max_tokens: summary length cap in tokens for model strategies (``None``: the model's).
+        model: summarisation model (hub id or path); ``None``: the strategy's default.
+        translator: translation model id/path, or a loaded translator; for lead/textrank,
+            ``None`` means the summary stays in the source language.
+        **options: any other :class:`SummaryConfig` field (``device``, ``cache``,
+            ``max_input_tokens``, ``beam_size``, ``translate_decode``, ...).
+
+    Returns:
+        One :class:`Summary` per document.
+
+    Raises:
+        TypeError: ``documents`` is a string.
+        ConfigError: unknown strategy, option or inconsistent settings.
+    """
+    if isinstance(documents, str):
+        raise TypeError("summarise takes a list of documents, not a string; wrap one document as [text]")
+    known = {f.name for f in dataclasses.fields(SummaryConfig)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ConfigError(f"summarise: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    loaded = None if translator is None or isinstance(translator, str) else translator
+    config = SummaryConfig(strategy=strategy, lang=lang, sentences=sentences, max_tokens=max_tokens, model=model,
+                           translator=translator if isinstance(translator, str) else None, **options)
+    return Summariser(config, translator=loaded).summarise(documents)
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation against reference summaries, and error propagation
+# --------------------------------------------------------------------------------------------
+
+#: Scores reported for summaries: ROUGE as in the summarisation literature, plus chrF, which
+#: is robust on short texts and morphologically rich languages.
+SUMMARY_METRICS: tuple[str, ...] = ("rouge1", "rouge2", "rougeLsum", "chrf")
+
+
+def _for_rouge(summary: Summary) -> str:
+    # rougeLsum splits on newlines only: one sentence per line.
+    return "\n".join(summary.sentences)
+
+
+def _scores(
+    hyps: list[str], refs: list[str], lang: str, metrics: Sequence[str], level: str
+) -> list[MetricScore]:
+    from summ.metrics import rouge, score
+
+    rouge_types = [m for m in metrics if m.startswith("rouge")]
+    others = [m for m in metrics if not m.startswith("rouge")]
+    out: list[MetricScore] = []
+    if rouge_types:
+        out += rouge(hyps, refs, lang, rouge_types, level=level, hyp_name="summaries", ref_names=["reference summaries"])
+    if others:
+        flat = [h.replace("\n", " ") for h in hyps]
+        out += score(flat, [r.replace("\n", " ") for r in refs], others, level=level, hyp_name="summaries",
+                     ref_names=["reference summaries"])
+    return out
+
+
+def evaluate(
+    articles: Sequence[Document],
+    summaries: Sequence[Summary],
+    references: Sequence[Document],
+    *,
+    lang: str = "en",
+    reference_field: str = "summary",
+    metrics: Sequence[str] = SUMMARY_METRICS,
+    level: str = "corpus",
+) -> list[MetricScore]:
+    """Score summaries against reference summaries (ROUGE and chrF, with signatures).
+
+    Args:
+        articles: the summarised articles, in the order ``summaries`` follow.
+        summaries: one summary per article.
+        references: documents carrying the reference summary in ``meta[reference_field]``
+            (what :func:`summ.data.load_summaries_jsonl` returns); their ids must match the
+            articles' ids one to one, in order.
+        lang: language of the summaries (``"en"`` or ``"ar"``; decides ROUGE tokenisation).
+        reference_field: the ``meta`` key holding the reference (``summary``, or
+            ``target_summary`` for the cross-lingual side of XL-Sum style files).
+        metrics: ROUGE types and/or sacrebleu metrics (``chrf``, ``bleu``...).
+        level: ``"corpus"`` or ``"sentence"`` (one score per summary).
+
+    Returns:
+        :class:`summ.metrics.MetricScore` rows, metrics in the order given.
+
+    Raises:
+        InputError: ids do not match (listing the first mismatches), counts differ, or a
+            reference lacks ``reference_field``.
+    """
+    from summ.data import check_ids
+
+    if len(summaries) != len(articles):
+        raise InputError(f"{len(summaries)} summaries for {len(articles)} articles; they must be aligned")
+    check_ids([a.id for a in articles], [r.id for r in references], "reference summaries vs articles")
+    missing = [r.id for r in references if not isinstance(r.meta.get(reference_field), str)]
+    if missing:
+        raise InputError(f"{len(missing)} reference(s) have no {reference_field!r} text, e.g. {', '.join(missing[:5])}")
+    refs = [r.meta[reference_field] for r in references]
+    return _scores([_for_rouge(s) for s in summaries], refs, lang, metrics, level)
+
+
+@dataclass(frozen=True)
+class PropagationRow:
+    """How far translation errors carry into one document's summary.
+
+    Attributes:
+        id: the document id.
+        scores: metric name → score (0–100) of summary(MT) against summary(reference
+            translation); 100 = the MT errors did not change the summary.
+        mt_summary: summary of the machine translation.
+        ref_summary: summary of the human reference translation.
+        signatures: metric name → signature of the score.
+    """
+
+    id: str
+    scores: dict[str, float]
+    mt_summary: str
+    ref_summary: str
+    signatures: dict[str, str] = field(default_factory=dict)
+
+
+def propagation(
+    mt_documents: list[str],
+    ref_documents: list[str],
+    summariser: Summariser,
+    *,
+    ids: list[str] | None = None,
+    lang: str = "en",
+    metrics: Sequence[str] = SUMMARY_METRICS,
+) -> list[PropagationRow]:
+    """Error-propagation analysis: summarise MT output and the reference translation alike.
+
+    Both sides go through the same ``summariser``; each document's summary of the MT output
+    is scored against the summary of its human reference translation. A low score means
+    translation errors changed what the summary says.
+
+    Args:
+        mt_documents: machine-translated documents.
+        ref_documents: the human reference translations, aligned with ``mt_documents``.
+        summariser: a monolingual summariser (``lead``, ``textrank`` or ``abstractive``) whose
+            input language is ``lang``.
+        ids: document ids (default ``"1"``, ``"2"``, ...).
+        lang: language of both document lists.
+        metrics: ROUGE types and/or sacrebleu metrics.
+
+    Returns:
+        One row per document, in order; :func:`propagation_table` flattens them.
+
+    Raises:
+        TypeError: a bare string instead of a list.
+        InputError: the lists differ in length.
+        ConfigError: the summariser does not summarise ``lang`` text monolingually.
+    """
+    if isinstance(mt_documents, str) or isinstance(ref_documents, str):
+        raise TypeError("propagation takes lists of documents, not strings")
+    if len(mt_documents) != len(ref_documents):
+        raise InputError(f"{len(mt_documents)} MT documents but {len(ref_documents)} reference documents; they must be aligned")
+    ids = [str(i + 1) for i in range(len(mt_documents))] if ids is None else list(ids)
+    if len(ids) != len(mt_documents):
+        raise InputError(f"{len(ids)} ids for {len(mt_documents)} documents")
+    cfg = summariser.config
+    if cfg.strategy not in MONOLINGUAL or summariser.translates or cfg.lang not in (lang, "auto"):
+        raise ConfigError(
+            f"propagation needs a summariser of {lang!r} text that does not translate (lead, textrank or "
+            f"abstractive with lang={lang!r}); got strategy {cfg.strategy!r}, lang {cfg.lang!r}"
+        )
+    if not mt_documents:
+        return []
+    mt = summariser.summarise(list(mt_documents))
+    ref = summariser.summarise(list(ref_documents))
+    rows_scores = _scores([_for_rouge(s) for s in mt], [_for_rouge(s) for s in ref], lang, metrics, "sentence")
+    scores: list[dict[str, float]] = [{} for _ in ids]
+    signatures: dict[str, str] = {}
+    for ms in rows_scores:
+        scores[int(ms.item)][ms.metric] = ms.score
+        signatures[ms.metric] = ms.signature
+    return [
+        PropagationRow(doc_id, s, m.text, r.text, dict(signatures))
+        for doc_id, s, m, r in zip(ids, scores, mt, ref)
+    ]
+
+
+def propagation_table(rows: Sequence[PropagationRow]) -> list[dict[str, Any]]:
+    """Flat rows (``{"id": ..., "rouge1": ..., "chrf": ...}``) for CSV, Markdown or plots."""
+    return [{"id": row.id, **{name: round(value, 4) for name, value in row.scores.items()}} for row in rows]

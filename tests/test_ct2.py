@@ -1,0 +1,366 @@
+"""The CTranslate2 engine: same tokens as the HF engine, converted once, atomically, never truncating.
+
+The tiny models of ``summ.testing`` have weights so small that every input gets the same
+output, and none ever stops: an equivalence test on them would prove little. The
+``lively`` models below keep each family's architecture and tokenizer but draw larger
+weights (and a larger ``</s>`` row), so that outputs differ from sentence to sentence and
+some stop early while others hit the cap; the tests check that this is so before they
+compare.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from summ.errors import ConfigError, ModelNotFoundError
+from summ.translate import BatchConfig, DecodeConfig, PipelineTranslator, load_engine
+
+FAMILIES = ("marian", "m2m100", "nllb", "t5")
+GREEDY = DecodeConfig(beam_size=1)
+N_SENTENCES = 200
+CAP = 24  # short caps keep the file fast; both stopping reasons still occur
+
+# Weight scale and </s>-row boost per family: chosen so that, over NTREX sentences, outputs
+# are varied and both stopping reasons occur (checked in test_greedy_matches_hf).
+_LIVELY = {"marian": (0.5, 3.0), "m2m100": (0.5, 9.0), "nllb": (0.5, 4.0), "t5": (0.5, 3.0)}
+
+
+def _lively(src: Path, dst: Path, family: str, seed: int = 1) -> Path:
+    import torch
+    from transformers import AutoModelForSeq2SeqLM
+
+    std, eos_boost = _LIVELY[family]
+    shutil.copytree(src, dst)
+    model = AutoModelForSeq2SeqLM.from_pretrained(src)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.dim() >= 2:
+                param.copy_(torch.randn(param.shape, generator=gen) * std)
+        model.get_output_embeddings().weight[model.config.eos_token_id] *= eos_boost
+        if family == "marian":
+            # As in trained opus-mt models: the <pad> row (the decoder start) stays zero.
+            model.get_input_embeddings().weight[model.config.pad_token_id] = 0
+    model.save_pretrained(dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def lively(tiny_models, tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("lively")
+    return {f: _lively(tiny_models[f], root / f, f) for f in FAMILIES}
+
+
+@pytest.fixture(scope="session")
+def ct2_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("ct2-cache")
+
+
+@pytest.fixture(scope="session")
+def arabic(ntrex_dir) -> list[str]:
+    lines = (ntrex_dir / "newstest2019-ref.arb.txt").read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip()]
+
+
+def _ct2(path, cache, decode=GREEDY, **options):
+    from summ.engines.ct2 import CT2Engine
+
+    return CT2Engine.load(str(path), decode=decode, compute_type="float32", cache_dir=cache, **options)
+
+
+def _hf(path, decode=GREEDY):
+    from summ.engines.hf import HFEngine
+
+    return HFEngine.load(str(path), decode=decode)
+
+
+def _hf_ids(engine, batch: list[list[int]], cap: int) -> list[list[int]]:
+    """Content ids of the HF engine's outputs (what HFEngine.generate decodes)."""
+    import torch
+
+    width = max(len(ids) for ids in batch)
+    pad = engine.codec.pad_token_id
+    inputs = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch])
+    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch])
+    with torch.inference_mode():
+        out = engine.model.generate(input_ids=inputs, attention_mask=mask,
+                                    **engine._generate_kwargs(cap + len(engine.codec.target_prefix)))
+    return [engine.codec.strip_output(row)[0] for row in out.tolist()]
+
+
+def _ct2_ids(engine, batch: list[list[int]], cap: int) -> list[list[int]]:
+    """Content ids of the CT2 engine's outputs (what CT2Engine.generate decodes)."""
+    return [ids for ids, _ended in engine.generate_ids(batch, cap)]
+
+
+def _batches(encoded: list[list[int]], size: int = 32) -> list[list[list[int]]]:
+    # Length-sorted, as the pipeline makes them, so that padding is exercised but bounded.
+    ordered = sorted(encoded, key=len, reverse=True)
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+# --------------------------------------------------------------------------------------
+# Equivalence with the HF engine.
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_greedy_matches_hf(family, lively, ct2_cache, arabic):
+    hf = _hf(lively[family])
+    ct = _ct2(lively[family], ct2_cache)
+    sentences = arabic[:N_SENTENCES]
+    encoded = hf.encode(sentences)
+    assert ct.encode(sentences) == encoded  # one tokenizer, one set of ids
+
+    hf_out, ct_out, hf_gens, ct_gens = [], [], [], []
+    for batch in _batches(encoded):
+        hf_out += _hf_ids(hf, batch, CAP)
+        ct_out += _ct2_ids(ct, batch, CAP)
+        hf_gens += hf.generate(batch, CAP)
+        ct_gens += ct.generate(batch, CAP)
+
+    # The comparison means something: outputs vary, and both stopping reasons occur.
+    assert len({tuple(ids) for ids in hf_out}) >= 20
+    capped = sum(g.hit_cap for g in hf_gens)
+    assert 0 < capped < len(hf_gens)
+
+    mismatches = [i for i, (a, b) in enumerate(zip(hf_out, ct_out)) if a != b]
+    assert not mismatches, f"{len(mismatches)} outputs differ, first: {hf_out[mismatches[0]]} vs {ct_out[mismatches[0]]}"
+    assert ct_gens == hf_gens  # texts, token counts and hit_cap
+    assert all(g.n_tokens == len(ids) for g, ids in zip(ct_gens, ct_out))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_beam_search_matches_hf_with_fairseq_stopping(family, lively, ct2_cache, arabic):
+    """Beam 4 runs; CTranslate2 stops when beam_size hypotheses have finished, which is HF's
+    ``early_stopping=True`` (Marian's and fairseq's rule). Also guards the T5 fix: the stock
+    conversion divides T5 logits by sqrt(d_model), which leaves greedy outputs alone but not beams."""
+    beam = DecodeConfig(beam_size=4)
+    hf = _hf(lively[family], beam)
+    ct = _ct2(lively[family], ct2_cache, beam)
+    encoded = hf.encode(arabic[:60])
+    kwargs = hf._generate_kwargs
+    hf._generate_kwargs = lambda n: {**kwargs(n), "early_stopping": True}
+    same = total = 0
+    for batch in _batches(encoded, 16):
+        a, b = hf.generate(batch, CAP), ct.generate(batch, CAP)
+        assert len(b) == len(batch)
+        same += sum(x == y for x, y in zip(a, b))
+        total += len(batch)
+    assert ct.settings()["beam_size"] == 4
+    assert same / total >= 0.95, f"beam outputs agree on {same}/{total}"
+
+
+@pytest.mark.parametrize("family", ["t5", "m2m100", "nllb"])
+def test_scores_match_hf(family, lively, ct2_cache, arabic):
+    """Log-probabilities, not just argmaxes, agree (catches any rescaled logits)."""
+    import torch
+
+    hf = _hf(lively[family])
+    ct = _ct2(lively[family], ct2_cache)
+    prefix = len(hf.codec.target_prefix)
+    for ids in hf.encode(arabic[:3]):
+        out = hf.model.generate(input_ids=torch.tensor([ids]), output_logits=True, return_dict_in_generate=True,
+                                **hf._generate_kwargs(10 + prefix))
+        tokens = out.sequences[0].tolist()[1:]
+        logprobs = [torch.log_softmax(step[0], -1)[t].item() for step, t in zip(out.logits, tokens)][prefix:]
+        result = ct.translator.translate_batch(
+            [[ct.source_vocab[i] for i in ids]], target_prefix=[ct._prefix] if ct._prefix else None,
+            beam_size=1, length_penalty=0, max_input_length=0, max_decoding_length=10 + prefix,
+            min_decoding_length=0, return_end_token=True, return_scores=True,
+        )[0]
+        assert result.scores[0] == pytest.approx(sum(logprobs), abs=1e-3)
+
+
+def test_long_input_is_not_truncated(lively, ct2_cache, arabic):
+    """A 1,100-token source reaches the model whole (CTranslate2's default cuts at 1024).
+
+    T5 has relative positions, so it can take the whole source; the output must equal HF's,
+    and differ from what CTranslate2's default truncation gives (so the check has teeth).
+    """
+    hf = _hf(lively["t5"])
+    ct = _ct2(lively["t5"], ct2_cache)
+    text, i = "", 0
+    while len(ct.encode([text])[0]) < 1100:
+        text, i = f"{text} {arabic[i]}".strip(), i + 1
+    ids = ct.encode([text])[0]
+    assert len(ids) > 1100
+    assert ct.generate([ids], 16) == hf.generate([ids], 16)
+    truncated = ct.translator.translate_batch([[ct.source_vocab[j] for j in ids]], beam_size=1,
+                                              max_decoding_length=16, min_decoding_length=0)[0]
+    assert [ct.target_ids[t] for t in truncated.hypotheses[0]] != _ct2_ids(ct, [ids], 16)[0]
+
+
+def test_inter_threads_give_the_same_outputs(lively, ct2_cache, arabic):
+    one = _ct2(lively["marian"], ct2_cache)
+    two = _ct2(lively["marian"], ct2_cache, inter_threads=2, intra_threads=1)
+    batch = one.encode(arabic[:40])
+    assert two.generate(batch, CAP) == one.generate(batch, CAP)
+
+
+def test_pipeline_end_to_end(lively, ct2_cache, arabic, tmp_path):
+    """load_engine(..., "ct2") through PipelineTranslator: same translations as the HF engine."""
+    sentences = arabic[:60] + ["", arabic[0]]  # an empty segment and a duplicate
+    batch = BatchConfig(batch_tokens=1024)
+    decode = DecodeConfig(beam_size=1, max_new_tokens=CAP)
+    ct = load_engine(str(lively["nllb"]), "ct2", decode=decode, compute_type="float32", cache_dir=ct2_cache)
+    hf = load_engine(str(lively["nllb"]), "hf", decode=decode)
+    ct_result = PipelineTranslator(ct, decode=decode, batch=batch).translate_segments(sentences)
+    hf_result = PipelineTranslator(hf, decode=decode, batch=batch).translate_segments(sentences)
+    assert ct_result.translations == hf_result.translations
+    assert ct_result.translations[-2] == ""
+    summary = ct_result.summary
+    assert summary.output_tokens == hf_result.summary.output_tokens > 0
+    assert summary.tokens_per_s > 0 and summary.capped == hf_result.summary.capped
+
+
+# --------------------------------------------------------------------------------------
+# Settings, names, errors.
+# --------------------------------------------------------------------------------------
+
+
+def test_name_and_settings(lively, ct2_cache):
+    import ctranslate2
+
+    ct = _ct2(lively["nllb"], ct2_cache, DecodeConfig(beam_size=4, length_penalty=0.8))
+    assert ct.name == "ct2:float32"
+    settings = ct.settings()
+    assert settings["compute_type"] == "float32" and settings["ctranslate2"] == ctranslate2.__version__
+    assert settings["beam_size"] == 4 and settings["length_penalty"] == 0.8
+    assert settings["family"] == "nllb" and settings["target_prefix"] == list(ct.codec.target_prefix)
+    assert settings["max_input_length"] == 0
+    json.dumps(settings)  # part of the cache key: must serialise
+    assert ct.max_input_tokens == 1024 and ct.max_output_tokens > 0
+
+
+def test_marian_pad_is_never_generated(lively, ct2_cache):
+    ct = _ct2(lively["marian"], ct2_cache)
+    pad = ct.codec.pad_token_id
+    # HF forbids it with bad_words_ids; the converter removed it from the vocabulary.
+    assert pad not in ct.target_ids.values() and len(ct.source_vocab) == pad
+
+
+def test_int8_loads_and_is_named(lively, ct2_cache, arabic):
+    ct = load_engine(str(lively["marian"]), "ct2", decode=GREEDY, compute_type="int8", cache_dir=ct2_cache)
+    assert ct.name == "ct2:int8" and ct.settings()["compute_type"] == "int8"
+    assert len(ct.generate(ct.encode(arabic[:4]), 8)) == 4
+
+
+def test_unsupported_compute_type_and_device(lively, ct2_cache):
+    from summ.engines.ct2 import CT2Engine
+
+    with pytest.raises(ConfigError, match="compute_type 'float16' is not supported on cpu"):
+        CT2Engine.load(str(lively["marian"]), compute_type="float16", device="cpu", cache_dir=ct2_cache)
+    with pytest.raises(ConfigError, match="cpu or cuda"):
+        load_engine(str(lively["marian"]), "ct2", device="mps", cache_dir=ct2_cache)
+
+
+def test_folder_without_tokenizer_fails_clearly(tiny_models, tmp_path):
+    folder = tmp_path / "weights-only"
+    folder.mkdir()
+    for name in ("config.json", "generation_config.json", "model.safetensors"):
+        shutil.copy(tiny_models["marian"] / name, folder / name)
+    with pytest.raises(ModelNotFoundError, match="no tokenizer files") as err:
+        load_engine(str(folder), "ct2", cache_dir=tmp_path / "cache")
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_hub_id_offline_is_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelNotFoundError) as err:
+        load_engine("summ-tests/no-such-model", "ct2", cache_dir=tmp_path)
+    assert "no-such-model" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_import_summ_does_not_import_ctranslate2():
+    code = "import sys, summ, summ.translate; assert 'ctranslate2' not in sys.modules, 'imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------------------
+# The conversion cache.
+# --------------------------------------------------------------------------------------
+
+
+def test_conversion_is_reused(lively, tmp_path):
+    from summ.engines.ct2 import MARKER
+
+    cache = tmp_path / "cache"
+    first = _ct2(lively["t5"], cache)
+    assert first.converted
+    marker = first.folder / MARKER
+    stamp = marker.stat().st_mtime_ns
+    second = _ct2(lively["t5"], cache)
+    assert not second.converted and second.folder == first.folder
+    assert marker.stat().st_mtime_ns == stamp
+    assert [p.name for p in cache.iterdir()] == [first.folder.name]  # nothing else left behind
+    info = json.loads(marker.read_text(encoding="utf-8"))
+    assert info["revision"] == first.revision and info["quantization"] == "float32"
+    # Another weight type is another conversion, beside the first.
+    third = load_engine(str(lively["t5"]), "ct2", decode=GREEDY, compute_type="int8", cache_dir=cache)
+    assert third.converted and third.folder != first.folder
+
+
+def test_cache_dir_from_environment(lively, tmp_path, monkeypatch):
+    monkeypatch.setenv("SUMM_CT2_CACHE", str(tmp_path / "from-env"))
+    from summ.engines.ct2 import CT2Engine
+
+    engine = CT2Engine.load(str(lively["marian"]), decode=GREEDY, compute_type="float32")
+    assert engine.folder.parent == tmp_path / "from-env"
+
+
+def test_killed_conversion_leaves_nothing_that_loads(lively, tmp_path):
+    """A temporary folder of a dead process (kill -9 mid-conversion) is ignored and removed."""
+    from summ.engines import ct2 as mod
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(done.stdout)  # that process has exited
+    engine = _ct2(lively["marian"], cache)
+    target = engine.folder
+    shutil.rmtree(target)
+    # What a killed conversion leaves: a temporary folder with a half-written model.
+    half = cache / f"{mod._TMP_PREFIX}{target.name}--{mod.socket.gethostname()}--{dead_pid}--abc123"
+    (half / "model").mkdir(parents=True)
+    (half / "model" / "model.bin").write_bytes(b"\0" * 100)
+    # And one still being written by a live process (ours): it must be left alone.
+    live = cache / f"{mod._TMP_PREFIX}{target.name}--{mod.socket.gethostname()}--{os.getpid()}--def456"
+    live.mkdir()
+
+    again = _ct2(lively["marian"], cache)
+    assert again.converted and again.folder == target and mod.is_converted(target)
+    assert not half.exists() and live.exists()
+    assert len(again.generate(again.encode(["مرحبا بالعالم"]), 8)) == 1
+
+
+def test_failed_conversion_leaves_no_target(lively, tmp_path, monkeypatch):
+    """An exception mid-conversion removes the temporary folder and creates no model folder."""
+    from summ.engines import ct2 as mod
+
+    class Exploding:
+        def convert(self, out, **kwargs):
+            Path(out).mkdir()
+            (Path(out) / "model.bin").write_bytes(b"\0" * 10)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(mod, "_converter", lambda *args: Exploding())
+    cache = tmp_path / "cache"
+    with pytest.raises(KeyboardInterrupt):
+        _ct2(lively["marian"], cache)
+    assert list(cache.iterdir()) == []
+
+
+def test_folder_without_marker_is_converted_again(lively, tmp_path):
+    cache = tmp_path / "cache"
+    engine = _ct2(lively["nllb"], cache)
+    (engine.folder / "summ-ct2.json").unlink()  # e.g. copied by hand, or by an older tool
+    again = _ct2(lively["nllb"], cache)
+    assert again.converted and (again.folder / "summ-ct2.json").is_file()

@@ -1,0 +1,184 @@
+"""The HF engine and the tiny models, through the same loading path a researcher's run uses."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from summ import segment as seg
+from summ.data import read_lines
+from summ.engines.families import fingerprint
+from summ.engines.hf import HFEngine, pick_device, pick_dtype
+from summ.errors import ModelNotFoundError
+from summ.testing import corpus_lines
+from summ.translate import DecodeConfig, PipelineTranslator, translate_file
+
+TRANSLATION_FAMILIES = ("marian", "m2m100", "nllb", "t5")
+# Short caps: random weights never emit </s>, so every output runs to its cap.
+FAST = DecodeConfig(beam_size=1, length_ratio=0.25, length_margin=0)
+
+ENGLISH = "The president met the foreign minister on Monday; prices rose 3.5% in March."
+
+
+@pytest.fixture(scope="module")
+def engines(tiny_models):
+    return {f: HFEngine.load(str(tiny_models[f]), decode=FAST) for f in TRANSLATION_FAMILIES}
+
+
+@pytest.mark.parametrize("family", ["marian", "m2m100", "nllb", "t5", "bart", "mt5", "mt5-crosssum"])
+def test_tiny_tokenizers_round_trip_without_unk(tiny_models, seed_text, family):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_models[family])
+    arabic = [s.text for s in seg.segment(seed_text)]
+    texts = ([] if family == "bart" else arabic) + [ENGLISH, "Mr. Smith arrived in the U.S. on Friday."]
+    for text in texts:
+        ids = tok(text, add_special_tokens=False).input_ids
+        assert tok.unk_token_id not in ids, (family, text)
+        assert tok.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False) == text
+
+
+def test_families_are_detected(engines):
+    assert {f: e.codec.family for f, e in engines.items()} == {"marian": "marian", "m2m100": "m2m100", "nllb": "nllb", "t5": "madlad"}
+
+
+def test_language_codes_and_prefixes(engines):
+    nllb, m2m, t5 = engines["nllb"].codec, engines["m2m100"].codec, engines["t5"].codec
+    tok = nllb.tokenizer
+    ids = nllb.encode(["مرحبا"])[0]
+    assert tok.convert_ids_to_tokens(ids[0]) == "arb_Arab" and ids[-1] == tok.eos_token_id
+    assert nllb.target_prefix == (tok.convert_tokens_to_ids("eng_Latn"),)
+    assert m2m.tokenizer.convert_ids_to_tokens(m2m.encode(["مرحبا"])[0][0]) == "__ar__"
+    assert m2m.target_prefix == (m2m.tokenizer.get_lang_id("en"),)
+    # As in the MADLAD model card: "<2en> " + text, tokenised as the tokenizer does it.
+    assert "<2en>" in t5.tokenizer.convert_ids_to_tokens(t5.encode(["مرحبا"])[0][:2])
+    assert engines["marian"].codec.target_prefix == ()
+
+
+@pytest.mark.parametrize("family", TRANSLATION_FAMILIES)
+def test_output_strips_language_tokens_and_reports_cap(engines, family):
+    engine = engines[family]
+    out = engine.generate(engine.encode(["التقى الرئيس وزير الخارجية"]), 20)[0]
+    assert out.n_tokens == 20 and out.hit_cap  # random weights: no </s> before the cap
+    for token in ("eng_Latn", "__en__", "<2en>", "</s>", "<pad>"):
+        assert token not in out.text
+
+
+def test_generation_length_is_not_capped_by_model_defaults(engines):
+    # NLLB's and M2M100's generation_config say max_length=200; the pipeline's cap wins.
+    for family in ("nllb", "m2m100"):
+        engine = engines[family]
+        assert engine.generation_config.max_length == 200
+        out = engine.generate(engine.encode(["مرحبا"]), 260)[0]
+        assert out.n_tokens == 260
+
+
+def test_marian_forced_eos_is_off_so_a_cut_output_is_visible(engines):
+    # The model's generation_config forces </s> at the last position; the engine must not.
+    engine = engines["marian"]
+    assert engine.generation_config.forced_eos_token_id == 0
+    out = engine.generate(engine.encode(["مرحبا بكم"]), 12)[0]
+    assert out.hit_cap and out.n_tokens == 12
+
+
+@pytest.mark.parametrize("family", TRANSLATION_FAMILIES)
+def test_batch_composition_does_not_change_outputs(engines, ntrex_dir, family):
+    engine = engines[family]
+    lines = read_lines(ntrex_dir / "newstest2019-ref.arb.txt")[:12]
+    ids = engine.encode(lines)
+    alone = [engine.generate([x], 24)[0] for x in ids]
+    together = engine.generate(ids, 24)
+    assert [g.text for g in alone] == [g.text for g in together]
+
+
+@pytest.mark.parametrize("family", TRANSLATION_FAMILIES)
+def test_ntrex_line_alignment(engines, ntrex_dir, tmp_path, family):
+    """All 1,997 NTREX-128 lines: one output line per input line, each segment accounted for."""
+    source = ntrex_dir / "newstest2019-ref.arb.txt"
+    lines = read_lines(source)
+    out, segs = tmp_path / "out.txt", tmp_path / "segments.jsonl"
+    summary = translate_file(PipelineTranslator(engines[family], decode=FAST), source, out, segments=segs)
+    hyps = read_lines(out)
+    assert len(hyps) == len(lines) == 1997
+    records = [json.loads(r) for r in read_lines(segs)]
+    by_line: dict[int, list[dict]] = {}
+    for r in records:
+        by_line.setdefault(r["line"], []).append(r)
+    assert sorted(by_line) == list(range(1, 1998))
+    for n, line in enumerate(lines, start=1):
+        rs = sorted(by_line[n], key=lambda r: r["segment"])
+        assert " ".join(r["source"] for r in rs) == seg.normalise(line)
+        assert all("".join(r["pieces"]) == r["source"] for r in rs)
+    assert summary.segments == len(records) and summary.not_arabic < 10
+
+
+def test_seed_article_structure(engines, seed_text):
+    tr = PipelineTranslator(engines["nllb"], decode=FAST)
+    result = tr.translate_documents([seed_text])
+    source = seg.normalise(seed_text)
+    english = result.texts[0]
+    assert english.count("\n\n") == source.count("\n\n")
+    assert english.count("\n") == source.count("\n")
+    assert len(result.records[0]) == len(seg.segment(source)) == 17
+
+
+def test_three_thousand_word_line_is_translated_in_full(engines, ntrex_dir):
+    words = " ".join(read_lines(ntrex_dir / "newstest2019-ref.arb.txt")).replace(".", "").replace("،", "").split()
+    text = " ".join(words[:3000])
+    engine = engines["marian"]
+    tr = PipelineTranslator(engine, decode=FAST)
+    result = tr.translate_segments([text])
+    record = result.records[0]
+    assert "".join(record.pieces) == text
+    assert len(record.pieces) > 10
+    sizes = engine.encode([p.strip() for p in record.pieces])
+    assert all(len(ids) <= tr.limit for ids in sizes)
+    assert result.summary.translated == len(set(p.strip() for p in record.pieces))
+
+
+def test_local_fingerprint_changes_with_weights(tiny_models, tmp_path):
+    copy = tmp_path / "m"
+    shutil.copytree(tiny_models["marian"], copy)
+    assert fingerprint(copy) == fingerprint(tiny_models["marian"])
+    with (copy / "config.json").open("a") as fh:
+        fh.write(" ")
+    assert fingerprint(copy) != fingerprint(tiny_models["marian"])
+
+
+def test_missing_local_dir_and_offline_hub_id_give_one_line_errors(monkeypatch):
+    with pytest.raises(ModelNotFoundError, match="no such directory"):
+        HFEngine.load("./no/such/model")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelNotFoundError) as info:
+        HFEngine.load("Helsinki-NLP/opus-mt-xx-yy")
+    message = str(info.value)
+    assert "\n" not in message and "--model DIR" in message and "unreachable" in message
+
+
+def test_devices_and_dtypes(monkeypatch):
+    import torch
+
+    assert pick_device("auto") == "cpu"  # this machine has no GPU
+    assert pick_device("cuda:1") == "cuda:1"
+    assert pick_dtype("auto", "cpu", "marian") == torch.float32
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert pick_dtype("auto", "cuda", "marian") == torch.float16
+    assert pick_dtype("auto", "cuda", "madlad") == torch.float32  # T5 overflows in float16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert pick_dtype("auto", "cuda", "madlad") == torch.bfloat16
+
+
+def test_tiny_model_command_line(tmp_path):
+    out = tmp_path / "m"
+    subprocess.run([sys.executable, "-m", "summ.testing", "tiny-model", str(out), "--family", "nllb"], check=True)
+    assert (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
+    assert fingerprint(out) == fingerprint(out)
+
+
+def test_corpus_has_both_scripts():
+    lines = corpus_lines()
+    assert any(seg.is_arabic(line) for line in lines) and any(line.isascii() for line in lines)
