@@ -19,13 +19,13 @@ SEED_ARTICLE = ROOT / "data" / "articles" / "putin-assad-2023-03-15.ar.txt"
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """The folder that holds ``ntrex128/`` (``SUMM_DATA_DIR``; ``.ci/run`` points it at ../shared/data)."""
-    value = os.environ.get("SUMM_DATA_DIR")
-    if not value:
-        pytest.fail("SUMM_DATA_DIR is not set: point it at a folder with ntrex128/ (run `summ data fetch ntrex128`)")
-    path = Path(value)
+    """The folder that holds ``ntrex128/``: ``$SUMM_DATA_DIR`` (``.ci/run`` points it at
+    ../shared/data), else where ``summ data fetch ntrex128`` puts it."""
+    from summ.data import data_dir as configured
+
+    path = configured()
     if not (path / "ntrex128" / "newstest2019-ref.arb.txt").is_file():
-        pytest.fail(f"SUMM_DATA_DIR={path} has no ntrex128/newstest2019-ref.arb.txt (run `summ data fetch ntrex128`)")
+        pytest.fail(f"no NTREX-128 in {path}: run `summ data fetch ntrex128` or set SUMM_DATA_DIR")
     return path
 
 

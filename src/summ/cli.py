@@ -146,6 +146,89 @@ def _run_data_fetch(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------
+# summ run / summ report / summ evaluate
+# ------------------------------------------------------------------------------------
+
+
+def _add_run(sub) -> None:
+    p = sub.add_parser("run", help="run an experiment config: systems x datasets (x summaries) -> eval/results/NAME")
+    p.add_argument("config", type=Path, metavar="CONFIG")
+    p.add_argument("--output", "-o", type=Path, default=None, help="results folder (default: the config's, eval/results/NAME)")
+    p.add_argument("--model", default=None, help="replace every system's model: hub id, local directory or tiny:FAMILY")
+    p.add_argument("--documents", type=int, default=None, help="keep the first N documents of every dataset")
+    p.add_argument("--device", default=None, help="replace every system's device")
+    p.add_argument("--systems", nargs="+", default=None, metavar="NAME", help="run only these systems (and the baseline)")
+    p.add_argument("--no-report", action="store_true", help="skip tables and plots (build them later with summ report)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_run_run)
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    from summ.experiment import run_experiment
+    from summ.report import console_text
+
+    result = run_experiment(
+        args.config, output=args.output, model=args.model, documents=args.documents, device=args.device,
+        systems=args.systems, report=not args.no_report, progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    print(console_text(result.path))
+    return result.exit_code
+
+
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="rebuild tables (Markdown, LaTeX, CSV) and plots from a results folder alone")
+    p.add_argument("results", type=Path, metavar="RESULTS_DIR")
+    p.add_argument("--output", "-o", type=Path, default=None, help="where to write (default: RESULTS_DIR/report)")
+    p.add_argument("--published", type=Path, default=None, help="published-scores CSV to set beside the run's scores")
+    p.set_defaults(func=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from summ.report import build_report
+
+    for path in build_report(args.results, output=args.output, published=args.published):
+        print(path)
+    return 0
+
+
+def _add_evaluate(sub) -> None:
+    from summ.experiment import SignificanceConfig
+    from summ.metrics import ALL_METRICS, LEVELS, METRICS
+
+    p = sub.add_parser("evaluate", help="score hypothesis files against references with sacrebleu (signatures, significance)")
+    p.add_argument("--hyp", type=Path, action="append", required=True, help="hypothesis file (repeat for several systems)")
+    p.add_argument("--ref", type=Path, action="append", required=True, help="reference file (repeat for several references)")
+    p.add_argument("--src", type=Path, default=None, help="source file (COMET needs it)")
+    p.add_argument("--doc-ids", type=Path, default=None, help="one document id per line (NTREX-128 DOCUMENT_IDS.tsv)")
+    p.add_argument("--metrics", nargs="+", default=list(METRICS), choices=ALL_METRICS)
+    p.add_argument("--level", choices=LEVELS, default="corpus")
+    p.add_argument("--names", nargs="+", default=None, help="system names (default: file names)")
+    p.add_argument("--baseline", default=None, help="test every other system against this one (paired)")
+    p.add_argument("--method", choices=["bs", "ar"], default="bs", help="paired bootstrap (bs) or approximate randomisation (ar)")
+    p.add_argument("--n-samples", type=int, default=None, help="resamples/trials (default: sacrebleu's)")
+    p.add_argument("--seed", type=int, default=SignificanceConfig.seed)
+    p.add_argument("--format", choices=["table", "json", "csv", "latex"], default="table")
+    p.add_argument("--encoding", default="utf-8")
+    p.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from summ.experiment import evaluate_files
+    from summ.report import render_evaluation
+
+    names = args.names
+    if args.baseline is not None and names is None:
+        names = [p.stem for p in args.hyp] if len({p.stem for p in args.hyp}) == len(args.hyp) else None
+    evaluation = evaluate_files(
+        args.hyp, args.ref, metrics=args.metrics, level=args.level, doc_ids=args.doc_ids, names=names,
+        baseline=args.baseline, method=args.method, n_samples=args.n_samples, seed=args.seed,
+        encoding=args.encoding, src=args.src,
+    )
+    print(render_evaluation(evaluation, args.format), end="")
+    return 0
+
+
+# ------------------------------------------------------------------------------------
 # main
 # ------------------------------------------------------------------------------------
 
@@ -159,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_translate(sub)
+    _add_run(sub)
+    _add_report(sub)
+    _add_evaluate(sub)
     _add_data(sub)
     return parser
 
@@ -175,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, format="summ: %(message)s", stream=sys.stderr)
     if not args.verbose:
         # transformers and huggingface_hub are chatty at INFO; their warnings still show.
-        for name in ("transformers", "huggingface_hub", "urllib3", "filelock"):
+        for name in ("transformers", "huggingface_hub", "urllib3", "filelock", "sacrebleu"):
             logging.getLogger(name).setLevel(logging.WARNING)
     try:
         return args.func(args)

@@ -1541,6 +1541,7 @@ def evaluate_files(
     n_samples: int | None = None,
     seed: int = SignificanceConfig.seed,
     encoding: str = "utf-8",
+    src: str | os.PathLike | None = None,
 ) -> Evaluation:
     """Score line-aligned hypothesis files (``summ evaluate``); render with :func:`summ.report.render_evaluation`.
 
@@ -1556,6 +1557,7 @@ def evaluate_files(
         n_samples: resamples / trials (``None``: sacrebleu's default).
         seed: RNG seed of the test.
         encoding: encoding of every file.
+        src: the source file, line-aligned (needed by COMET).
 
     Returns:
         The scores (and comparisons when a baseline is given).
@@ -1587,10 +1589,11 @@ def evaluate_files(
     if doc_ids is not None:
         ids = [line.split("\t", 1)[0].strip() for line in read_lines(doc_ids, encoding)]
     systems = {n: read_lines(p, encoding) for n, p in zip(names, hyp_paths)}
+    srcs = read_lines(src, encoding) if src is not None else None
     scores = []
     for name, path in zip(names, hyp_paths):
         for s in score(systems[name], ref_streams, metrics, level=level, doc_ids=ids if level == "document" else None,
-                       hyp_name=str(path), ref_names=[str(r) for r in refs]):
+                       srcs=srcs, hyp_name=str(path), ref_names=[str(r) for r in refs]):
             scores.append((name, s))
     comparisons: list[Comparison] = []
     if baseline is not None and len(names) > 1:

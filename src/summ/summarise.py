@@ -37,6 +37,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import sys
+import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -1055,3 +1057,26 @@ def propagation(
 def propagation_table(rows: Sequence[PropagationRow]) -> list[dict[str, Any]]:
     """Flat rows (``{"id": ..., "rouge1": ..., "chrf": ...}``) for CSV, Markdown or plots."""
     return [{"id": row.id, **{name: round(value, 4) for name, value in row.scores.items()}} for row in rows]
+
+
+# --------------------------------------------------------------------------------------------
+# `summ.summarise` is both this module and the function of the same name
+# --------------------------------------------------------------------------------------------
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``summ.summarise(...)`` work whichever of the two the name is bound to.
+
+    ``summ/__init__.py`` exports the function lazily, but the first ``import summ.summarise``
+    anywhere (the CLI, a test, ``from summ.summarise import Summariser``) makes Python bind
+    the attribute ``summ.summarise`` to this *module*, so a later ``from summ import summarise``
+    would get the module and ``summarise(docs)`` would fail with "module is not callable".
+    Calling the module calls the function instead; ``import summ.summarise as m`` still gives
+    the module with all its names.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> list[Summary]:
+        return summarise(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

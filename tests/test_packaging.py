@@ -1,0 +1,94 @@
+"""The set-up paths a researcher takes: the README's two commands, environment.yml, imports."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+
+import yaml
+
+from .conftest import ROOT
+
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\s<>=!~\[;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def readme_commands() -> list[str]:
+    """The README's shell blocks, in order."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [block.strip() for block in re.findall(r"```(?:bash|sh)\n(.*?)```", text, flags=re.S)]
+
+
+def test_readme_opens_with_exactly_two_commands_and_ci_runs_the_second():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    head = text.split("\n## ", 1)[0]  # everything before the first section
+    blocks = re.findall(r"```(?:bash|sh)\n(.*?)```", head, flags=re.S)
+    assert len(blocks) == 2
+    main_job, tests = (b.strip() for b in blocks)
+    assert "\n" not in main_job and "\n" not in tests  # one command each
+    assert main_job.endswith("summ run eval/configs/main.toml")
+    assert tests.endswith("python -m pytest")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
+    assert ci[-1] == tests
+    # Both start from nothing: a fresh venv, torch first, then this package.
+    for command in (main_job, tests):
+        assert command.startswith("python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && pip install -e ")
+
+
+def test_readme_main_job_runs_on_a_tiny_model(tmp_path):
+    """The main command's `summ run` part, with --model pointing at a tiny model (offline)."""
+    main_job = readme_commands()[0]
+    summ_part = main_job.rsplit("&& ", 1)[1].split()
+    assert summ_part[:2] == ["summ", "run"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "summ", *summ_part[1:], "--model", "tiny:marian", "--documents", "1",
+         "--output", str(tmp_path / "main"), "--no-progress"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "| opus-mt (baseline) |" in proc.stdout  # the score table
+    assert "=== seed / opus-mt / putin-assad-2023-03-15.ar ===" in proc.stdout  # the English article
+    assert (tmp_path / "main" / "manifest.json").is_file() and (tmp_path / "main" / "scores.csv").is_file()
+
+
+def test_environment_yml_installs_this_package_and_adds_nothing():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert sorted(_name(d.split("=")[0]) for d in conda) == ["pip", "python"]
+    assert any(d.startswith("python=3.11") for d in conda)
+    assert len(pip) == 1 and pip[0].startswith("-e .")
+    extras = re.findall(r"\[(.*)\]", pip[0])
+    for extra in (extras[0].split(",") if extras else []):
+        assert extra.strip() in PYPROJECT["project"]["optional-dependencies"]
+
+
+def test_console_script_and_python_version():
+    assert PYPROJECT["project"]["scripts"]["summ"] == "summ.cli:main"
+    assert PYPROJECT["project"]["requires-python"] == ">=3.11"
+
+
+def test_import_summ_is_light():
+    code = (
+        "import sys, summ\n"
+        "heavy = [m for m in ('torch', 'transformers', 'ctranslate2', 'matplotlib', 'sacrebleu') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == ""
+    assert set(__import__("summ").__all__) == {"load_translator", "translate_documents", "summarise", "score", "__version__"}
+
+
+def test_cli_modules_import_without_heavy_libraries():
+    code = (
+        "import sys, summ.cli, summ.segment, summ.translate, summ.data, summ.cache, summ.metrics, summ.experiment, summ.report\n"
+        "summ.cli.build_parser()\n"
+        "print(','.join(m for m in ('torch', 'transformers', 'ctranslate2', 'matplotlib') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == ""
