@@ -15,15 +15,19 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# The function summarise() shares its name with the module summ.summarise. Importing the
+# module (anywhere, at any time) binds the attribute summ.summarise to it unless the function
+# is bound first, here; the module imports no model library, so this stays light.
+from summ.summarise import summarise  # noqa: E402
+
 # name -> module that defines it; resolved on first attribute access (PEP 562).
 _EXPORTS = {
     "load_translator": "summ.translate",
     "translate_documents": "summ.translate",
-    "summarise": "summ.summarise",
     "score": "summ.metrics",
 }
 
-__all__ = [*_EXPORTS, "__version__"]
+__all__ = [*_EXPORTS, "summarise", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -146,6 +146,76 @@ def _run_data_fetch(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------
+# summ summarise
+# ------------------------------------------------------------------------------------
+
+
+def _add_summarise(sub) -> None:
+    from summ.summarise import LANGS, STRATEGIES, SummaryConfig
+
+    d = _defaults(SummaryConfig)
+    p = sub.add_parser(
+        "summarise",
+        help="summarise articles: extractive (lead, textrank) or with models (translate-then-summarise, "
+        "summarise-then-translate, direct cross-lingual)",
+        description="INPUT: an article .txt, a directory of .txt articles, or JSONL with id and text.",
+    )
+    p.add_argument("input", type=Path, metavar="INPUT")
+    p.add_argument("--strategy", choices=STRATEGIES, default=d["strategy"])
+    p.add_argument("--model", default=None, help="summariser: hub id or local directory (default: the strategy's)")
+    p.add_argument("--translator", default=None, help="translation model (pipeline strategies; translates extractive summaries)")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--sentences", type=int, default=d["sentences"], help="extractive length (default: %(default)s)")
+    length.add_argument("--max-tokens", type=int, default=None, help="model strategies: new tokens (default: the model's)")
+    p.add_argument("--lang", choices=LANGS, default=d["lang"], help="input language (default: %(default)s)")
+    p.add_argument("--engine", default=d["engine"], choices=["hf", "ct2"])
+    p.add_argument("--device", default=d["device"])
+    p.add_argument("--beam", type=int, default=None, help="summariser beam size (default: the model's)")
+    p.add_argument("--max-input-tokens", type=int, default=None, help="chunk inputs longer than this (default: the model's limit)")
+    p.add_argument("--cache", type=Path, default=None, help="SQLite cache for model outputs")
+    p.add_argument("--output", "-o", type=Path, default=None, help="write JSONL (id + summary fields) here instead of printing")
+    p.add_argument("--references", type=Path, default=None, help="JSONL with id and reference summaries: print ROUGE/chrF")
+    p.add_argument("--reference-field", default="summary", help="field of --references to score against (default: %(default)s)")
+    p.add_argument("--encoding", default="utf-8")
+    p.set_defaults(func=_run_summarise)
+
+
+def _run_summarise(args: argparse.Namespace) -> int:
+    import json
+
+    from summ.data import load_summaries_jsonl, read_articles
+    from summ.summarise import Summariser, SummaryConfig, evaluate
+    from summ.translate import _AtomicText
+
+    docs = read_articles(args.input, args.encoding)
+    references = load_summaries_jsonl(args.references, args.encoding) if args.references else None
+    config = SummaryConfig(
+        strategy=args.strategy, lang=args.lang, sentences=args.sentences, max_tokens=args.max_tokens,
+        model=args.model, translator=args.translator, engine=args.engine, device=args.device,
+        beam_size=args.beam, max_input_tokens=args.max_input_tokens,
+        cache=str(args.cache) if args.cache else None,
+    )
+    with Summariser(config) as summariser:
+        summaries = summariser.summarise([d.text for d in docs])
+    if args.output is not None:
+        with _AtomicText(args.output) as out:
+            for doc, summary in zip(docs, summaries):
+                out.write(json.dumps({"id": doc.id, **summary.as_dict()}, ensure_ascii=False) + "\n")
+    else:
+        for doc, summary in zip(docs, summaries):
+            if len(docs) > 1:
+                print(f"=== {doc.id} ===")
+            print(summary.text)
+    for doc, summary in zip(docs, summaries):
+        if summary.flags or summary.chunked:
+            _report(args, f"{doc.id}: flags {', '.join(summary.flags) or '-'}; chunked: {summary.chunked} ({summary.chunks} chunks)")
+    if references is not None:
+        for s in evaluate(docs, summaries, references, reference_field=args.reference_field):
+            _report(args, f"{s.metric} {s.score:.2f}  {s.signature}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------
 # summ run / summ report / summ evaluate
 # ------------------------------------------------------------------------------------
 
@@ -242,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_translate(sub)
+    _add_summarise(sub)
     _add_run(sub)
     _add_report(sub)
     _add_evaluate(sub)

@@ -689,18 +689,18 @@ def _parse_summary(i: int, table: Any, systems: list[str], datasets: list[str], 
         where = f"summaries[{i}] ({table['name']})"
     _unknown(table, _SUMMARY_KEYS, where, problems)
     name = _check_name(table.get("name"), where, problems)
-    from summ import summarise as sm  # light: imports no model library
+    from summ.summarise import MONOLINGUAL, STRATEGIES, SummaryConfig  # light: imports no model library
 
     strategy = table.get("strategy")
-    if strategy not in sm.STRATEGIES:
-        problems.add(f"{where}: unknown strategy {strategy!r} (choose {', '.join(sm.STRATEGIES)})")
+    if strategy not in STRATEGIES:
+        problems.add(f"{where}: unknown strategy {strategy!r} (choose {', '.join(STRATEGIES)})")
         return None
-    default_input = "translation" if strategy in sm.MONOLINGUAL else "source"
+    default_input = "translation" if strategy in MONOLINGUAL else "source"
     kind = table.get("input", default_input)
     if kind not in SUMMARY_INPUTS:
         problems.add(f"{where}: input must be 'translation' (each system's output) or 'source' (the Arabic), not {kind!r}")
         return None
-    if kind == "translation" and strategy not in sm.MONOLINGUAL:
+    if kind == "translation" and strategy not in MONOLINGUAL:
         problems.add(f"{where}: {strategy} takes the Arabic source; use input = \"source\" "
                      f"(or lead, textrank, abstractive on the translations)")
     models = {}
@@ -735,11 +735,11 @@ def _parse_summary(i: int, table: Any, systems: list[str], datasets: list[str], 
         options = {k: v for k, v in options.items() if k not in reserved}
     try:
         # The summariser's own validation, now rather than after the translations ran.
-        sm.SummaryConfig(strategy=strategy, lang="en" if kind == "translation" else "ar", **models, **options)
+        SummaryConfig(strategy=strategy, lang="en" if kind == "translation" else "ar", **models, **options)
     except ConfigError as exc:
         problems.add(f"{where}: {exc}")
     except TypeError as exc:  # an option that is not a SummaryConfig field
-        known = ", ".join(f.name for f in dataclasses.fields(sm.SummaryConfig)
+        known = ", ".join(f.name for f in dataclasses.fields(SummaryConfig)
                           if f.name not in ("strategy", "lang", "model", "translator", "cache"))
         problems.add(f"{where}: bad option ({exc}); options are {known}")
     if name is None:

@@ -37,8 +37,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-import sys
-import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -78,6 +76,8 @@ EXTRACTIVE: tuple[str, ...] = ("lead", "textrank")
 MONOLINGUAL: tuple[str, ...] = (*EXTRACTIVE, "abstractive")
 # Strategies whose input must be Arabic and whose output is English.
 CROSS_LINGUAL: tuple[str, ...] = ("translate-then-summarise", "summarise-then-translate", "direct")
+# Cross-lingual strategies with a translation step.
+_TRANSLATING: tuple[str, ...] = ("translate-then-summarise", "summarise-then-translate")
 STRATEGIES: tuple[str, ...] = (*MONOLINGUAL, *CROSS_LINGUAL)
 LANGS: tuple[str, ...] = ("ar", "en", "auto")
 
@@ -169,7 +169,8 @@ class SummaryConfig:
             problems.append(f"sentences must be an integer >= 1, got {self.sentences!r}")
         if self.max_tokens is not None and (not isinstance(self.max_tokens, int) or self.max_tokens < 1):
             problems.append(f"max_tokens must be an integer >= 1, got {self.max_tokens!r}")
-        if self.max_input_tokens is not None and (not isinstance(self.max_input_tokens, int) or self.max_input_tokens < 8):
+        limit = self.max_input_tokens
+        if limit is not None and (not isinstance(limit, int) or limit < 8):
             problems.append(f"max_input_tokens must be an integer >= 8, got {self.max_input_tokens!r}")
         if not 0.0 < self.damping < 1.0:
             problems.append(f"damping must be in (0, 1), got {self.damping}")
@@ -185,7 +186,7 @@ class SummaryConfig:
                 problems.append("abstractive summarises in the input language; for a translated summary use "
                                 "translate-then-summarise or summarise-then-translate")
             if self.model is None and self.lang == "auto":
-                problems.append("abstractive with lang 'auto' needs an explicit model (the default depends on the language)")
+                problems.append("abstractive with lang 'auto' needs an explicit model (the default depends on lang)")
         if self.strategy in CROSS_LINGUAL and self.lang == "en":
             problems.append(f"{self.strategy} takes Arabic articles: lang must be 'ar' or 'auto', not 'en'")
         if self.strategy == "direct" and self.translator is not None:
@@ -211,7 +212,7 @@ class SummaryConfig:
     @property
     def translation_model(self) -> str | None:
         """The translator this config uses (``None``: no translation step)."""
-        if self.strategy in ("translate-then-summarise", "summarise-then-translate"):
+        if self.strategy in _TRANSLATING:
             return self.translator or DEFAULT_TRANSLATOR
         if self.strategy in EXTRACTIVE:
             return self.translator
@@ -521,7 +522,8 @@ class Summariser:
     Args:
         config: the settings (strategy, models, lengths).
         engine: an already loaded summarisation engine (any :class:`summ.translate.Engine`)
-            to use instead of loading ``config.summary_model``.
+            to use instead of loading ``config.summary_model``; it decodes with the settings
+            it was loaded with (``config.beam_size`` and friends are not applied to it).
         translator: an already loaded translator (a :class:`PipelineTranslator`, or any
             object with ``translate(list[str]) -> list[str]``) instead of loading
             ``config.translation_model``.
@@ -538,7 +540,7 @@ class Summariser:
         translator: Translator | PipelineTranslator | None = None,
     ) -> None:
         self.config = config if config is not None else SummaryConfig()
-        if translator is not None and self.config.strategy not in (*EXTRACTIVE, "translate-then-summarise", "summarise-then-translate"):
+        if translator is not None and self.config.strategy not in (*EXTRACTIVE, *_TRANSLATING):
             raise ConfigError(f"strategy {self.config.strategy!r} translates nothing; do not pass a translator")
         if translator is not None and self.config.lang == "en":
             raise ConfigError("a translator translates Arabic to English: it needs lang 'ar' or 'auto', not 'en'")
@@ -548,6 +550,18 @@ class Summariser:
         self._translator = translator
         self._pipeline: PipelineTranslator | None = None
         self._cache = None
+
+    def close(self) -> None:
+        """Close the cache file, if one is open (models are freed with the object)."""
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
+
+    def __enter__(self) -> Summariser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # Loading ----------------------------------------------------------------------------
 
@@ -617,7 +631,8 @@ class Summariser:
                                      dtype=cfg.dtype, src_lang=src, tgt_lang=tgt)
                 self._engine = engine
             model_id = getattr(engine, "model_id", model)
-            cap = cfg.max_tokens or MODEL_CARD_SETTINGS.get(model_id, {}).get("max_tokens") or self._model_max_new_tokens(engine)
+            card_cap = MODEL_CARD_SETTINGS.get(model_id, {}).get("max_tokens")
+            cap = cfg.max_tokens or card_cap or self._model_max_new_tokens(engine)
             cap = min(cap, engine.max_output_tokens)
             decode = self._decode(model_id, cap)
             batch = BatchConfig(max_input_tokens=cfg.max_input_tokens or engine.max_input_tokens)
@@ -896,7 +911,8 @@ def summarise(
     loaded = None if translator is None or isinstance(translator, str) else translator
     config = SummaryConfig(strategy=strategy, lang=lang, sentences=sentences, max_tokens=max_tokens, model=model,
                            translator=translator if isinstance(translator, str) else None, **options)
-    return Summariser(config, translator=loaded).summarise(documents)
+    with Summariser(config, translator=loaded) as summariser:
+        return summariser.summarise(documents)
 
 
 # --------------------------------------------------------------------------------------------
@@ -922,7 +938,8 @@ def _scores(
     others = [m for m in metrics if not m.startswith("rouge")]
     out: list[MetricScore] = []
     if rouge_types:
-        out += rouge(hyps, refs, lang, rouge_types, level=level, hyp_name="summaries", ref_names=["reference summaries"])
+        out += rouge(hyps, refs, lang, rouge_types, level=level, hyp_name="summaries",
+                     ref_names=["reference summaries"])
     if others:
         flat = [h.replace("\n", " ") for h in hyps]
         out += score(flat, [r.replace("\n", " ") for r in refs], others, level=level, hyp_name="summaries",
@@ -935,7 +952,7 @@ def evaluate(
     summaries: Sequence[Summary],
     references: Sequence[Document],
     *,
-    lang: str = "en",
+    lang: str | None = None,
     reference_field: str = "summary",
     metrics: Sequence[str] = SUMMARY_METRICS,
     level: str = "corpus",
@@ -948,7 +965,8 @@ def evaluate(
         references: documents carrying the reference summary in ``meta[reference_field]``
             (what :func:`summ.data.load_summaries_jsonl` returns); their ids must match the
             articles' ids one to one, in order.
-        lang: language of the summaries (``"en"`` or ``"ar"``; decides ROUGE tokenisation).
+        lang: language of the summaries (``"en"`` or ``"ar"``; decides ROUGE tokenisation);
+            ``None`` = the summaries' own ``lang``.
         reference_field: the ``meta`` key holding the reference (``summary``, or
             ``target_summary`` for the cross-lingual side of XL-Sum style files).
         metrics: ROUGE types and/or sacrebleu metrics (``chrf``, ``bleu``...).
@@ -960,9 +978,15 @@ def evaluate(
     Raises:
         InputError: ids do not match (listing the first mismatches), counts differ, or a
             reference lacks ``reference_field``.
+        ConfigError: ``lang`` is ``None`` and the summaries are in more than one language.
     """
     from summ.data import check_ids
 
+    if lang is None:
+        langs = sorted({s.lang for s in summaries}) or ["en"]
+        if len(langs) > 1:
+            raise ConfigError(f"summaries are in several languages ({', '.join(langs)}): pass lang=")
+        lang = langs[0]
     if len(summaries) != len(articles):
         raise InputError(f"{len(summaries)} summaries for {len(articles)} articles; they must be aligned")
     check_ids([a.id for a in articles], [r.id for r in references], "reference summaries vs articles")
@@ -1028,7 +1052,9 @@ def propagation(
     if isinstance(mt_documents, str) or isinstance(ref_documents, str):
         raise TypeError("propagation takes lists of documents, not strings")
     if len(mt_documents) != len(ref_documents):
-        raise InputError(f"{len(mt_documents)} MT documents but {len(ref_documents)} reference documents; they must be aligned")
+        raise InputError(
+            f"{len(mt_documents)} MT documents but {len(ref_documents)} reference documents; they must be aligned"
+        )
     ids = [str(i + 1) for i in range(len(mt_documents))] if ids is None else list(ids)
     if len(ids) != len(mt_documents):
         raise InputError(f"{len(ids)} ids for {len(mt_documents)} documents")
@@ -1057,26 +1083,3 @@ def propagation(
 def propagation_table(rows: Sequence[PropagationRow]) -> list[dict[str, Any]]:
     """Flat rows (``{"id": ..., "rouge1": ..., "chrf": ...}``) for CSV, Markdown or plots."""
     return [{"id": row.id, **{name: round(value, 4) for name, value in row.scores.items()}} for row in rows]
-
-
-# --------------------------------------------------------------------------------------------
-# `summ.summarise` is both this module and the function of the same name
-# --------------------------------------------------------------------------------------------
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``summ.summarise(...)`` work whichever of the two the name is bound to.
-
-    ``summ/__init__.py`` exports the function lazily, but the first ``import summ.summarise``
-    anywhere (the CLI, a test, ``from summ.summarise import Summariser``) makes Python bind
-    the attribute ``summ.summarise`` to this *module*, so a later ``from summ import summarise``
-    would get the module and ``summarise(docs)`` would fail with "module is not callable".
-    Calling the module calls the function instead; ``import summ.summarise as m`` still gives
-    the module with all its names.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> list[Summary]:
-        return summarise(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

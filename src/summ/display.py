@@ -1,0 +1,645 @@
+"""Notebook views: Arabic beside English in the right direction, tables, images and plots.
+
+Everything here returns a small object that a notebook shows by itself (``_repr_html_``,
+``_repr_markdown_``, ``_repr_png_``), so neither this module nor the notebooks need IPython:
+
+* :func:`side_by_side` — aligned columns (Arabic source, English output, reference, ...) as an
+  HTML table. Arabic cells carry ``dir="rtl" lang="ar"`` and English cells ``dir="ltr"
+  lang="en"``, so the browser lays each out in its own direction; long text wraps inside its
+  cell, and every string is HTML-escaped.
+* :func:`table` — rows of dicts (or one dict) as an HTML table; cells that are mostly Arabic
+  script are right-to-left.
+* :func:`markdown`, :func:`image` — stored Markdown (``summ.report`` tables) and stored plots.
+* :func:`bar_chart`, :func:`histogram`, :func:`line_chart` — matplotlib figures whose Arabic
+  labels come out joined and right-to-left (:func:`arabic_label`), in a font that has Arabic
+  glyphs (:func:`arabic_font`).
+
+Arabic in matplotlib: matplotlib before 3.11 draws characters one by one, left to right, in
+their isolated forms, so Arabic must be *shaped* (letters joined: ``arabic_reshaper``) and put
+in *visual order* (``python-bidi``) before it is drawn; :func:`shape_arabic` does both.
+matplotlib 3.11 and later lay text out with libraqm, which shapes and reorders by itself:
+pre-shaped text would then be reversed a second time. :func:`arabic_label` picks the right one
+for the installed matplotlib, and the plot helpers use it for every label.
+
+matplotlib, ``arabic_reshaper`` and ``python-bidi`` are imported only when a plot or a shaped
+label is made, so ``import summ.display`` stays light.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import io
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from summ.segment import arabic_ratio
+
+__all__ = [
+    "View",
+    "Markdown",
+    "Image",
+    "Plot",
+    "side_by_side",
+    "table",
+    "markdown",
+    "image",
+    "shape_arabic",
+    "arabic_label",
+    "matplotlib_shapes_text",
+    "arabic_font",
+    "bar_chart",
+    "histogram",
+    "line_chart",
+]
+
+# --------------------------------------------------------------------------------------------
+# Direction and styling
+# --------------------------------------------------------------------------------------------
+
+#: Language codes written right to left (ISO 639-1/3 and the NLLB-style script-suffixed forms
+#: are reduced to their first part before the lookup).
+RTL_LANGS: frozenset[str] = frozenset({"ar", "arb", "ary", "arz", "apc", "fa", "pes", "ur", "ps", "he", "yi", "ckb", "dv", "syr"})
+
+#: A cell counts as Arabic when at least this share of its letters is Arabic script; the same
+#: threshold the translation pipeline uses for its ``not-arabic`` flag.
+ARABIC_THRESHOLD = 0.5
+
+# Inline styles rather than a <style> block: JupyterLab, VS Code and static renderers keep
+# attributes on the element while some of them drop or sandbox <style> elements. Fixed table
+# layout + pre-wrap + overflow-wrap make long sentences (and long unbroken tokens such as URLs)
+# wrap inside their column instead of widening the table past the screen; pre-wrap also keeps
+# a document's paragraph breaks.
+_TABLE_STYLE = "border-collapse:collapse;table-layout:fixed;width:100%;margin:0.5em 0;"
+_CELL_STYLE = (
+    "border:1px solid #d0d7de;padding:6px 10px;vertical-align:top;"
+    "white-space:pre-wrap;overflow-wrap:anywhere;word-break:normal;"
+)
+_HEAD_STYLE = _CELL_STYLE + "background:#f6f8fa;font-weight:600;"
+# Naskh fonts are what Arabic readers expect for running text; the list ends in fonts most
+# systems have, so a cell never falls back to boxes.
+_RTL_STYLE = (
+    "text-align:right;font-family:'Noto Naskh Arabic','Amiri','Scheherazade New','Noto Sans Arabic',"
+    "'Arial','DejaVu Sans',sans-serif;font-size:1.1em;line-height:1.8;"
+)
+_LTR_STYLE = "text-align:left;line-height:1.5;"
+_INDEX_STYLE = _CELL_STYLE + "color:#57606a;font-size:0.9em;text-align:left;"
+_CAPTION_STYLE = "caption-side:top;text-align:left;font-weight:600;padding:4px 0;"
+
+
+def _base_lang(lang: str) -> str:
+    return lang.replace("-", "_").split("_")[0].lower()
+
+
+def is_rtl(lang: str) -> bool:
+    """Whether text in ``lang`` (``"ar"``, ``"arb_Arab"``, ``"en"``...) is written right to left."""
+    return _base_lang(lang) in RTL_LANGS
+
+
+def _guess_lang(texts: Sequence[str]) -> str:
+    """``"ar"`` if most non-empty texts are Arabic script, else ``"en"``."""
+    filled = [t for t in texts if t.strip()]
+    if not filled:
+        return "en"
+    arabic = sum(arabic_ratio(t) >= ARABIC_THRESHOLD for t in filled)
+    return "ar" if arabic * 2 >= len(filled) else "en"  # a tie goes to Arabic: sources are the usual mixed column
+
+
+def _text(value: Any, digits: int) -> str:
+    """How a value is written in a cell: floats rounded, None as a dash, sequences joined."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return "–" if math.isnan(value) else f"{value:.{digits}f}"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(_text(v, digits) for v in value)
+    return str(value)
+
+
+def _cell(tag: str, text: str, lang: str, style: str = _CELL_STYLE) -> str:
+    rtl = is_rtl(lang)
+    direction = "rtl" if rtl else "ltr"
+    return (
+        f'<{tag} dir="{direction}" lang="{html.escape(lang)}" style="{style}{_RTL_STYLE if rtl else _LTR_STYLE}">'
+        f"{html.escape(text)}</{tag}>"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Displayable objects
+# --------------------------------------------------------------------------------------------
+
+
+class View:
+    """An HTML fragment that notebooks render (``_repr_html_``), with a plain-text fallback.
+
+    Attributes:
+        html: the fragment.
+        text: a plain-text rendering, shown where HTML is not (terminals, ``print``).
+        title: the page title used by :meth:`save`.
+    """
+
+    def __init__(self, html_fragment: str, text: str = "", title: str = "summ") -> None:
+        self.html = html_fragment
+        self.text = text
+        self.title = title
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text or f"<summ.display.View: {len(self.html)} characters of HTML>"
+
+    def page(self) -> str:
+        """A complete UTF-8 HTML page holding the fragment (for browsers and screenshots)."""
+        return (
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f"<title>{html.escape(self.title)}</title>\n"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n</head>\n'
+            '<body style="font-family:system-ui,-apple-system,\'Segoe UI\',\'DejaVu Sans\',sans-serif;'
+            'margin:16px;font-size:15px;">\n'
+            f"{self.html}\n</body>\n</html>\n"
+        )
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`page` to ``path`` (parents created); returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.page(), encoding="utf-8")
+        return path
+
+
+class Markdown:
+    """Markdown text that notebooks render (``_repr_markdown_``); prints as itself."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class Image:
+    """A PNG or SVG file shown in a notebook (``_repr_png_`` / ``_repr_svg_``)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        if self.path.suffix.lower() not in (".png", ".svg"):
+            raise ValueError(f"{self.path}: only .png and .svg images can be shown")
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{self.path}: no such image")
+
+    def _repr_png_(self) -> bytes | None:
+        return self.path.read_bytes() if self.path.suffix.lower() == ".png" else None
+
+    def _repr_svg_(self) -> str | None:
+        return self.path.read_text(encoding="utf-8") if self.path.suffix.lower() == ".svg" else None
+
+    def _repr_html_(self) -> str:
+        # Also as HTML, so that a View-like page (render_views.py) can embed it.
+        if self.path.suffix.lower() == ".svg":
+            return self.path.read_text(encoding="utf-8")
+        data = base64.b64encode(self.path.read_bytes()).decode("ascii")
+        return f'<img alt="{html.escape(self.path.name)}" src="data:image/png;base64,{data}">'
+
+    def __repr__(self) -> str:
+        return f"<image {self.path.name}>"
+
+
+class Plot:
+    """A matplotlib figure that notebooks show as PNG; :meth:`save` writes PNG or SVG.
+
+    Attributes:
+        figure: the :class:`matplotlib.figure.Figure` (adjust it freely before showing).
+    """
+
+    def __init__(self, figure: Any) -> None:
+        self.figure = figure
+
+    def png(self, dpi: int = 100) -> bytes:
+        buf = io.BytesIO()
+        self.figure.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+        return buf.getvalue()
+
+    def _repr_png_(self) -> bytes:
+        return self.png()
+
+    def save(self, path: str | os.PathLike, dpi: int = 100) -> Path:
+        """Save as ``.png`` or ``.svg`` (by suffix); parents are created."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.figure.savefig(path, dpi=dpi, metadata={"Software": None} if path.suffix == ".png" else None)
+        return path
+
+    def __repr__(self) -> str:
+        return f"<plot: {self.figure.axes[0].get_title() if self.figure.axes else 'empty'}>"
+
+
+# --------------------------------------------------------------------------------------------
+# Side by side and tables
+# --------------------------------------------------------------------------------------------
+
+
+def side_by_side(
+    *columns: Sequence[Any],
+    headers: Sequence[str] | None = None,
+    langs: Sequence[str] | None = None,
+    index: Sequence[Any] | None = None,
+    caption: str | None = None,
+    digits: int = 1,
+) -> View:
+    """Aligned texts in columns: e.g. Arabic source, English output and English reference.
+
+    Args:
+        *columns: one sequence per column, all of the same length (row i of every column
+            belongs together). Non-string values (scores, flags) are written as text.
+        headers: a title per column (default ``"Arabic"``/``"English"`` from the language).
+        langs: a language code per column (``"ar"``, ``"en"``...); decides ``dir`` and
+            ``lang`` of its cells. Default: ``"ar"`` for a column whose cells are mostly Arabic
+            script, else ``"en"``.
+        index: a label per row (``"bbc.381790 #3"``), shown in a first, narrow column.
+        caption: a line above the table.
+        digits: decimals of float values.
+
+    Returns:
+        A :class:`View` (shown as HTML in notebooks; ``.save(path)`` writes a page).
+
+    Raises:
+        ValueError: no columns, or columns (headers, langs, index) of different lengths.
+    """
+    if not columns:
+        raise ValueError("side_by_side needs at least one column")
+    if any(isinstance(c, str) for c in columns):
+        raise TypeError("side_by_side takes sequences of texts, not a bare string; wrap one text as [text]")
+    cols = [[_text(v, digits) for v in c] for c in columns]
+    langs = list(langs) if langs is not None else [_guess_lang(c) for c in cols]
+    headers = list(headers) if headers is not None else [_LANG_NAMES.get(_base_lang(lang), lang) for lang in langs]
+    for what, values in (("headers", headers), ("langs", langs)):
+        if len(values) != len(cols):
+            raise ValueError(f"side_by_side: {len(cols)} columns but {len(values)} {what}")
+    lengths = {f"{h!r}": len(c) for h, c in zip(headers, cols)}
+    if index is not None:
+        lengths["index"] = len(index)
+    if len(set(lengths.values())) > 1:
+        listing = ", ".join(f"{name} has {n}" for name, n in lengths.items())
+        raise ValueError(f"side_by_side: columns must be aligned row for row, but {listing} rows")
+    labels = [_text(v, digits) for v in index] if index is not None else None
+
+    width = (88 if labels is not None else 100) / len(cols)
+    parts = [f'<table class="summ-side-by-side" style="{_TABLE_STYLE}">']
+    if caption:
+        parts.append(f'<caption style="{_CAPTION_STYLE}">{html.escape(caption)}</caption>')
+    parts.append("<colgroup>" + ('<col style="width:12%">' if labels is not None else "")
+                 + "".join(f'<col style="width:{width:.2f}%">' for _ in cols) + "</colgroup>")
+    head = ['<th style="' + _HEAD_STYLE + '"></th>'] if labels is not None else []
+    for h, lang in zip(headers, langs):
+        align = "right" if is_rtl(lang) else "left"
+        head.append(f'<th dir="ltr" lang="en" style="{_HEAD_STYLE}text-align:{align};">{html.escape(h)}</th>')
+    parts.append("<thead><tr>" + "".join(head) + "</tr></thead><tbody>")
+    for i in range(len(cols[0])):
+        row = [f'<td style="{_INDEX_STYLE}">{html.escape(labels[i])}</td>'] if labels is not None else []
+        row += [_cell("td", c[i], lang) for c, lang in zip(cols, langs)]
+        parts.append("<tr>" + "".join(row) + "</tr>")
+    parts.append("</tbody></table>")
+
+    text_rows = []
+    for i in range(len(cols[0])):
+        head_line = f"[{labels[i]}]" if labels is not None else f"[{i + 1}]"
+        text_rows.append("\n".join([head_line, *(f"  {h}: {c[i]}" for h, c in zip(headers, cols))]))
+    text = ((caption + "\n") if caption else "") + "\n".join(text_rows)
+    return View("".join(parts), text, caption or "side by side")
+
+
+_LANG_NAMES = {"ar": "Arabic", "en": "English", "fa": "Persian", "ur": "Urdu", "he": "Hebrew", "fr": "French"}
+
+
+def table(
+    rows: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+    columns: Sequence[str] | None = None,
+    *,
+    caption: str | None = None,
+    digits: int = 1,
+) -> View:
+    """Rows of dicts as an HTML table; one dict is shown as a two-column ``field | value`` table.
+
+    Cells whose text is mostly Arabic script are right-to-left (``dir="rtl" lang="ar"``);
+    everything else is left-to-right. Floats get ``digits`` decimals; ``None`` is a dash.
+
+    Args:
+        rows: the records (e.g. ``[{"outlet": "bbc", "documents": 7}, ...]``), or one record.
+        columns: which keys, in which order (default: every key, in order of first appearance).
+        caption: a line above the table.
+        digits: decimals of float values.
+
+    Returns:
+        A :class:`View`.
+    """
+    if isinstance(rows, Mapping):
+        rows = [{"field": k, "value": v} for k, v in rows.items()]
+    rows = list(rows)
+    if columns is None:
+        seen: dict[str, None] = {}
+        for r in rows:
+            seen.update(dict.fromkeys(r))
+        columns = list(seen)
+    parts = ['<table class="summ-table" style="border-collapse:collapse;margin:0.5em 0;max-width:100%;">']
+    if caption:
+        parts.append(f'<caption style="{_CAPTION_STYLE}">{html.escape(caption)}</caption>')
+    parts.append("<thead><tr>" + "".join(f'<th style="{_HEAD_STYLE}">{html.escape(str(c))}</th>' for c in columns)
+                 + "</tr></thead><tbody>")
+    text_lines = [" | ".join(str(c) for c in columns)]
+    for r in rows:
+        cells, texts = [], []
+        for c in columns:
+            value = r.get(c)
+            text = _text(value, digits)
+            lang = "ar" if isinstance(value, str) and arabic_ratio(text) >= ARABIC_THRESHOLD else "en"
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            style = _CELL_STYLE + ("text-align:right;font-variant-numeric:tabular-nums;" if numeric else "")
+            cells.append(_cell("td", text, lang, style) if not numeric else
+                         f'<td dir="ltr" style="{style}">{html.escape(text)}</td>')
+            texts.append(text)
+        parts.append("<tr>" + "".join(cells) + "</tr>")
+        text_lines.append(" | ".join(texts))
+    parts.append("</tbody></table>")
+    text = ((caption + "\n") if caption else "") + "\n".join(text_lines)
+    return View("".join(parts), text, caption or "table")
+
+
+def markdown(text: str) -> Markdown:
+    """Markdown (e.g. :func:`summ.report.render_markdown` tables) rendered by the notebook."""
+    return Markdown(text)
+
+
+def image(path: str | os.PathLike) -> Image:
+    """A stored PNG or SVG (e.g. a plot ``summ report`` wrote) shown in the notebook."""
+    return Image(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Arabic in matplotlib
+# --------------------------------------------------------------------------------------------
+
+#: Fonts tried for Arabic labels, best first: Naskh is the usual style for running Arabic
+#: text; DejaVu Sans (bundled with matplotlib) has Arabic too, so a label never shows boxes.
+ARABIC_FONTS: tuple[str, ...] = (
+    "Noto Naskh Arabic",
+    "Noto Sans Arabic",
+    "Amiri",
+    "Scheherazade New",
+    "Noto Sans Arabic UI",
+    "DejaVu Sans",
+)
+
+
+def _has_arabic(text: str) -> bool:
+    return any("\u0600" <= ch <= "\u06ff" or "\u0750" <= ch <= "\u077f" or "\u08a0" <= ch <= "\u08ff"
+               or "\ufb50" <= ch <= "\ufdff" or "\ufe70" <= ch <= "\ufeff" for ch in text)
+
+
+def shape_arabic(text: str) -> str:
+    """Arabic joined into its contextual letter forms and put in visual (left-to-right) order.
+
+    For renderers that draw characters one by one from left to right without shaping
+    (matplotlib before 3.11, PIL without libraqm). Text without Arabic letters is returned
+    unchanged. Use :func:`arabic_label` for matplotlib: it knows whether shaping is needed.
+
+    Args:
+        text: any text, e.g. ``"بوتين يستقبل الأسد"``.
+
+    Returns:
+        The shaped text in display order (Arabic Presentation Forms), or ``text`` itself.
+
+    Raises:
+        MissingDependencyError: ``arabic-reshaper`` or ``python-bidi`` is not installed.
+    """
+    if not _has_arabic(text):
+        return text
+    from summ.errors import require
+
+    reshaper = require("arabic_reshaper", "arabic-reshaper")
+    bidi = require("bidi.algorithm", "python-bidi")
+    return bidi.get_display(reshaper.reshape(text))
+
+
+@functools.lru_cache(maxsize=1)
+def matplotlib_shapes_text() -> bool:
+    """Whether the installed matplotlib shapes and reorders complex scripts itself (libraqm, 3.11+)."""
+    try:
+        from matplotlib import ft2font
+    except ImportError:
+        return False
+    return bool(getattr(ft2font, "__libraqm_version__", None))
+
+
+def arabic_label(text: str) -> str:
+    """``text`` ready to be a matplotlib label: shaped by :func:`shape_arabic` when matplotlib
+    cannot shape Arabic itself, unchanged when it can (shaping twice would reverse it)."""
+    return text if matplotlib_shapes_text() else shape_arabic(text)
+
+
+@functools.lru_cache(maxsize=1)
+def arabic_font() -> str | None:
+    """The first installed font of :data:`ARABIC_FONTS` that has the glyphs Arabic labels need.
+
+    Without libraqm, labels are drawn from Arabic Presentation Forms, so the font must have
+    those code points (many modern Arabic fonts only have the base letters and rely on
+    shaping). ``None`` when no candidate is installed: matplotlib's default is used.
+    """
+    try:
+        from matplotlib import font_manager
+        from matplotlib.ft2font import FT2Font
+    except ImportError:
+        return None
+    needed = [0x0628, 0x0644]  # beh, lam
+    if not matplotlib_shapes_text():
+        needed += [0xFE91, 0xFEDF, 0xFEFB]  # initial beh, initial lam, lam-alef ligature
+    files: dict[str, str] = {}
+    for entry in font_manager.fontManager.ttflist:
+        files.setdefault(entry.name, entry.fname)
+    if not any(name in files for name in ARABIC_FONTS[:-1]):
+        # matplotlib's font list is a cache built once per matplotlib version, so a font
+        # installed afterwards (apt-get install fonts-noto-core) is missing from it: look for
+        # the candidates' files among the system fonts and register them.
+        stems = {name.replace(" ", "").lower(): name for name in ARABIC_FONTS}
+        for path in font_manager.findSystemFonts():
+            stem = Path(path).stem.split("-")[0].lower()
+            if stem in stems and stems[stem] not in files and Path(path).stem.lower().endswith("regular"):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+                files[stems[stem]] = path
+    for name in ARABIC_FONTS:
+        path = files.get(name)
+        if path is None:
+            continue
+        try:
+            charmap = FT2Font(path).get_charmap()
+        except (OSError, RuntimeError, ValueError):  # unreadable font file: try the next
+            continue
+        if all(cp in charmap for cp in needed):
+            return name
+    return None
+
+
+def _style_label(artist: Any) -> None:
+    """Give a text artist holding Arabic the Arabic font (Latin parts fall back to DejaVu Sans)."""
+    font = arabic_font()
+    if font is not None and _has_arabic(artist.get_text()):
+        artist.set_fontfamily([font, "DejaVu Sans"])
+
+
+def _clip(text: str, limit: int | None) -> str:
+    return text if limit is None or len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _figure(width: float, height: float):
+    # A bare Figure on an Agg canvas: no pyplot, so no global figure list, no GUI backend and
+    # nothing changed in the user's own matplotlib state.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _titles(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
+    for setter, text in ((ax.set_title, title), (ax.set_xlabel, xlabel), (ax.set_ylabel, ylabel)):
+        if text:
+            _style_label(setter(arabic_label(text)))
+
+
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
+    horizontal: bool = True,
+    max_label_chars: int | None = 48,
+    annotate: bool = True,
+    digits: int = 1,
+    width: float = 7.0,
+) -> Plot:
+    """Bars with (possibly Arabic) category labels, first label at the top (horizontal) or left.
+
+    Args:
+        labels: category names; Arabic is shaped for matplotlib and drawn in an Arabic font.
+        values: one number per label.
+        title, xlabel, ylabel: axis texts (Arabic allowed).
+        horizontal: horizontal bars (long labels read best on the y axis).
+        max_label_chars: longer labels are cut with "…"; ``None`` keeps them whole.
+        annotate: write each value at the end of its bar.
+        digits: decimals of the annotations.
+        width: figure width in inches.
+
+    Raises:
+        ValueError: labels and values differ in length.
+    """
+    if len(labels) != len(values):
+        raise ValueError(f"bar_chart: {len(labels)} labels but {len(values)} values")
+    shown = [arabic_label(_clip(str(lab), max_label_chars)) for lab in labels]
+    n = len(shown)
+    fig = _figure(width, max(2.2, 0.38 * n + 1.3) if horizontal else 3.8)
+    ax = fig.add_subplot()
+    positions = list(range(n))
+    if horizontal:
+        bars = ax.barh(positions, values, color="#4c72b0")
+        ax.set_yticks(positions, shown)
+        ax.invert_yaxis()  # the first label on top, as in a table
+        ticks = ax.get_yticklabels()
+    else:
+        bars = ax.bar(positions, values, color="#4c72b0")
+        ax.set_xticks(positions, shown, rotation=30 if n > 6 else 0, ha="right" if n > 6 else "center")
+        ticks = ax.get_xticklabels()
+    for tick in ticks:
+        _style_label(tick)
+    if annotate:
+        ax.bar_label(bars, labels=[_text(float(v), digits) for v in values], padding=3, fontsize="small")
+        if horizontal:
+            ax.margins(x=0.12)
+        else:
+            ax.margins(y=0.12)
+    _titles(ax, title, xlabel, ylabel)
+    ax.grid(axis="x" if horizontal else "y", alpha=0.3)
+    fig.tight_layout()
+    return Plot(fig)
+
+
+def histogram(
+    groups: Mapping[str, Sequence[float]],
+    *,
+    bins: int = 20,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "count",
+    width: float = 7.0,
+) -> Plot:
+    """Overlaid histograms of several groups on shared bins (e.g. Arabic vs English lengths).
+
+    Args:
+        groups: legend label → values.
+        bins: number of equal-width bins over the range of all values.
+    """
+    values = [v for vs in groups.values() for v in vs]
+    fig = _figure(width, 3.6)
+    ax = fig.add_subplot()
+    if values:
+        lo, hi = min(values), max(values)
+        edges = [lo + (hi - lo) * i / bins for i in range(bins + 1)] if hi > lo else [lo - 0.5, lo + 0.5]
+        for name, vs in groups.items():
+            ax.hist(list(vs), bins=edges, alpha=0.55, label=arabic_label(name))
+        legend = ax.legend(fontsize="small")
+        for t in legend.get_texts():
+            _style_label(t)
+    _titles(ax, title, xlabel, ylabel)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return Plot(fig)
+
+
+def line_chart(
+    x_labels: Sequence[str],
+    series: Mapping[str, Sequence[float | None]],
+    *,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
+    width: float = 7.0,
+) -> Plot:
+    """One line per series over categorical x positions; ``None`` values leave a gap.
+
+    Raises:
+        ValueError: a series is not as long as ``x_labels``.
+    """
+    for name, ys in series.items():
+        if len(ys) != len(x_labels):
+            raise ValueError(f"line_chart: series {name!r} has {len(ys)} values for {len(x_labels)} x labels")
+    fig = _figure(width, 3.8)
+    ax = fig.add_subplot()
+    for name, ys in series.items():
+        xs = [i for i, y in enumerate(ys) if y is not None]
+        ax.plot(xs, [ys[i] for i in xs], marker="o", label=arabic_label(name))
+    ax.set_xticks(range(len(x_labels)), [arabic_label(str(x)) for x in x_labels])
+    for tick in ax.get_xticklabels():
+        _style_label(tick)
+    if series:
+        legend = ax.legend(fontsize="small")
+        for t in legend.get_texts():
+            _style_label(t)
+    _titles(ax, title, xlabel, ylabel)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return Plot(fig)

@@ -1,0 +1,161 @@
+"""summ.display: the side-by-side view, tables, and Arabic labels for matplotlib."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from summ import display
+from summ.display import (
+    arabic_font,
+    arabic_label,
+    bar_chart,
+    markdown,
+    shape_arabic,
+    side_by_side,
+    table,
+)
+
+AR = "وقال الرئيس: «هل أنتم بخير؟» ثم غادر."
+EN = 'The president said: "Are you well?" then left.'
+
+
+def _cells(html: str) -> list[str]:
+    """The opening tags of every body cell."""
+    return re.findall(r"<td[^>]*>", html)
+
+
+# --------------------------------------------------------------------------- side_by_side
+
+
+def test_arabic_cells_are_rtl_and_english_cells_ltr() -> None:
+    view = side_by_side([AR], [EN], ["reference"], headers=["source", "output", "reference"])
+    ar_cell, en_cell, ref_cell = _cells(view._repr_html_())
+    assert 'dir="rtl"' in ar_cell and 'lang="ar"' in ar_cell and "text-align:right" in ar_cell
+    for cell in (en_cell, ref_cell):
+        assert 'dir="ltr"' in cell and 'lang="en"' in cell and "text-align:left" in cell
+
+
+def test_explicit_langs_override_the_guess() -> None:
+    # Untranslated Arabic in an English output column stays in an LTR column: the column's
+    # language is what the user says it is.
+    view = side_by_side([AR], [AR], langs=["ar", "en"])
+    ar_cell, en_cell = _cells(view.html)
+    assert 'dir="rtl"' in ar_cell and 'dir="ltr"' in en_cell
+
+
+def test_guessed_headers_name_the_languages() -> None:
+    html = side_by_side([AR], [EN]).html
+    assert ">Arabic</th>" in html and ">English</th>" in html
+
+
+def test_content_is_html_escaped() -> None:
+    view = side_by_side(["<script>alert('x')</script> نص"], ["a & b <b>bold</b>"], caption="<i>caption</i>",
+                        index=["<doc>"])
+    html = view.html
+    assert "<script>" not in html and "<b>bold" not in html and "<i>" not in html and "<doc>" not in html
+    assert "&lt;script&gt;" in html and "a &amp; b &lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_mismatched_lengths_name_every_column() -> None:
+    with pytest.raises(ValueError, match=r"'source' has 2, 'output' has 1 rows"):
+        side_by_side([AR, AR], [EN], headers=["source", "output"])
+    with pytest.raises(ValueError, match=r"index has 3"):
+        side_by_side([AR], [EN], index=["a", "b", "c"])
+    with pytest.raises(ValueError, match="2 columns but 1 headers"):
+        side_by_side([AR], [EN], headers=["only one"])
+
+
+def test_a_bare_string_is_refused() -> None:
+    with pytest.raises(TypeError, match="not a bare string"):
+        side_by_side(AR, [EN])
+
+
+def test_long_text_wraps_inside_fixed_columns() -> None:
+    html = side_by_side(["كلمة " * 500], ["word" * 300]).html  # one 1200-character unbroken token
+    assert "table-layout:fixed" in html and "width:100%" in html
+    for cell in _cells(html):
+        assert "white-space:pre-wrap" in cell and "overflow-wrap:anywhere" in cell
+
+
+def test_index_scores_and_plain_text_fallback() -> None:
+    view = side_by_side([AR], [EN], [12.345], headers=["source", "output", "chrF"], index=["bbc.1 #3"])
+    assert ">12.3</td>" in view.html and ">bbc.1 #3</td>" in view.html
+    assert "[bbc.1 #3]" in repr(view) and "chrF: 12.3" in repr(view)
+
+
+def test_save_writes_a_utf8_page(tmp_path) -> None:
+    path = side_by_side([AR], [EN], caption="seed").save(tmp_path / "views" / "x.html")
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page and AR in page
+
+
+# --------------------------------------------------------------------------- table, markdown
+
+
+def test_table_formats_and_directs_cells() -> None:
+    view = table([{"outlet": "bbc", "chrF": 51.234, "note": None}, {"outlet": "الجزيرة", "chrF": 7, "note": "x"}],
+                 caption="by outlet")
+    html = view.html
+    assert ">51.2</td>" in html and ">–</td>" in html and ">7</td>" in html
+    arabic = [c for c in _cells(html) if 'dir="rtl"' in c]
+    assert len(arabic) == 1 and "text-align:right" in arabic[0]
+    assert "by outlet" in repr(view) and "bbc | 51.2 | –" in repr(view)
+
+
+def test_table_of_one_record_is_vertical() -> None:
+    html = table({"segments": 17, "capped": 0}).html
+    assert re.findall(r"<th[^>]*>([^<]*)</th>", html) == ["field", "value"]
+    assert ">segments</td>" in html and ">17</td>" in html
+
+
+def test_markdown_is_rendered_as_markdown() -> None:
+    md = markdown("| a |\n|---|\n| 1 |")
+    assert md._repr_markdown_().startswith("| a |") and repr(md) == md.text
+
+
+# --------------------------------------------------------------------------- Arabic in matplotlib
+
+
+def test_shape_arabic_joins_letters_and_reverses_to_visual_order() -> None:
+    shaped = shape_arabic("بوتين")
+    # Presentation forms (joined glyphs), in visual order: the last letter (noon) comes first.
+    assert all("\ufe70" <= ch <= "\ufeff" for ch in shaped)
+    assert shaped[0] == "\ufee6"  # final noon
+    assert shaped[-1] == "\ufe91"  # initial beh
+    assert len(shaped) == 5
+
+
+def test_shape_arabic_leaves_english_and_numbers_unchanged() -> None:
+    for text in ("chrF by outlet", "3.5 (n=12)", ""):
+        assert shape_arabic(text) is text
+
+
+def test_shape_arabic_keeps_mixed_text_readable() -> None:
+    shaped = shape_arabic("bbc: بوتين")
+    assert shaped.startswith("bbc: ") and "\ufe91" in shaped
+
+
+def test_arabic_label_shapes_only_when_matplotlib_cannot(monkeypatch) -> None:
+    monkeypatch.setattr(display, "matplotlib_shapes_text", lambda: True)
+    assert arabic_label("بوتين") == "بوتين"  # libraqm shapes it; shaping twice would reverse it
+    monkeypatch.setattr(display, "matplotlib_shapes_text", lambda: False)
+    assert arabic_label("بوتين") == shape_arabic("بوتين")
+    assert arabic_label("English") == "English"
+
+
+def test_an_arabic_font_is_found() -> None:
+    # matplotlib bundles DejaVu Sans, which has Arabic (and its presentation forms).
+    assert arabic_font() is not None
+
+
+def test_bar_chart_with_arabic_labels_renders_png() -> None:
+    plot = bar_chart(["الأمم المتحدة", "bbc"], [3.0, 1.5], title="كلمات", xlabel="count")
+    png = plot._repr_png_()
+    assert png.startswith(b"\x89PNG")
+    ticks = plot.figure.axes[0].get_yticklabels()
+    assert [t.get_text() for t in ticks] == [arabic_label("الأمم المتحدة"), "bbc"]
+    assert ticks[0].get_fontfamily()[0] == arabic_font()
+    with pytest.raises(ValueError, match="2 labels but 1 values"):
+        bar_chart(["a", "b"], [1.0])
