@@ -27,7 +27,6 @@ label is made, so ``import summ.display`` stays light.
 
 from __future__ import annotations
 
-import base64
 import functools
 import html
 import io
@@ -41,6 +40,7 @@ from summ.segment import arabic_ratio
 
 __all__ = [
     "View",
+    "is_rtl",
     "Markdown",
     "Image",
     "Plot",
@@ -63,7 +63,9 @@ __all__ = [
 
 #: Language codes written right to left (ISO 639-1/3 and the NLLB-style script-suffixed forms
 #: are reduced to their first part before the lookup).
-RTL_LANGS: frozenset[str] = frozenset({"ar", "arb", "ary", "arz", "apc", "fa", "pes", "ur", "ps", "he", "yi", "ckb", "dv", "syr"})
+RTL_LANGS: frozenset[str] = frozenset(
+    {"ar", "arb", "ary", "arz", "apc", "fa", "pes", "ur", "ps", "he", "yi", "ckb", "dv", "syr"}
+)
 
 #: A cell counts as Arabic when at least this share of its letters is Arabic script; the same
 #: threshold the translation pipeline uses for its ``not-arabic`` flag.
@@ -80,6 +82,11 @@ _CELL_STYLE = (
     "white-space:pre-wrap;overflow-wrap:anywhere;word-break:normal;"
 )
 _HEAD_STYLE = _CELL_STYLE + "background:#f6f8fa;font-weight:600;"
+# table() sizes its columns to their content, so its cells must not break inside words
+# ("anywhere" would let a column shrink to one letter): break-word only breaks a word that
+# cannot fit on a line of its own, and headers stay on one line.
+_TABLE_CELL_STYLE = _CELL_STYLE.replace("overflow-wrap:anywhere", "overflow-wrap:break-word")
+_TABLE_HEAD_STYLE = _TABLE_CELL_STYLE + "background:#f6f8fa;font-weight:600;white-space:nowrap;"
 # Naskh fonts are what Arabic readers expect for running text; the list ends in fonts most
 # systems have, so a cell never falls back to boxes.
 _RTL_STYLE = (
@@ -106,7 +113,9 @@ def _guess_lang(texts: Sequence[str]) -> str:
     if not filled:
         return "en"
     arabic = sum(arabic_ratio(t) >= ARABIC_THRESHOLD for t in filled)
-    return "ar" if arabic * 2 >= len(filled) else "en"  # a tie goes to Arabic: sources are the usual mixed column
+    # A tie goes to Arabic: an Arabic source column with lines full of Latin names, acronyms or
+    # markup is the usual mixed case; English outputs are rarely half Arabic.
+    return "ar" if arabic * 2 >= len(filled) else "en"
 
 
 def _text(value: Any, digits: int) -> str:
@@ -204,13 +213,6 @@ class Image:
     def _repr_svg_(self) -> str | None:
         return self.path.read_text(encoding="utf-8") if self.path.suffix.lower() == ".svg" else None
 
-    def _repr_html_(self) -> str:
-        # Also as HTML, so that a View-like page (render_views.py) can embed it.
-        if self.path.suffix.lower() == ".svg":
-            return self.path.read_text(encoding="utf-8")
-        data = base64.b64encode(self.path.read_bytes()).decode("ascii")
-        return f'<img alt="{html.escape(self.path.name)}" src="data:image/png;base64,{data}">'
-
     def __repr__(self) -> str:
         return f"<image {self.path.name}>"
 
@@ -241,7 +243,8 @@ class Plot:
         return path
 
     def __repr__(self) -> str:
-        return f"<plot: {self.figure.axes[0].get_title() if self.figure.axes else 'empty'}>"
+        title = self.figure.get_suptitle() if hasattr(self.figure, "get_suptitle") else ""
+        return f"<plot: {title or 'untitled'}>"
 
 
 # --------------------------------------------------------------------------------------------
@@ -294,12 +297,16 @@ def side_by_side(
         raise ValueError(f"side_by_side: columns must be aligned row for row, but {listing} rows")
     labels = [_text(v, digits) for v in index] if index is not None else None
 
-    width = (88 if labels is not None else 100) / len(cols)
+    # Column widths follow content: a column of sentences gets far more room than one of
+    # scores or flags, so the texts being compared are not squeezed by the numbers beside them.
+    weights = [_width_weight([h, *c], _TEXT_WEIGHT) for h, c in zip(headers, cols)]
+    if labels is not None:
+        weights.insert(0, _width_weight(labels, _INDEX_WEIGHT))
+    total = sum(weights)
     parts = [f'<table class="summ-side-by-side" style="{_TABLE_STYLE}">']
     if caption:
         parts.append(f'<caption style="{_CAPTION_STYLE}">{html.escape(caption)}</caption>')
-    parts.append("<colgroup>" + ('<col style="width:12%">' if labels is not None else "")
-                 + "".join(f'<col style="width:{width:.2f}%">' for _ in cols) + "</colgroup>")
+    parts.append("<colgroup>" + "".join(f'<col style="width:{100 * w / total:.2f}%">' for w in weights) + "</colgroup>")
     head = ['<th style="' + _HEAD_STYLE + '"></th>'] if labels is not None else []
     for h, lang in zip(headers, langs):
         align = "right" if is_rtl(lang) else "left"
@@ -317,6 +324,18 @@ def side_by_side(
         text_rows.append("\n".join([head_line, *(f"  {h}: {c[i]}" for h, c in zip(headers, cols))]))
     text = ((caption + "\n") if caption else "") + "\n".join(text_rows)
     return View("".join(parts), text, caption or "side by side")
+
+
+# Relative column widths of side_by_side: a column's longest text in characters, between a
+# floor (room for a header word) and a cap (beyond it, a text column wraps anyway).
+_MIN_WEIGHT = 6
+_TEXT_WEIGHT = 50
+_INDEX_WEIGHT = 16
+
+
+def _width_weight(texts: Sequence[str], cap: int) -> int:
+    longest = max((len(t) for t in texts), default=0)
+    return min(max(longest, _MIN_WEIGHT), cap)
 
 
 _LANG_NAMES = {"ar": "Arabic", "en": "English", "fa": "Persian", "ur": "Urdu", "he": "Hebrew", "fr": "French"}
@@ -354,7 +373,7 @@ def table(
     parts = ['<table class="summ-table" style="border-collapse:collapse;margin:0.5em 0;max-width:100%;">']
     if caption:
         parts.append(f'<caption style="{_CAPTION_STYLE}">{html.escape(caption)}</caption>')
-    parts.append("<thead><tr>" + "".join(f'<th style="{_HEAD_STYLE}">{html.escape(str(c))}</th>' for c in columns)
+    parts.append("<thead><tr>" + "".join(f'<th style="{_TABLE_HEAD_STYLE}">{html.escape(str(c))}</th>' for c in columns)
                  + "</tr></thead><tbody>")
     text_lines = [" | ".join(str(c) for c in columns)]
     for r in rows:
@@ -364,7 +383,7 @@ def table(
             text = _text(value, digits)
             lang = "ar" if isinstance(value, str) and arabic_ratio(text) >= ARABIC_THRESHOLD else "en"
             numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            style = _CELL_STYLE + ("text-align:right;font-variant-numeric:tabular-nums;" if numeric else "")
+            style = _TABLE_CELL_STYLE + ("text-align:right;font-variant-numeric:tabular-nums;" if numeric else "")
             cells.append(_cell("td", text, lang, style) if not numeric else
                          f'<td dir="ltr" style="{style}">{html.escape(text)}</td>')
             texts.append(text)
@@ -514,10 +533,20 @@ def _figure(width: float, height: float):
     return fig
 
 
+# Titles longer than this wrap. The title is centred on the figure, not on the axes: long
+# y-tick labels (Arabic sentences) narrow the axes, and an axes title wider than its axes is
+# cut off at the figure's edge.
+_TITLE_CHARS = 70
+
+
 def _titles(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
-    for setter, text in ((ax.set_title, title), (ax.set_xlabel, xlabel), (ax.set_ylabel, ylabel)):
+    import textwrap
+
+    title = "\n".join(textwrap.wrap(title, _TITLE_CHARS)) if len(title) > _TITLE_CHARS else title
+    setters = ((ax.figure.suptitle, title), (ax.set_xlabel, xlabel), (ax.set_ylabel, ylabel))
+    for setter, text in setters:
         if text:
-            _style_label(setter(arabic_label(text)))
+            _style_label(setter("\n".join(arabic_label(line) for line in text.split("\n"))))
 
 
 def bar_chart(
@@ -568,10 +597,16 @@ def bar_chart(
         _style_label(tick)
     if annotate:
         ax.bar_label(bars, labels=[_text(float(v), digits) for v in values], padding=3, fontsize="small")
+    if len(values) and min(values) >= 0:
+        # Start the value axis at zero (matplotlib centres an all-zero axis on zero), with room
+        # for the annotations after the longest bar.
+        top = max(values) * (1.15 if annotate else 1.05) or 1.0
         if horizontal:
-            ax.margins(x=0.12)
+            ax.set_xlim(0, top)
         else:
-            ax.margins(y=0.12)
+            ax.set_ylim(0, top)
+    elif annotate:
+        ax.margins(**({"x": 0.12} if horizontal else {"y": 0.12}))
     _titles(ax, title, xlabel, ylabel)
     ax.grid(axis="x" if horizontal else "y", alpha=0.3)
     fig.tight_layout()
