@@ -185,6 +185,7 @@ class HFEngine:
         return {
             **self.codec.settings(),
             **self._generate_kwargs(0),
+            "model_min_length": self.generation_config.min_length,
             "device": self.device.split(":")[0],
             "transformers": transformers.__version__,
         }
@@ -201,6 +202,9 @@ class HFEngine:
             "max_length": None,
             "max_new_tokens": max_new_tokens,
             "min_new_tokens": d.min_new_tokens or None,
+            # A model's own floor (distilbart-cnn: 56) cannot exceed the cap asked for; without
+            # this, transformers warns and the cap wins anyway.
+            "min_length": min(gen.min_length or 0, max_new_tokens),
             # Marian configs force </s> at the last position, hiding that an output was cut;
             # off, so a capped output is reported as capped (and CTranslate2 behaves the same).
             "forced_eos_token_id": None,
