@@ -92,3 +92,20 @@ def test_cli_modules_import_without_heavy_libraries():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == ""
+
+
+def test_readme_python_example_runs(tiny_models, tmp_path, monkeypatch, capsys):
+    """The README's Python block, verbatim but for the model (a tiny one) and the cache folder."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", text, flags=re.S).group(1)
+    assert '"Helsinki-NLP/opus-mt-ar-en"' in code
+    code = code.replace('"Helsinki-NLP/opus-mt-ar-en"', repr(str(tiny_models["marian"])))
+    code = code.replace('"runs/cache.sqlite"', repr(str(tmp_path / "cache.sqlite")))
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the documented example itself
+    out = capsys.readouterr().out
+    assert len(namespace["english"]) == 2 and namespace["english"][1] == ""
+    assert namespace["result"].texts[0].count("\n\n") > 5
+    assert len(namespace["summary"].sentences) == 3
+    assert "bleu" in out and "nrefs:1" in out
