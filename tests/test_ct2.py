@@ -240,6 +240,25 @@ def test_name_and_settings(lively, ct2_cache):
     assert ct.max_input_tokens == 1024 and ct.max_output_tokens > 0
 
 
+def test_vocabulary_map(lively, ct2_cache, arabic, tmp_path):
+    """A map that allows every word changes nothing; a narrow one restricts the outputs."""
+    plain = _ct2(lively["marian"], ct2_cache)
+    words = [t for t in plain.target_ids if t != "<unk>"]
+    full, narrow = tmp_path / "full.vmap", tmp_path / "narrow.vmap"
+    full.write_text("\t" + " ".join(words) + "\n", encoding="utf-8")
+    allowed = words[2:40]
+    narrow.write_text("\t" + " ".join(allowed) + "\n", encoding="utf-8")
+    batch = plain.encode(arabic[:20])
+    wide = _ct2(lively["marian"], ct2_cache, vmap=str(full))
+    assert wide.use_vmap and wide.settings()["vmap"] and wide.settings()["vmap"] != plain.settings()["vmap"]
+    assert wide.generate(batch, CAP) == plain.generate(batch, CAP)
+    small = _ct2(lively["marian"], ct2_cache, vmap=str(narrow))
+    ids = {plain.target_ids[w] for w in allowed} | {0, 1}  # </s>, <unk> are always allowed
+    assert all(set(out) <= ids for out in _ct2_ids(small, batch, CAP))
+    with pytest.raises(ConfigError, match="does not exist"):
+        _ct2(lively["marian"], ct2_cache, vmap=str(tmp_path / "missing.vmap"))
+
+
 def test_marian_pad_is_never_generated(lively, ct2_cache):
     ct = _ct2(lively["marian"], ct2_cache)
     pad = ct.codec.pad_token_id
@@ -251,6 +270,40 @@ def test_int8_loads_and_is_named(lively, ct2_cache, arabic):
     ct = load_engine(str(lively["marian"]), "ct2", decode=GREEDY, compute_type="int8", cache_dir=ct2_cache)
     assert ct.name == "ct2:int8" and ct.settings()["compute_type"] == "int8"
     assert len(ct.generate(ct.encode(arabic[:4]), 8)) == 4
+
+
+def test_auto_settings_on_cpu(lively, ct2_cache, monkeypatch):
+    from summ.engines.ct2 import CT2Engine, thread_layout
+
+    engine = CT2Engine.load(str(lively["marian"]), decode=GREEDY, cache_dir=ct2_cache)
+    assert engine.name == "ct2:int8" and engine.device == "cpu"
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    assert thread_layout("cpu", 0, 0) == (4, 1)
+    assert thread_layout("cpu", 2, 0) == (2, 2)
+    assert thread_layout("cpu", 0, 4) == (1, 4)
+    assert thread_layout("cuda", 0, 0) == (1, 1)
+    with pytest.raises(ConfigError):
+        thread_layout("cpu", -1, 0)
+
+
+def test_loading_keeps_torch_threads(lively, ct2_cache):
+    """Creating a ctranslate2.Translator sets the OpenMP thread count torch reads; it is restored."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        _ct2(lively["marian"], ct2_cache, inter_threads=2, intra_threads=1)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_floor_above_cap_stops_at_cap(lively, ct2_cache, arabic):
+    """As in HF: min_new_tokens above the cap gives capped outputs, not an error."""
+    ct = _ct2(lively["marian"], ct2_cache, DecodeConfig(beam_size=1, min_new_tokens=30))
+    gens = ct.generate(ct.encode(arabic[:3]), 5)
+    assert all(g.n_tokens == 5 and g.hit_cap for g in gens)
 
 
 def test_unsupported_compute_type_and_device(lively, ct2_cache):

@@ -5,23 +5,25 @@
 
 Models are random-weight copies of the *exact architecture* of Helsinki-NLP/opus-mt-ar-en
 (and, in the full run, facebook/nllb-200-distilled-600M), so the benchmark runs offline;
-speed does not depend on the weights' values, only on the shapes. Their tokenizers are the
-tiny ones of ``summ.testing`` with the vocabulary padded to the real size, so source
-lengths are realistic for NTREX-128 Arabic and the output layer has its real width. Every
-engine figure uses a FIXED output length (``min_new_tokens = max_new_tokens = N``), so all
-engines do exactly the same work.
+speed depends on the shapes, not on the weights' values. Their tokenizers are SentencePiece
+models of 8,000 pieces trained on NTREX-128 (source lengths like the real tokenizers': ~35
+tokens per NTREX Arabic sentence), with the vocabulary padded to the real size so that the
+output layer has its real width. Every engine figure uses a FIXED output length
+(``min_new_tokens = max_new_tokens = N``), so all engines do exactly the same work.
 
-Each engine runs in its own subprocess (clean peak RSS and load time). Results go to
-``OUT/{quick,full}.md`` and ``OUT/{quick,full}.json``; the script prints the machine, the
-measured GEMM peaks and the arithmetic-limit fraction of every row, and, where a target is
-missed, the profile that says why. Benchmarks print figures; they do not assert.
+Two tables: engines timed in turns inside one process (rotating order, best repetition):
+the ratios, which contention from other processes cannot skew; and engines in processes of
+their own: load time, peak RSS, batch size, sorting and token budgets. Then the pipeline:
+the functions ``summ translate`` runs, cold and warm, and the CLI itself at 1x and 10x input
+for peak RSS. Results go to ``OUT/{quick,full}.md`` and ``.json``; the script prints the
+machine, the measured GEMM peaks, the arithmetic-limit fraction of every row and, per target,
+whether it is met and what limits it. Benchmarks print figures; they do not assert.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import resource
@@ -35,7 +37,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
 
 # The two real architectures (from their config.json on the hub).
 ARCHS = {
@@ -53,7 +54,7 @@ TARGETS = {"beam4_x_hf": 4.0, "greedy_x_hf": 3.0, "overhead": 0.05, "warm_speedu
 
 
 def physical_cores() -> int:
-    from summ.engines.ct2 import physical_cores as cores
+    from summ.engines.ct2 import physical_cores as cores  # no heavy imports at module level
 
     return cores()
 
@@ -93,37 +94,51 @@ def machine_info() -> dict:
     }
 
 
-def gemm_peak(threads: int, seconds: float = 1.0) -> dict:
-    """Measured GEMM throughput: fp32 (torch.matmul) and int8 (fbgemm dynamic-quant Linear).
+def gemm_peak(threads: int, reps: int = 3) -> dict:
+    """Measured GEMM throughput with all cores, fp32 and int8.
 
-    Square 2048 problems, the best of several timed repetitions: what the cores can do when
-    a GEMM is large enough to be arithmetic-bound.
+    Square problems of 1024, 2048 and 4096, best of ``reps`` each. fp32 through both of
+    torch's backends: MKL (``torch.matmul``, what HF's Linear layers use) and oneDNN (what
+    CTranslate2 uses here); MKL takes a slow path on AMD CPUs, so the peak is the better of the
+    two. int8 is the better of fbgemm's dynamic (activations quantised on the fly) and static
+    quantised Linear. What the cores reach when a product is large enough to be
+    arithmetic-bound.
     """
     import warnings
 
     import torch
 
     torch.set_num_threads(threads)
-    n = 2048
-    a, b = torch.randn(n, n), torch.randn(n, n)
 
     def best(fn, flop: float) -> float:
         fn()
-        rates, deadline = [], time.perf_counter() + seconds
-        while time.perf_counter() < deadline or len(rates) < 3:
+        rates = []
+        for _ in range(reps):
             t0 = time.perf_counter()
             fn()
             rates.append(flop / (time.perf_counter() - t0) / 1e9)
         return max(rates)
 
-    fp32 = best(lambda: a @ b, 2 * n**3)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        linear = torch.nn.Sequential(torch.nn.Linear(n, n, bias=False))
-        qlinear = torch.ao.quantization.quantize_dynamic(linear, {torch.nn.Linear}, dtype=torch.qint8)
-        with torch.inference_mode():
-            int8 = best(lambda: qlinear(a), 2 * n**3)
-    return {"fp32_gflops": round(fp32, 1), "int8_gops": round(int8, 1), "threads": threads}
+    from torch.utils import mkldnn
+
+    mkl = onednn = int8 = 0.0
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")  # torch.ao.quantization deprecation notices
+        for n in (1024, 2048, 4096):
+            a, b = torch.randn(n, n), torch.randn(n, n)
+            mkl = max(mkl, best(lambda: a @ b, 2 * n**3))
+            linear = mkldnn.to_mkldnn(torch.nn.Linear(n, n, bias=False).eval())
+            a_dnn = a.to_mkldnn()
+            onednn = max(onednn, best(lambda: linear(a_dnn), 2 * n**3))
+            dynamic = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(torch.nn.Linear(n, n, bias=False)),
+                                                             {torch.nn.Linear}, dtype=torch.qint8)
+            int8 = max(int8, best(lambda: dynamic(a), 2 * n**3))
+            static = torch.ao.nn.quantized.Linear(n, n)
+            static.set_weight_bias(torch.quantize_per_tensor(b, 0.05, 0, torch.qint8), None)
+            qa = torch.quantize_per_tensor(a.abs(), 0.05, 0, torch.quint8)
+            int8 = max(int8, best(lambda: static(qa), 2 * n**3))
+    return {"fp32_gflops": round(max(mkl, onednn), 1), "fp32_mkl_gflops": round(mkl, 1),
+            "fp32_onednn_gflops": round(onednn, 1), "int8_gops": round(int8, 1), "threads": threads}
 
 
 # --------------------------------------------------------------------------------------
@@ -187,12 +202,8 @@ def _train_spm(model_type: str, vocab_size: int = 8000, **ids: int) -> bytes:
     return buf.getvalue()
 
 
-def build_opus_arch(out: Path, eos_bias: float) -> Path:
-    """A MarianMTModel shaped like Helsinki-NLP/opus-mt-ar-en, with random weights.
-
-    ``eos_bias`` (in ``final_logits_bias``) makes unforced outputs end after a realistic number
-    of tokens; it only matters to the pipeline runs (engine runs force the length).
-    """
+def build_opus_arch(out: Path) -> Path:
+    """A MarianMTModel shaped like Helsinki-NLP/opus-mt-ar-en, with random weights."""
     import torch
     from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
 
@@ -224,8 +235,6 @@ def build_opus_arch(out: Path, eos_bias: float) -> Path:
     )
     torch.manual_seed(0)
     model = MarianMTModel(config)
-    with torch.no_grad():
-        model.final_logits_bias[0, 0] = eos_bias
     model.generation_config = GenerationConfig(bad_words_ids=[[pad]], decoder_start_token_id=pad, eos_token_id=0,
                                                forced_eos_token_id=0, max_length=512, num_beams=4, pad_token_id=pad)
     model.save_pretrained(out)
@@ -269,7 +278,7 @@ def build_nllb_arch(out: Path) -> Path:
     return out
 
 
-def ensure_model(work: Path, arch_name: str, eos_bias: float) -> tuple[Path, float]:
+def ensure_model(work: Path, arch_name: str) -> tuple[Path, float]:
     """Build the random-weight model once (reused across runs). Returns (path, build seconds)."""
     out = work / arch_name
     if (out / "BUILT").is_file():
@@ -277,7 +286,7 @@ def ensure_model(work: Path, arch_name: str, eos_bias: float) -> tuple[Path, flo
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
     if arch_name == "opus-mt-ar-en":
-        build_opus_arch(out, eos_bias)
+        build_opus_arch(out)
     else:
         build_nllb_arch(out)
     (out / "BUILT").write_text("random weights, real architecture\n")
@@ -334,28 +343,29 @@ def vmap_union_sizes(vmap: Path, batches_tokens: list[list[list[str]]]) -> float
 
 
 # --------------------------------------------------------------------------------------
-# Engine runs (in a subprocess each).
+# Engine runs (in subprocesses).
 # --------------------------------------------------------------------------------------
 
 
 @dataclass
 class Run:
-    """One timed configuration within an engine process."""
+    """One timed configuration."""
 
     decode: str  # greedy | beam4
-    batching: str  # "size:32", "size:32:unsorted", "tokens:2048"
+    batching: str  # "size:32", "size:32:unsorted", "tokens:4096"
     sentences: int
     out_tokens: int  # fixed output length
-    keep_outputs: bool = False  # store ids (agreement between compute types)
+    keep_outputs: bool = False  # store the texts (agreement between compute types)
+    reps: int = 2  # timed repetitions; the best counts (other processes share the cores)
 
 
 @dataclass
 class EngineSpec:
     arch: str
     model: str
-    engine: str  # hf | hf-int8dyn | ct2
+    engine: str  # hf | hf-int8dyn | ct2 | ct2-cuda
     compute_type: str = "float32"
-    inter_threads: int = 1
+    inter_threads: int = 0  # 0 = the engine's default layout
     intra_threads: int = 0
     vmap: str | None = None
     cache_dir: str | None = None
@@ -365,18 +375,17 @@ class EngineSpec:
 
     @property
     def label(self) -> str:
+        envs = "".join(f" {k}={v}" for k, v in self.env.items())
         if self.engine == "hf":
-            return "hf:float32"
+            return "hf:float32" + envs
         if self.engine == "hf-int8dyn":
-            return "hf:int8-dynamic"
-        label = f"ct2:{self.compute_type}"
-        if self.inter_threads > 1:
-            label += f" inter{self.inter_threads}x{self.intra_threads or 1}"
+            return "hf:int8-dynamic" + envs
+        label = f"{self.engine}:{self.compute_type}"
+        if self.inter_threads or self.intra_threads:
+            label += f" {self.inter_threads or 'auto'}x{self.intra_threads or 'auto'}"
         if self.vmap:
             label += " +vmap"
-        if self.env:
-            label += " " + " ".join(f"{k}={v}" for k, v in self.env.items())
-        return label
+        return label + envs
 
 
 def make_batches(encoded: list[list[int]], batching: str) -> list[list[int]]:
@@ -406,74 +415,17 @@ def make_batches(encoded: list[list[int]], batching: str) -> list[list[int]]:
     return batches
 
 
-def worker(spec_path: Path, result_path: Path) -> None:
-    """Load one engine, time its runs, write the results (runs in its own process)."""
-    raw = json.loads(spec_path.read_text())
-    runs = [Run(**r) for r in raw.pop("runs")]
-    spec = EngineSpec(**raw, runs=runs)
-    import logging
-
-    logging.basicConfig(level=logging.WARNING)
+def _decode_for(run: Run):
     from summ.translate import DecodeConfig
 
-    sentences = _arabic()
-    t0 = time.perf_counter()
-    engines: dict[str, object] = {}
-
-    def engine_for(decode_name: str, n_out: int):
-        key = f"{decode_name}:{n_out}"
-        if key not in engines:
-            beam = 4 if decode_name == "beam4" else 1
-            decode = DecodeConfig(beam_size=beam, min_new_tokens=n_out, max_new_tokens=n_out)
-            engines[key] = _load_engine(spec, decode, first=not engines)
-        return engines[key]
-
-    first = runs[0]
-    engine_for(first.decode, first.out_tokens)
-    load_seconds = time.perf_counter() - t0
-    rss_after_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    results = []
-    for run in runs:
-        engine = engine_for(run.decode, run.out_tokens)
-        texts = sentences[: run.sentences]
-        encoded = engine.encode(texts)
-        batches = make_batches(encoded, run.batching)
-        # Warm-up: first calls allocate buffers and JIT kernels (oneDNN).
-        engine.generate([encoded[i] for i in batches[0][:4]], 4)
-        outputs: dict[int, object] = {}
-        t1 = time.perf_counter()
-        n_tokens = 0
-        for batch in batches:
-            gens = engine.generate([encoded[i] for i in batch], run.out_tokens)
-            for i, g in zip(batch, gens):
-                n_tokens += g.n_tokens
-                outputs[i] = g
-        seconds = time.perf_counter() - t1
-        row = {
-            **asdict(run),
-            "n_tokens": n_tokens,
-            "seconds": round(seconds, 3),
-            "tok_s": round(n_tokens / seconds, 1),
-            "sent_s": round(len(texts) / seconds, 2),
-            "src_tokens": sum(len(e) for e in encoded),
-            "batches": len(batches),
-        }
-        if spec.vmap:
-            vocab = engine.source_vocab
-            row["vmap_words_per_batch"] = round(
-                vmap_union_sizes(Path(spec.vmap), [[[vocab[t] for t in encoded[i]] for i in b] for b in batches]), 0
-            )
-        if run.keep_outputs:
-            row["outputs"] = [outputs[i].text for i in range(len(texts))]
-        results.append(row)
-        print(f"  {spec.arch} {spec.label:28s} {run.decode:6s} {run.batching:18s} {row['tok_s']:8.1f} tok/s", file=sys.stderr)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result_path.write_text(json.dumps({"label": spec.label, "load_s": round(load_seconds, 2),
-                                       "rss_after_load_mb": round(rss_after_load), "peak_rss_mb": round(rss), "runs": results}))
+    # A fixed output length: every engine does the same work.
+    beam = 4 if run.decode == "beam4" else 1
+    return DecodeConfig(beam_size=beam, min_new_tokens=run.out_tokens, max_new_tokens=run.out_tokens)
 
 
-def _load_engine(spec: EngineSpec, decode, first: bool):
+def _load_engine(spec: EngineSpec, run: Run):
     threads = spec.threads or physical_cores()
+    decode = _decode_for(run)
     if spec.engine in ("hf", "hf-int8dyn"):
         from summ.engines.hf import HFEngine
 
@@ -489,25 +441,156 @@ def _load_engine(spec: EngineSpec, decode, first: bool):
         return engine
     from summ.engines.ct2 import CT2Engine
 
-    return CT2Engine.load(spec.model, decode=decode, device="cpu", compute_type=spec.compute_type,
-                          inter_threads=spec.inter_threads, intra_threads=spec.intra_threads or threads,
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # what the engine's automatic thread layout shares out
+    device = "cuda" if spec.engine == "ct2-cuda" else "cpu"
+    return CT2Engine.load(spec.model, decode=decode, device=device, compute_type=spec.compute_type,
+                          inter_threads=spec.inter_threads, intra_threads=spec.intra_threads,
                           cache_dir=spec.cache_dir, vmap=spec.vmap)
 
 
-def run_engine(spec: EngineSpec, tmp: Path) -> dict:
-    """Run :func:`worker` in a fresh Python process; return its results (or the error)."""
-    spec_path = tmp / f"spec-{abs(hash(spec.label + spec.arch))}.json"
-    result_path = spec_path.with_suffix(".result.json")
-    spec_path.write_text(json.dumps(asdict(spec)))
-    env = {**os.environ, **spec.env}
-    env.pop("OMP_NUM_THREADS", None)  # the engines set their threads explicitly
-    proc = subprocess.run([sys.executable, __file__, "--worker", str(spec_path), str(result_path)], env=env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    sys.stderr.write("".join(line + "\n" for line in proc.stderr.splitlines() if line.startswith("  ")))
-    if proc.returncode != 0 or not result_path.is_file():
-        tail = proc.stderr.strip().splitlines()[-3:]
-        return {"label": spec.label, "error": " | ".join(tail) or f"exit {proc.returncode}", "runs": []}
-    return json.loads(result_path.read_text())
+class _Timed:
+    """One engine's batches for one run, timed once per call."""
+
+    def __init__(self, engine, spec: EngineSpec, run: Run, sentences: list[str]) -> None:
+        self.engine, self.spec, self.run = engine, spec, run
+        self.texts = sentences[: run.sentences]
+        self.encoded = engine.encode(self.texts)
+        self.batches = make_batches(self.encoded, run.batching)
+        self.timings: list[float] = []
+        self.outputs: dict[int, object] = {}
+        self.n_tokens = 0
+        engine.decode = _decode_for(run)  # one loaded model for every run (engines read it per call)
+        # Warm-up with the first (longest) batch at full length: the first calls allocate
+        # buffers for the run's shapes (torch's allocator, CTranslate2's cache) and JIT-compile
+        # kernels (oneDNN); without it the first repetition of HF runs measured 30% slow.
+        engine.generate([self.encoded[i] for i in self.batches[0]], run.out_tokens)
+
+    def once(self) -> None:
+        self.engine.decode = _decode_for(self.run)
+        t0 = time.perf_counter()
+        n_tokens = 0
+        for batch in self.batches:
+            for i, g in zip(batch, self.engine.generate([self.encoded[i] for i in batch], self.run.out_tokens)):
+                n_tokens += g.n_tokens
+                self.outputs[i] = g
+        self.timings.append(time.perf_counter() - t0)
+        self.n_tokens = n_tokens
+
+    def row(self) -> dict:
+        seconds = min(self.timings)
+        row = {
+            **asdict(self.run),
+            "n_tokens": self.n_tokens,
+            "seconds": round(seconds, 3),
+            "tok_s": round(self.n_tokens / seconds, 1),
+            "sent_s": round(len(self.texts) / seconds, 2),
+            "src_tokens": sum(len(e) for e in self.encoded),
+            "batches": len(self.batches),
+            "all_tok_s": [round(self.n_tokens / t, 1) for t in self.timings],
+            "load_avg": round(os.getloadavg()[0], 2),
+        }
+        if self.spec.vmap:
+            vocab = self.engine.source_vocab
+            tokens = [[[vocab[t] for t in self.encoded[i]] for i in b] for b in self.batches]
+            row["vmap_words_per_batch"] = round(vmap_union_sizes(Path(self.spec.vmap), tokens))
+        if self.run.keep_outputs:
+            row["outputs"] = [self.outputs[i].text for i in range(len(self.texts))]
+        what = " (int8 agreement run)" if self.run.keep_outputs else ""
+        print(f"  {self.spec.arch} {self.spec.label:30s} {self.run.decode:6s} {self.run.batching:18s} "
+              f"{row['tok_s']:8.1f} tok/s  (all: {row['all_tok_s']}, load {row['load_avg']}){what}", file=sys.stderr,
+              flush=True)
+        return row
+
+
+def _read_job(path: Path) -> tuple[list[EngineSpec], list[Run]]:
+    job = json.loads(path.read_text())
+    specs = [EngineSpec(**{**s, "runs": [Run(**r) for r in s["runs"]]}) for s in job["specs"]]
+    return specs, [Run(**r) for r in job.get("runs", [])]
+
+
+def worker(job_path: Path, result_path: Path) -> None:
+    """One engine in its own process: load it, time its runs (peak RSS and load time are its own)."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    (spec,), _ = _read_job(job_path)
+    sentences = _arabic()
+    t0 = time.perf_counter()
+    engine = _load_engine(spec, spec.runs[0])
+    load_seconds = time.perf_counter() - t0
+    rss_after_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows = []
+    for run in spec.runs:
+        timed = _Timed(engine, spec, run, sentences)
+        for _ in range(max(1, run.reps)):
+            timed.once()
+        rows.append(timed.row())
+    result_path.write_text(json.dumps({
+        "label": spec.label, "load_s": round(load_seconds, 2), "rss_after_load_mb": round(rss_after_load),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), "runs": rows,
+    }))
+
+
+def interleave_worker(job_path: Path, result_path: Path) -> None:
+    """Several engines in one process, timed in turns, for ratios that contention cannot skew.
+
+    On a shared machine another process can take a core for a minute; an engine timed then
+    looks slow. Here every repetition times each engine once, in a rotating order, and the
+    best repetition of each counts, so all engines are compared under the same conditions.
+    """
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    specs, runs = _read_job(job_path)
+    sentences = _arabic()
+    engines = [(spec, _load_engine(spec, runs[0])) for spec in specs]
+    results = {spec.label: [] for spec in specs}
+    for run in runs:
+        timed = [_Timed(engine, spec, run, sentences) for spec, engine in engines]
+        for rep in range(max(1, run.reps)):
+            for k in range(len(timed)):
+                timed[(k + rep) % len(timed)].once()
+        for t in timed:
+            results[t.spec.label].append(t.row())
+    result_path.write_text(json.dumps([{"label": label, "runs": rows} for label, rows in results.items()]))
+
+
+def convert_worker(model: str, cache_dir: str, compute_type: str, vmap: str) -> None:
+    """Convert (or find) one model in the CTranslate2 cache; print what it took."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    from summ.engines.ct2 import CT2Engine
+
+    t0 = time.perf_counter()
+    engine = CT2Engine.load(model, compute_type=compute_type, cache_dir=cache_dir, vmap=vmap or None)
+    print(json.dumps({"converted": engine.converted, "seconds": round(time.perf_counter() - t0, 2),
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+
+
+def _python(args: list[str], env: dict | None = None) -> tuple[int, str, str]:
+    """Run this script with ``args`` in a fresh process; progress lines go straight to stderr."""
+    env = {k: v for k, v in (env or os.environ).items() if k != "OMP_NUM_THREADS"}  # engines set threads
+    proc = subprocess.Popen([sys.executable, __file__, *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    tail: list[str] = []
+    for line in proc.stderr:
+        if line.startswith("  "):
+            sys.stderr.write(line)
+        tail = (tail + [line.rstrip()])[-5:]
+    out = proc.stdout.read()
+    return proc.wait(), out, " | ".join(tail)
+
+
+def run_job(kind: str, specs: list[EngineSpec], runs: list[Run], tmp: Path, name: str) -> object:
+    """Run :func:`worker` or :func:`interleave_worker` in a subprocess; return its results."""
+    job, result = tmp / f"{name}.job.json", tmp / f"{name}.result.json"
+    job.write_text(json.dumps({"specs": [asdict(s) for s in specs], "runs": [asdict(r) for r in runs]}))
+    env = {**os.environ, **{k: v for s in specs for k, v in s.env.items()}}
+    status, _, tail = _python([f"--{kind}", str(job), str(result)], env)
+    if status != 0 or not result.is_file():
+        return {"error": tail or f"exit {status}"}
+    return json.loads(result.read_text())
 
 
 # --------------------------------------------------------------------------------------
@@ -532,7 +615,10 @@ def pipeline_worker(model: str, cache_dir: str, compute_type: str, input_path: s
 
     t_import = time.perf_counter() - t0
     t1 = time.perf_counter()
-    translator = load_translator(model, "ct2", device="cpu", decode=DecodeConfig(beam_size=1), cache=cache_path,
+    # The random model never emits </s>: a cap of about the source length (+8) gives outputs of
+    # realistic length (the CLI's default cap, 2x + 16, would double the engine's work).
+    decode = DecodeConfig(beam_size=1, length_ratio=1.0, length_margin=8)
+    translator = load_translator(model, "ct2", device="cpu", decode=decode, cache=cache_path,
                                  compute_type=compute_type, cache_dir=cache_dir)
     t_load = time.perf_counter() - t1
     t2 = time.perf_counter()
@@ -548,7 +634,11 @@ def pipeline_worker(model: str, cache_dir: str, compute_type: str, input_path: s
 
 
 def _measure_child(cmd: list[str]) -> None:
-    """Helper process: run ``cmd``, print its wall time and peak RSS as JSON."""
+    """Helper process: run ``cmd``, print its wall time and peak RSS as JSON.
+
+    RUSAGE_CHILDREN is a maximum over all children so far, so every measured command gets a
+    fresh helper process of its own.
+    """
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - t0
@@ -558,174 +648,253 @@ def _measure_child(cmd: list[str]) -> None:
 
 
 def measured(cmd: list[str], env: dict) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--measure", "--", *cmd], env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-    if proc.returncode != 0:
-        return {"status": proc.returncode, "stderr": proc.stderr[-2000:]}
-    return json.loads(proc.stdout)
+    status, out, tail = _python(["--measure", "--", *cmd], env)
+    if status != 0:
+        return {"status": status, "stderr": tail}
+    return json.loads(out)
 
 
-def bench_pipeline(model: Path, ct2_cache: Path, compute_type: str, n_lines: int, tmp: Path) -> dict:
-    """Cold and warm runs of the pipeline, and peak RSS of `summ translate` at 1x and 10x input."""
-    lines = _arabic()
-    small, large = tmp / "input-1x.txt", tmp / "input-10x.txt"
-    small.write_text("\n".join(lines[:n_lines]) + "\n", encoding="utf-8")
-    big = [lines[i % len(lines)] for i in range(10 * n_lines)]
-    if 10 * n_lines > len(lines):
-        # Distinct lines (the cache and de-duplication would otherwise make 10x cheap).
-        big = [f"{line} ({i // len(lines)})" if i >= len(lines) else line for i, line in enumerate(big)]
-    large.write_text("\n".join(big) + "\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
-    result: dict = {"lines_1x": n_lines, "lines_10x": 10 * n_lines, "compute_type": compute_type}
+def _copies(lines: list[str], times: int) -> list[str]:
+    # Each copy made distinct by a leading number (else the cache and de-duplication would make
+    # it free; a trailing "(k)" would be split off as a segment of its own).
+    return [line if k == 0 else f"{k} {line}" for k in range(times) for line in lines]
+
+
+def stub_pipeline_worker(input_path: str, model: str) -> None:
+    """The pipeline over a file with a stub engine (real tokenizer, instant outputs): its own memory."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    from summ.engines.ct2 import CT2Engine
+    from summ.translate import DecodeConfig, Generation, PipelineTranslator, translate_file
+
+    real = CT2Engine.load(model, decode=DecodeConfig(beam_size=1), cache_dir=os.environ.get("SUMM_CT2_CACHE"))
+
+    class Stub:
+        model_id, revision, name = real.model_id, real.revision, "stub"
+        max_input_tokens, max_output_tokens = real.max_input_tokens, real.max_output_tokens
+
+        def settings(self) -> dict:
+            return {}
+
+        def encode(self, texts: list[str]) -> list[list[int]]:
+            return real.encode(texts)
+
+        def generate(self, batch: list[list[int]], max_new_tokens: int) -> list[Generation]:
+            return [Generation("word " * max_new_tokens, max_new_tokens, True) for _ in batch]
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    translate_file(PipelineTranslator(Stub(), decode=DecodeConfig(beam_size=1)), input_path, os.devnull)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"rss_before_mb": round(before), "peak_rss_mb": round(after)}))
+
+
+def bench_pipeline(model: Path, ct2_cache: Path, compute_type: str, n_lines: int, multiples: tuple[int, ...],
+                   tmp: Path) -> dict:
+    """Cold and warm runs of the pipeline, and peak RSS of `summ translate` at 1x, 10x (30x) input.
+
+    The larger inputs repeat the 1x lines (made distinct), so they have the same sentence
+    lengths. Peak RSS is also measured with a stub engine, which isolates the pipeline's own
+    memory (reading, segments, records, output) from the engine's working set.
+    """
+    lines = _arabic()[:n_lines]
+    inputs = {}
+    for m in multiples:
+        inputs[m] = tmp / f"input-{m}x.txt"
+        inputs[m].write_text("\n".join(_copies(lines, m)) + "\n", encoding="utf-8")
+    env = {**os.environ, "SUMM_CT2_CACHE": str(ct2_cache)}
+    result: dict = {"lines": {m: len(lines) * m for m in multiples}, "compute_type": compute_type}
 
     cache = tmp / "pipeline-cache.sqlite"
-    for f in tmp.glob("pipeline-cache.sqlite*"):
-        f.unlink()
-    worker_cmd = [sys.executable, __file__, "--pipeline-worker", str(model), str(ct2_cache), compute_type, str(small),
-                  str(cache), str(tmp / "out-1x.txt")]
+    worker_cmd = [sys.executable, __file__, "--pipeline-worker", str(model), str(ct2_cache), compute_type,
+                  str(inputs[1]), str(cache), str(tmp / "out-1x.txt")]
     for phase in ("cold", "warm"):
         m = measured(worker_cmd, env)
         if m.get("status") != 0:
-            result[phase] = {"error": m.get("stderr", "")[-500:]}
+            result[phase] = {"error": (m.get("stderr") or "")[-500:]}
             continue
         info = json.loads(m["stdout"].strip().splitlines()[-1])
         info["process_wall_s"] = m["wall_s"]
         result[phase] = info
         print(f"  pipeline {phase}: translate {info['translate_s']:.2f} s (engine {info['engine_s']:.2f} s), "
-              f"load {info['load_s']:.2f} s, process {m['wall_s']:.2f} s", file=sys.stderr)
+              f"load {info['load_s']:.2f} s, process {m['wall_s']:.2f} s", file=sys.stderr, flush=True)
 
     summ_cli = [sys.executable, "-m", "summ", "--quiet", "translate"]
-    for name, path in (("1x", small), ("10x", large)):
+    for mult, path in inputs.items():
         cmd = [*summ_cli, str(path), "--model", str(model), "--engine", "ct2", "--compute-type", compute_type,
-               "--beam", "1", "--no-cache", "--no-progress", "--output", str(tmp / f"cli-{name}.txt")]
-        m = measured(cmd, {**env, "SUMM_CT2_CACHE": str(ct2_cache)})
-        result[f"cli_{name}"] = {k: m.get(k) for k in ("status", "wall_s", "peak_rss_mb")}
+               "--beam", "1", "--no-cache", "--no-progress", "--output", str(tmp / f"cli-{mult}x.txt")]
+        m = measured(cmd, env)
+        result[f"cli_{mult}x"] = {k: m.get(k) for k in ("status", "wall_s", "peak_rss_mb")}
         if m.get("status") != 0:
-            result[f"cli_{name}"]["error"] = (m.get("stderr") or "")[-500:]
-        print(f"  summ translate {name}: {m.get('wall_s')} s, peak RSS {m.get('peak_rss_mb')} MB (status {m.get('status')})",
-              file=sys.stderr)
+            result[f"cli_{mult}x"]["error"] = (m.get("stderr") or "")[-500:]
+        stub = measured([sys.executable, __file__, "--stub-pipeline", str(path), str(model)], env)
+        if stub.get("status") == 0:
+            result[f"stub_{mult}x"] = json.loads(stub["stdout"].strip().splitlines()[-1])
+        print(f"  summ translate {mult}x ({len(lines) * mult} lines): {m.get('wall_s')} s, peak RSS "
+              f"{m.get('peak_rss_mb')} MB (status {m.get('status')}); pipeline with a stub engine: peak RSS "
+              f"{result.get(f'stub_{mult}x', {}).get('peak_rss_mb')} MB", file=sys.stderr, flush=True)
     return result
 
 
 # --------------------------------------------------------------------------------------
-# Plan, report.
+# Plan.
 # --------------------------------------------------------------------------------------
 
 
-def plan(arch: str, model: Path, quick: bool, cache_dir: Path, vmap: Path | None, gpu: bool) -> list[EngineSpec]:
-    """Engine processes and their runs for one architecture."""
+def plan(arch: str, model: Path, quick: bool, cache_dir: Path, vmap: Path | None, gpu: bool
+         ) -> tuple[list[EngineSpec], list[EngineSpec], list[Run]]:
+    """(engines in processes of their own, engines compared in turns, the runs compared in turns).
+
+    ``ct2:*`` engines use the engine's default thread layout (one single-threaded worker per
+    core, sharing each batch); ``1x2`` is one worker with both cores, the other layout.
+    """
     cores = physical_cores()
-    opus = arch == "opus-mt-ar-en"
-    if opus:
-        n_out = 24 if quick else 32
-        n = 64 if quick else 192
-        main = [Run("greedy", "size:32", n, n_out), Run("beam4", "size:32", n, n_out)]
-        extra = [] if quick else [
-            Run("greedy", "size:1", 24, n_out), Run("greedy", "size:16", n, n_out),
-            Run("greedy", "size:32:unsorted", n, n_out), Run("greedy", "tokens:2048", n, n_out),
-            Run("greedy", "tokens:4096", n, n_out), Run("beam4", "size:1", 12, n_out), Run("beam4", "size:16", n, n_out),
-            Run("beam4", "tokens:2048", n, n_out),
-        ]
-    else:
-        n_out, n = (16, 16) if quick else (24, 48)
-        main = [Run("greedy", "size:16", n, n_out), Run("beam4", "size:16", n // 2, n_out)]
-        extra = []
-    agree = Run("greedy", "size:32", n, n_out, keep_outputs=True)
     base = dict(arch=arch, model=str(model), cache_dir=str(cache_dir), threads=cores)
-    specs = [
-        EngineSpec(engine="hf", runs=main + extra, **base),
-        EngineSpec(engine="ct2", compute_type="float32", runs=main + extra + [agree], **base),
-        EngineSpec(engine="ct2", compute_type="int8", runs=main + extra + [agree], **base),
-    ]
-    if opus:
-        specs += [
-            EngineSpec(engine="ct2", compute_type="float32", inter_threads=cores, intra_threads=1, runs=main, **base),
-            EngineSpec(engine="ct2", compute_type="int8", inter_threads=cores, intra_threads=1, runs=main, **base),
-            EngineSpec(engine="hf-int8dyn", runs=main, **base),
+    if arch == "opus-mt-ar-en":
+        n_out, n = (24, 48) if quick else (32, 128)
+        compared = [Run("greedy", "size:32", n, n_out, reps=2 if quick else 3),
+                    Run("beam4", "size:32", n, n_out, reps=2 if quick else 3)]
+        # Own-process rows: load time, peak RSS, and (full run) how batching and sorting matter.
+        own = [Run("greedy", "size:32", n, n_out, reps=1)]
+        if not quick:
+            m = 96
+            own = [
+                Run("greedy", "size:32", m, n_out), Run("beam4", "size:32", m, n_out),
+                Run("greedy", "size:1", 16, n_out), Run("greedy", "size:16", m, n_out),
+                Run("greedy", "size:32:unsorted", m, n_out), Run("greedy", "tokens:4096", m, n_out),
+                Run("beam4", "size:16", m, n_out), Run("beam4", "size:32:unsorted", m, n_out),
+            ]
+        agree = Run("greedy", "size:32", n, n_out, keep_outputs=True, reps=1)
+        alone = [
+            EngineSpec(engine="hf", runs=own, **base),
+            EngineSpec(engine="ct2", compute_type="float32", runs=own + [agree], **base),
+            EngineSpec(engine="ct2", compute_type="int8", runs=own + [agree], **base),
+        ]
+        together = [
+            EngineSpec(engine="hf", **base),
+            EngineSpec(engine="ct2", compute_type="float32", **base),
+            EngineSpec(engine="ct2", compute_type="int8", **base),
+            EngineSpec(engine="ct2", compute_type="int8", inter_threads=1, intra_threads=cores, **base),
         ]
         if vmap is not None:
-            specs += [
-                EngineSpec(engine="ct2", compute_type="float32", vmap=str(vmap), runs=main, **base),
-                EngineSpec(engine="ct2", compute_type="int8", vmap=str(vmap), runs=main, **base),
-                EngineSpec(engine="ct2", compute_type="float32", inter_threads=cores, intra_threads=1, vmap=str(vmap),
-                           runs=main, **base),
-            ]
+            together.append(EngineSpec(engine="ct2", compute_type="int8", vmap=str(vmap), **base))
         if not quick:
-            specs.append(EngineSpec(engine="ct2", compute_type="int8_float32", runs=main, **base))
-            specs.append(EngineSpec(engine="ct2", compute_type="float32", env={"CT2_FORCE_CPU_ISA": "AVX512"}, runs=main, **base))
+            together += [
+                EngineSpec(engine="ct2", compute_type="float32", inter_threads=1, intra_threads=cores, **base),
+                # What HF itself could do: int8 Linear layers (fbgemm).
+                EngineSpec(engine="hf-int8dyn", **base),
+            ]
+            if vmap is not None:
+                together.append(EngineSpec(engine="ct2", compute_type="float32", vmap=str(vmap), **base))
+            alone += [
+                EngineSpec(engine="ct2", compute_type="int8_float32", runs=compared, **base),
+                EngineSpec(engine="ct2", compute_type="int8", env={"CT2_FORCE_CPU_ISA": "AVX512"}, runs=compared, **base),
+                # MKL picks slow kernels on AMD CPUs unless told otherwise (env read at start-up).
+                EngineSpec(engine="hf", env={"MKL_DEBUG_CPU_TYPE": "5"}, runs=compared, **base),
+            ]
+    else:
+        n_out, n = 24, 48
+        compared = [Run("greedy", "size:16", n, n_out, reps=2), Run("beam4", "size:16", n // 2, n_out, reps=2)]
+        agree = Run("greedy", "size:16", n, n_out, keep_outputs=True, reps=1)
+        alone = [
+            EngineSpec(engine="hf", runs=[compared[0]], **base),
+            EngineSpec(engine="ct2", compute_type="float32", runs=[compared[0], agree], **base),
+            EngineSpec(engine="ct2", compute_type="int8", runs=[compared[0], agree], **base),
+        ]
+        together = [EngineSpec(engine="hf", **base), EngineSpec(engine="ct2", compute_type="float32", **base),
+                    EngineSpec(engine="ct2", compute_type="int8", **base)]
     if gpu:
-        # The same command on a GPU machine: half-precision rows (does not run on CPU-only hosts).
+        # The same command on a GPU machine adds half-precision rows (skipped on CPU-only hosts).
         for ct in ("float16", "bfloat16", "int8_float16"):
-            specs.append(EngineSpec(engine="ct2", compute_type=ct, runs=main, **{**base, "threads": cores}))
-    return specs
+            alone.append(EngineSpec(engine="ct2-cuda", compute_type=ct, runs=compared, **base))
+    return alone, together, compared
+
+
+# --------------------------------------------------------------------------------------
+# Report.
+# --------------------------------------------------------------------------------------
 
 
 def agreement(a: list[str], b: list[str]) -> float:
     return sum(x == y for x, y in zip(a, b)) / len(a) if a else float("nan")
 
 
-def analyse(arch: str, results: list[dict], peaks: dict) -> list[dict]:
-    """Flatten engine results into table rows with ratios to HF and arithmetic fractions."""
+def analyse(arch: str, results: list[dict], peaks: dict, table: str) -> list[dict]:
+    """Flatten engine results into rows with ratios to HF (same table) and arithmetic fractions."""
     spec = ARCHS[arch]
-    hf = {(r["decode"], r["batching"]): r for res in results if res["label"] == "hf:float32" for r in res["runs"]}
+    hf = {(r["decode"], r["batching"]): r for res in results if res.get("label") == "hf:float32" for r in res["runs"]}
     rows = []
     for res in results:
         if res.get("error"):
-            rows.append({"arch": arch, "engine": res["label"], "error": res["error"]})
+            rows.append({"table": table, "arch": arch, "engine": res.get("label", "?"), "error": res["error"]})
             continue
         for r in res["runs"]:
             if r.get("keep_outputs"):
                 continue
             beam = 4 if r["decode"] == "beam4" else 1
-            src = r["src_tokens"] / r["sentences"]
             out_vocab = r.get("vmap_words_per_batch")
-            fl = flops_per_output_token(spec, src, r["out_tokens"], beam, out_vocab)
+            fl = flops_per_output_token(spec, r["src_tokens"] / r["sentences"], r["out_tokens"], beam, out_vocab)
             gflops = r["tok_s"] * fl["total"]
-            int8 = "int8" in res["label"]
-            peak = peaks["int8_gops"] if int8 else peaks["fp32_gflops"]
+            peak = peaks["int8_gops"] if "int8" in res["label"] else peaks["fp32_gflops"]
             ref = hf.get((r["decode"], r["batching"]))
             rows.append({
-                "arch": arch, "engine": res["label"], "decode": r["decode"], "batching": r["batching"],
+                "table": table, "arch": arch, "engine": res["label"], "decode": r["decode"], "batching": r["batching"],
                 "sentences": r["sentences"], "out_tokens": r["out_tokens"], "tokens": r["n_tokens"],
-                "seconds": r["seconds"], "tok_s": r["tok_s"], "sent_s": r["sent_s"],
+                "seconds": r["seconds"], "tok_s": r["tok_s"], "sent_s": r["sent_s"], "all_tok_s": r["all_tok_s"],
                 "x_hf": round(r["tok_s"] / ref["tok_s"], 2) if ref else None,
                 "gflop_per_tok": round(fl["total"], 3), "gflops": round(gflops, 1),
                 "peak_fraction": round(gflops / peak, 3) if peak else None,
-                "peak_rss_mb": res["peak_rss_mb"], "load_s": res["load_s"],
-                "vmap_words": out_vocab,
+                "peak_rss_mb": res.get("peak_rss_mb"), "load_s": res.get("load_s"), "vmap_words": out_vocab,
+                "load_avg": r.get("load_avg"),
             })
     return rows
+
+
+_COLUMNS = [("arch", "arch"), ("engine", "engine"), ("decode", "decode"), ("batching", "batching"),
+            ("sentences", "sent."), ("tokens", "out tokens"), ("tok_s", "tok/s"), ("sent_s", "sent/s"),
+            ("x_hf", "× HF"), ("gflop_per_tok", "GFLOP/tok"), ("peak_fraction", "% peak"),
+            ("peak_rss_mb", "peak RSS MB"), ("load_s", "load s"), ("load_avg", "load avg")]
+
+
+def _table(rows: list[dict], skip: tuple[str, ...] = ()) -> list[str]:
+    cols = [(k, name) for k, name in _COLUMNS if k not in skip]
+    out = ["| " + " | ".join(name for _, name in cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in rows:
+        if "error" in row:
+            out.append(f"| {row['arch']} | {row['engine']} | error: {row['error'][:160]} |" + " |" * (len(cols) - 3))
+            continue
+        cells = []
+        for key, _ in cols:
+            v = row.get(key)
+            if key == "peak_fraction" and v is not None:
+                v = f"{100 * v:.0f}%"
+            if key == "engine" and row.get("vmap_words"):
+                v = f"{v} ({row['vmap_words']:.0f} words)"
+            cells.append("" if v is None else str(v))
+        out.append("| " + " | ".join(cells) + " |")
+    return out
 
 
 def markdown(info: dict, peaks: dict, rows: list[dict], extras: dict, verdicts: list[str], mode: str) -> str:
     out = [f"# Translation benchmark ({mode})", ""]
     out.append(f"Machine: {info['cpu']} ({', '.join(info['cpu_flags'])}), {info['physical_cores']} physical cores / "
                f"{info['logical_cpus']} logical, {info['memory_gb']} GB; Python {info['python']}, torch {info['torch']}, "
-               f"transformers {info['transformers']}, ctranslate2 {info['ctranslate2']}. "
-               f"Load average at start {info['load_avg_start']}, at end {info.get('load_avg_end')}.")
+               f"transformers {info['transformers']}, ctranslate2 {info['ctranslate2']}. Load average at start "
+               f"{info['load_avg_start']}, at end {info.get('load_avg_end')} (other processes share the cores; every "
+               "figure is the best of its repetitions).")
     out.append("")
-    out.append(f"Measured GEMM peak ({peaks['threads']} threads): fp32 {peaks['fp32_gflops']} GFLOP/s, int8 "
-               f"{peaks['int8_gops']} GOP/s. `% peak` = achieved matrix-product rate (FLOP model below) / that peak.")
+    out.append(f"Measured GEMM peak ({peaks['threads']} threads, best of the start and the end of the run): fp32 "
+               f"{peaks['fp32_gflops']} GFLOP/s (oneDNN {peaks['fp32_onednn_gflops']}, MKL {peaks['fp32_mkl_gflops']}: "
+               f"torch's Linear layers use MKL), int8 {peaks['int8_gops']} GOP/s. `% peak` = achieved matrix-product "
+               "rate (FLOP model below) / the peak of the row's number type.")
     out.append("")
-    cols = ["arch", "engine", "decode", "batching", "sentences", "tokens", "tok_s", "sent_s", "x_hf", "gflop_per_tok",
-            "peak_fraction", "peak_rss_mb", "load_s"]
-    names = ["arch", "engine", "decode", "batching", "sent.", "out tokens", "tok/s", "sent/s", "× HF", "GFLOP/tok",
-             "% peak", "peak RSS MB", "load s"]
-    out.append("| " + " | ".join(names) + " |")
-    out.append("|" + "|".join("---" for _ in names) + "|")
-    for row in rows:
-        if "error" in row:
-            out.append(f"| {row['arch']} | {row['engine']} | error: {row['error'][:120]} |" + " |" * (len(names) - 3))
-            continue
-        cells = []
-        for c in cols:
-            v = row.get(c)
-            if c == "peak_fraction" and v is not None:
-                v = f"{100 * v:.0f}%"
-            if c == "engine" and row.get("vmap_words"):
-                v = f"{v} ({row['vmap_words']:.0f} words)"
-            cells.append("" if v is None else str(v))
-        out.append("| " + " | ".join(cells) + " |")
+    out.append("## Engines compared in turns (one process, rotating order): the ratios")
+    out.append("")
+    out.extend(_table([r for r in rows if r["table"] == "together"], skip=("peak_rss_mb", "load_s")))
+    out.append("")
+    out.append("## Engines in processes of their own: load time, peak RSS, batching and sorting")
+    out.append("")
+    out.extend(_table([r for r in rows if r["table"] == "alone"]))
     out.append("")
     for title, text in extras.items():
         out.append(f"**{title}.** {text}")
@@ -738,26 +907,163 @@ def markdown(info: dict, peaks: dict, rows: list[dict], extras: dict, verdicts: 
     return "\n".join(out)
 
 
-def best(rows: list[dict], arch: str, decode: str, batching: str, engine_prefix: str = "ct2", exclude_vmap: bool = False) -> dict | None:
-    cands = [r for r in rows if "error" not in r and r["arch"] == arch and r["decode"] == decode and r["batching"] == batching
-             and r["engine"].startswith(engine_prefix) and not (exclude_vmap and r.get("vmap_words"))]
-    return max(cands, key=lambda r: r["tok_s"]) if cands else None
+def describe_pipeline(p: dict) -> str:
+    parts = []
+    cold, warm = p.get("cold", {}), p.get("warm", {})
+    n1 = p["lines"][1]
+    if "translate_s" in cold:
+        overhead = (cold["translate_s"] - cold["engine_s"]) / cold["engine_s"] if cold["engine_s"] else float("nan")
+        parts.append(f"{n1} NTREX lines through load_translator + translate_file (what `summ translate` runs), "
+                     f"ct2 {p['compute_type']}, greedy: cold {cold['translate_s']:.2f} s of which engine "
+                     f"{cold['engine_s']:.2f} s (overhead {100 * overhead:.1f}%: reading, segmentation, tokenisation, "
+                     f"batching, cache writes, writing), {cold['output_tokens']} tokens "
+                     f"({cold['output_tokens'] / cold['engine_s']:.0f} tok/s of engine time); model load "
+                     f"{cold['load_s']:.2f} s; whole process {cold['process_wall_s']:.2f} s.")
+    if "translate_s" in warm and "translate_s" in cold:
+        parts.append(f"Warm rerun (all {warm['cache_hits']} pieces from the cache): {warm['translate_s']:.3f} s "
+                     f"= {cold['translate_s'] / max(warm['translate_s'], 1e-9):.0f}x faster; whole process "
+                     f"{warm['process_wall_s']:.2f} s (Python start, imports and model load dominate it).")
+    cli = [(m, p.get(f"cli_{m}x", {}), p.get(f"stub_{m}x", {})) for m in sorted(int(k) for k in p["lines"])]
+    if all(c.get("peak_rss_mb") for _, c, _ in cli):
+        parts.append("`summ translate --engine ct2 --beam 1 --no-cache` peak RSS: " + ", ".join(
+            f"{c['peak_rss_mb']} MB for {p['lines'][m]} lines ({c['wall_s']} s)" for m, c, _ in cli) + ".")
+    if all(s.get("peak_rss_mb") for _, _, s in cli):
+        parts.append("The pipeline alone (stub engine, real tokenizer): " + ", ".join(
+            f"{s['peak_rss_mb']} MB" for _, _, s in cli) + ". What grows is the engine's working set: batches "
+            "never mix output caps (caps step by 16 tokens), so a small input makes many small batches and a "
+            "larger one fills them up to --batch-tokens; the largest batch (decoder caches for batch x cap "
+            "positions) sets the peak, which the token budget bounds whatever the input size.")
+    return " ".join(parts)
+
+
+def flop_note() -> str:
+    spec = ARCHS["opus-mt-ar-en"]
+    g = flops_per_output_token(spec, 1.0, 1.0, 1)
+    b = flops_per_output_token(spec, 1.0, 1.0, 4)
+    return (f"greedy {g['total']:.3f} GFLOP (encoder {g['encoder']:.3f}, decoder layers {g['decoder_layers']:.3f}, "
+            f"output layer {g['output_layer']:.3f}); beam 4 {b['total']:.3f} GFLOP (output layer "
+            f"{b['output_layer']:.3f}), with as many source as output tokens (the rows use the measured source "
+            f"lengths). The output layer (512 x 62,834) is "
+            f"{100 * g['output_layer'] / (g['decoder_layers'] + g['output_layer']):.0f}% of each decoder step; a "
+            "vocabulary map shrinks it to the words the map allows.")
+
+
+def targets(rows: list[dict], pipeline: dict | None, peaks: dict) -> list[str]:
+    """Say, per target, whether it was met and, if not, what limits it (ratios from the in-turn table)."""
+    out = []
+    arch = "opus-mt-ar-en"
+    together = [r for r in rows if r["table"] == "together" and r["arch"] == arch and "error" not in r]
+    for decode, key in (("beam4", "beam4_x_hf"), ("greedy", "greedy_x_hf")):
+        target = TARGETS[key]
+        pick = {r["engine"]: r for r in together if r["decode"] == decode and r["batching"] == "size:32"}
+        default, hf = pick.get("ct2:int8"), pick.get("hf:float32")
+        if not (default and hf):
+            continue
+        plain = [r for e, r in pick.items() if e.startswith("ct2") and not r.get("vmap_words")]
+        fastest = max(plain, key=lambda r: r["tok_s"])
+        f32 = pick.get("ct2:float32", {}).get("x_hf", "?")
+        line = (f"{decode}, batch 32: the engine's default (ct2:int8, one worker per core) {default['tok_s']} tok/s = "
+                f"{default['x_hf']}x HF fp32 ({hf['tok_s']} tok/s); target {target}x → "
+                f"{'MET' if default['x_hf'] >= target else 'NOT MET'}. Fastest CT2 setting without a vocabulary map: "
+                f"{fastest['engine']} {fastest['x_hf']}x; CT2 float32 (HF's exact tokens) {f32}x.")
+        fl = fastest["gflop_per_tok"]
+        if default["x_hf"] < target:
+            need = target * hf["tok_s"]
+            line += (f" {target}x needs {need:.0f} tok/s = {need * fl:.0f} GOP/s at {fl:.3f} GFLOP/token: "
+                     f"{100 * need * fl / peaks['int8_gops']:.0f}% of the measured int8 GEMM peak; CT2 int8 reaches "
+                     f"{100 * default['peak_fraction']:.0f}%.")
+        vm = next((r for r in pick.values() if r.get("vmap_words")), None)
+        if vm:
+            line += (f" With a vocabulary map ({vm['vmap_words']:.0f} of 62,834 output words per batch; outputs may "
+                     f"change): {vm['engine']} {vm['tok_s']} tok/s = {vm['x_hf']}x.")
+        out.append(line)
+    if pipeline and "translate_s" in pipeline.get("cold", {}):
+        cold, warm = pipeline["cold"], pipeline.get("warm", {})
+        overhead = (cold["translate_s"] - cold["engine_s"]) / cold["engine_s"]
+        out.append(f"pipeline overhead on a cold run: {100 * overhead:.1f}% of engine time; target ≤ 5% → "
+                   f"{'MET' if overhead <= TARGETS['overhead'] else 'NOT MET'}.")
+        if "translate_s" in warm:
+            speed = cold["translate_s"] / max(warm["translate_s"], 1e-9)
+            out.append(f"warm rerun {speed:.0f}x faster than cold (the translation call; process start and model load, "
+                       f"{warm['process_wall_s']:.1f} s, excluded); target ≥ 50x → "
+                       f"{'MET' if speed >= TARGETS['warm_speedup'] else 'NOT MET'}.")
+    if pipeline and pipeline.get("cli_1x", {}).get("peak_rss_mb") and pipeline.get("cli_10x", {}).get("peak_rss_mb"):
+        ratio = pipeline["cli_10x"]["peak_rss_mb"] / pipeline["cli_1x"]["peak_rss_mb"]
+        line = (f"peak RSS of `summ translate` at 10x input = {ratio:.2f}x of 1x; target ≤ 1.2x → "
+                f"{'MET' if ratio <= TARGETS['rss_10x'] else 'NOT MET'}.")
+        stub1, stub10 = pipeline.get("stub_1x", {}), pipeline.get("stub_10x", {})
+        if stub1.get("peak_rss_mb") and stub10.get("peak_rss_mb"):
+            line += (f" The pipeline's own memory (stub engine): {stub10['peak_rss_mb'] / stub1['peak_rss_mb']:.2f}x; "
+                     "the rest is the engine's working set for fuller batches, bounded by --batch-tokens")
+            if pipeline.get("cli_30x", {}).get("peak_rss_mb"):
+                line += f" (30x: {pipeline['cli_30x']['peak_rss_mb'] / pipeline['cli_10x']['peak_rss_mb']:.2f}x of 10x)"
+            line += "."
+        out.append(line)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Main.
+# --------------------------------------------------------------------------------------
+
+
+def probe_worker(threads: str) -> None:
+    """Machine, library versions and GEMM peaks, measured in a process of their own.
+
+    The orchestrating process must stay small: Linux carries a parent's peak RSS over into
+    a child it starts (``ru_maxrss`` survives exec), which would inflate every worker's figure.
+    """
+    info = machine_info()
+    info["gemm_peak"] = gemm_peak(int(threads))
+    print(json.dumps(info))
+
+
+def build_worker(work: str, arch: str) -> None:
+    _, seconds = ensure_model(Path(work), arch)
+    print(json.dumps({"seconds": round(seconds, 1)}))
+
+
+def _probe(threads: int) -> dict:
+    status, out, tail = _python(["--probe", str(threads)])
+    if status != 0:
+        raise RuntimeError(f"machine probe failed: {tail}")
+    return json.loads(out)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="opus-mt architecture only, fewer rows (~2-3 minutes)")
+    parser.add_argument("--quick", action="store_true", help="opus-mt architecture only, fewer rows (~3 minutes)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="folder for the .md and .json results")
     parser.add_argument("--work", type=Path, default=Path("~/.cache/summ/bench").expanduser(),
                         help="where the random-weight models and their conversions are kept between runs")
     parser.add_argument("--no-pipeline", action="store_true", help="engine rows only")
     parser.add_argument("--worker", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--interleave", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--convert", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--probe", nargs=1, help=argparse.SUPPRESS)
+    parser.add_argument("--build", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--stub-pipeline", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--pipeline-worker", nargs=6, help=argparse.SUPPRESS)
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("cmd", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         worker(*args.worker)
+        return 0
+    if args.interleave:
+        interleave_worker(*args.interleave)
+        return 0
+    if args.convert:
+        convert_worker(*args.convert)
+        return 0
+    if args.probe:
+        probe_worker(*args.probe)
+        return 0
+    if args.build:
+        build_worker(*args.build)
+        return 0
+    if args.stub_pipeline:
+        stub_pipeline_worker(*args.stub_pipeline)
         return 0
     if args.pipeline_worker:
         pipeline_worker(*args.pipeline_worker)
@@ -769,136 +1075,87 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("CT2_USE_MKL", None)  # int8 is 8-40x slower with MKL on AMD CPUs
     mode = "quick" if args.quick else "full"
     started = time.perf_counter()
-    info = machine_info()
+    cores = physical_cores()
+    info = _probe(cores)
+    peaks = info.pop("gemm_peak")
     print(json.dumps(info, indent=1))
     if info["load_avg_start"][0] > 0.5 * info["physical_cores"]:
         print(f"WARNING: load average {info['load_avg_start'][0]} on {info['physical_cores']} cores: other processes "
-              "compete for the CPU, figures will be low and noisy", file=sys.stderr)
-    peaks = gemm_peak(info["physical_cores"])
-    print(f"GEMM peak: {peaks}")
+              "compete for the CPU; figures are best-of-N and ratios are measured in turns, but expect noise",
+              file=sys.stderr)
+    print(f"GEMM peak: {peaks}", flush=True)
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     ct2_cache = work / "ct2"
     archs = ["opus-mt-ar-en"] if args.quick else ["opus-mt-ar-en", "nllb-600M"]
     gpu = info["cuda_devices"] > 0
-    all_rows, raw, extras = [], {}, {}
+    rows, raw, extras, conversions = [], {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="summ-bench-") as tmpdir:
         tmp = Path(tmpdir)
         for arch in archs:
-            model, built = ensure_model(work, arch, eos_bias=EOS_BIAS)
-            if built:
-                print(f"built {arch} in {built:.0f} s", file=sys.stderr)
+            model = work / arch
+            status, out, tail = _python(["--build", str(work), arch])
+            if status != 0:
+                raise RuntimeError(f"building {arch} failed: {tail}")
+            if json.loads(out)["seconds"]:
+                print(f"built the {arch} architecture with random weights in {json.loads(out)['seconds']:.0f} s",
+                      file=sys.stderr)
             vmap = make_vmap(model, work / f"{arch}.vmap") if arch == "opus-mt-ar-en" else None
-            results = [run_engine(spec, tmp) for spec in plan(arch, model, args.quick, ct2_cache, vmap, gpu)]
-            raw[arch] = results
-            all_rows += analyse(arch, results, peaks)
-            outs = {r["label"]: next((x["outputs"] for x in r["runs"] if x.get("keep_outputs")), None) for r in results}
+            alone, together, compared = plan(arch, model, args.quick, ct2_cache, vmap, gpu)
+            # Convert first (once, cached), so that engine rows time loading a converted model.
+            for spec in {(s.compute_type, s.vmap or "") for s in alone + together if s.engine == "ct2"}:
+                status, out, tail = _python(["--convert", str(model), str(ct2_cache), spec[0], spec[1]])
+                info_c = json.loads(out) if status == 0 else {"error": tail}
+                if info_c.get("converted"):
+                    conversions[f"{arch} {spec[0]}{' +vmap' if spec[1] else ''}"] = info_c
+                    print(f"  converted {arch} to {spec[0]} in {info_c['seconds']} s "
+                          f"(peak RSS {info_c['peak_rss_mb']} MB)", file=sys.stderr, flush=True)
+            results_alone = [run_job("worker", [s], [], tmp, f"{arch}-alone-{i}") for i, s in enumerate(alone)]
+            results_alone = [r if "label" in r else {**r, "label": s.label} for r, s in zip(results_alone, alone)]
+            results_together = run_job("interleave", together, compared, tmp, f"{arch}-together")
+            if isinstance(results_together, dict):  # an error
+                results_together = [{**results_together, "label": "+".join(s.label for s in together)}]
+            raw[arch] = {"alone": results_alone, "together": results_together}
+            rows += analyse(arch, results_together, peaks, "together")
+            rows += analyse(arch, results_alone, peaks, "alone")
+            outs = {r["label"]: next((x["outputs"] for x in r["runs"] if x.get("keep_outputs")), None)
+                    for r in results_alone if not r.get("error")}
             if outs.get("ct2:float32") and outs.get("ct2:int8"):
                 rate = agreement(outs["ct2:float32"], outs["ct2:int8"])
                 extras[f"int8 vs float32 ({arch})"] = (
-                    f"identical greedy outputs for {100 * rate:.0f}% of {len(outs['ct2:int8'])} sentences (fixed length). "
-                    "Random weights give nearly flat output distributions, where int8 rounding flips argmaxes far more "
-                    "often than on a trained model: a lower bound, to be re-measured on the real model.")
+                    f"identical greedy outputs for {100 * rate:.0f}% of {len(outs['ct2:int8'])} sentences (fixed "
+                    "length). Random weights give nearly flat output distributions, where int8 rounding flips argmaxes "
+                    "far more often than on a trained model: a lower bound, to be re-measured on the real model.")
         pipeline = None
         if not args.no_pipeline:
-            model, _ = ensure_model(work, "opus-mt-ar-en", eos_bias=EOS_BIAS)
-            pipeline = bench_pipeline(model, ct2_cache, "auto", 30 if args.quick else 150, tmp)
+            pipeline = bench_pipeline(work / "opus-mt-ar-en", ct2_cache, "auto", 64, (1, 10) if args.quick else (1, 10, 30),
+                                      tmp)
+    end_peaks = _probe(cores)["gemm_peak"]
+    for key in ("fp32_gflops", "fp32_mkl_gflops", "fp32_onednn_gflops", "int8_gops"):
+        peaks[key] = max(peaks[key], end_peaks[key])
+    for row in rows:  # fractions against the better of the two peak measurements
+        if "error" not in row:
+            peak = peaks["int8_gops"] if "int8" in row["engine"] else peaks["fp32_gflops"]
+            row["peak_fraction"] = round(row["gflops"] / peak, 3)
     info["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
 
-    verdicts = targets(all_rows, pipeline, peaks)
+    verdicts = targets(rows, pipeline, peaks)
+    if conversions:
+        extras["Conversions (first run only; cached afterwards)"] = "; ".join(
+            f"{k}: {v['seconds']} s, peak RSS {v['peak_rss_mb']} MB" for k, v in conversions.items())
     if pipeline:
         extras["Pipeline"] = describe_pipeline(pipeline)
     extras["FLOP model (opus-mt, per output token)"] = flop_note()
-    text = markdown(info, peaks, all_rows, extras, verdicts, mode)
+    text = markdown(info, peaks, rows, extras, verdicts, mode)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{mode}.md").write_text(text, encoding="utf-8")
-    (args.out / f"{mode}.json").write_text(json.dumps({"machine": info, "gemm_peak": peaks, "rows": all_rows,
-                                                      "pipeline": pipeline, "raw": raw, "targets": verdicts},
-                                                     indent=1, ensure_ascii=False), encoding="utf-8")
+    (args.out / f"{mode}.json").write_text(json.dumps({"machine": info, "gemm_peak": peaks, "rows": rows,
+                                                      "pipeline": pipeline, "conversions": conversions, "raw": raw,
+                                                      "targets": verdicts}, indent=1, ensure_ascii=False),
+                                           encoding="utf-8")
     print(text)
     print(f"wrote {args.out / f'{mode}.md'} and .json in {time.perf_counter() - started:.0f} s")
     return 0
-
-
-# Unforced outputs of the random opus-arch model end after about 1-2x the source length with
-# this bias on </s> (the engine rows force their length and are not affected).
-EOS_BIAS = 6.0
-
-
-def describe_pipeline(p: dict) -> str:
-    parts = []
-    cold, warm = p.get("cold", {}), p.get("warm", {})
-    if "translate_s" in cold:
-        overhead = (cold["translate_s"] - cold["engine_s"]) / cold["engine_s"] if cold["engine_s"] else float("nan")
-        parts.append(f"{p['lines_1x']} NTREX lines through load_translator + translate_file (what `summ translate` runs), "
-                     f"ct2 {p['compute_type']}, greedy: cold {cold['translate_s']:.2f} s of which engine "
-                     f"{cold['engine_s']:.2f} s (overhead {100 * overhead:.1f}%: segmentation, tokenisation, batching, "
-                     f"cache writes, I/O), {cold['output_tokens']} tokens, {cold['capped']} capped; model load "
-                     f"{cold['load_s']:.2f} s, imports {cold['import_s']:.2f} s, whole process {cold['process_wall_s']:.2f} s.")
-    if "translate_s" in warm and "translate_s" in cold:
-        parts.append(f"Warm rerun (all {warm['cache_hits']} pieces from the cache): {warm['translate_s']:.3f} s "
-                     f"= {cold['translate_s'] / max(warm['translate_s'], 1e-9):.0f}x faster; whole process "
-                     f"{warm['process_wall_s']:.2f} s (imports and model load dominate it).")
-    c1, c10 = p.get("cli_1x", {}), p.get("cli_10x", {})
-    if c1.get("peak_rss_mb") and c10.get("peak_rss_mb"):
-        parts.append(f"`summ translate` peak RSS: {c1['peak_rss_mb']} MB for {p['lines_1x']} lines ({c1['wall_s']} s), "
-                     f"{c10['peak_rss_mb']} MB for {p['lines_10x']} lines ({c10['wall_s']} s): "
-                     f"{c10['peak_rss_mb'] / c1['peak_rss_mb']:.2f}x.")
-    return " ".join(parts)
-
-
-def flop_note() -> str:
-    spec = ARCHS["opus-mt-ar-en"]
-    g = flops_per_output_token(spec, 1.0, 1.0, 1)
-    b = flops_per_output_token(spec, 1.0, 1.0, 4)
-    return (f"greedy {g['total']:.3f} GFLOP (encoder {g['encoder']:.3f}, decoder layers {g['decoder_layers']:.3f}, "
-            f"output layer {g['output_layer']:.3f}); beam 4 {b['total']:.3f} GFLOP (output layer "
-            f"{b['output_layer']:.3f}), with as many source as output tokens. The output layer (512 x 62,834) is "
-            f"{100 * g['output_layer'] / (g['decoder_layers'] + g['output_layer']):.0f}% of each decoder step; a vocabulary "
-            "map shrinks it to the words the map allows.")
-
-
-def targets(rows: list[dict], pipeline: dict | None, peaks: dict) -> list[str]:
-    """Say, per target, whether it was met and, if not, what limits it."""
-    out = []
-    arch = "opus-mt-ar-en"
-    for decode, key in (("beam4", "beam4_x_hf"), ("greedy", "greedy_x_hf")):
-        target = TARGETS[key]
-        exact = best(rows, arch, decode, "size:32", exclude_vmap=True)
-        approx = best(rows, arch, decode, "size:32")
-        hf = best(rows, arch, decode, "size:32", engine_prefix="hf:float32")
-        if not (exact and hf):
-            continue
-        spec = ARCHS[arch]
-        src = 1.0
-        fl = flops_per_output_token(spec, src, 1.0, 4 if decode == "beam4" else 1)["total"]
-        bound32 = peaks["fp32_gflops"] / fl
-        bound8 = peaks["int8_gops"] / fl
-        line = (f"{decode} batch 32: best exact CT2 = {exact['engine']} at {exact['tok_s']} tok/s = {exact['x_hf']}x HF "
-                f"({hf['tok_s']} tok/s); target {target}x → {'MET' if exact['x_hf'] >= target else 'NOT MET'}.")
-        if exact["x_hf"] < target:
-            need = target * hf["tok_s"]
-            line += (f" {target}x needs {need:.0f} tok/s = {need * fl:.0f} GFLOP/s at {fl:.3f} GFLOP/token: "
-                     f"{100 * need / bound32:.0f}% of the measured fp32 GEMM peak ({bound32:.0f} tok/s at 100%), "
-                     f"{100 * need / bound8:.0f}% of the int8 peak; CT2 reaches {100 * exact['peak_fraction']:.0f}% of its peak.")
-        if approx and approx is not exact:
-            line += (f" With the vocabulary map ({approx['vmap_words']:.0f} output words per batch, outputs may change): "
-                     f"{approx['engine']} {approx['tok_s']} tok/s = {approx['x_hf']}x.")
-        out.append(line)
-    if pipeline and "translate_s" in pipeline.get("cold", {}):
-        cold, warm = pipeline["cold"], pipeline.get("warm", {})
-        overhead = (cold["translate_s"] - cold["engine_s"]) / cold["engine_s"]
-        out.append(f"pipeline overhead on a cold run: {100 * overhead:.1f}% of engine time; target ≤ 5% → "
-                   f"{'MET' if overhead <= TARGETS['overhead'] else 'NOT MET'}.")
-        if "translate_s" in warm:
-            speed = cold["translate_s"] / max(warm["translate_s"], 1e-9)
-            out.append(f"warm rerun {speed:.0f}x faster than cold (translation call; process start and model load "
-                       f"excluded); target ≥ 50x → {'MET' if speed >= TARGETS['warm_speedup'] else 'NOT MET'}.")
-    if pipeline and pipeline.get("cli_1x", {}).get("peak_rss_mb") and pipeline.get("cli_10x", {}).get("peak_rss_mb"):
-        ratio = pipeline["cli_10x"]["peak_rss_mb"] / pipeline["cli_1x"]["peak_rss_mb"]
-        out.append(f"peak RSS of `summ translate` at 10x input = {ratio:.2f}x of 1x; target ≤ 1.2x → "
-                   f"{'MET' if ratio <= TARGETS['rss_10x'] else 'NOT MET'}.")
-    return out
 
 
 if __name__ == "__main__":

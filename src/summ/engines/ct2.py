@@ -16,8 +16,10 @@ Every CTranslate2 default that changes an output is overridden here: ``max_input
 (1024, silently truncating), ``max_decoding_length`` (256), ``beam_size`` (2) and
 ``min_decoding_length`` (1).
 
-Speed notes (see ``eval/bench/README.md``): ``intra_threads`` should equal the physical
-cores; ``CT2_USE_MKL=1`` makes int8 8-40x slower on AMD CPUs, so it is never set here.
+Speed (measured by ``eval/bench/bench_translate.py``, see its README): on CPU the defaults
+are int8 weights and one single-threaded worker per physical core, each decoding its share of
+the pipeline's batch; ``CT2_USE_MKL=1`` makes int8 8-40x slower on AMD CPUs, so it is never
+set here.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import os
 import re
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -58,11 +61,10 @@ _TMP_PREFIX = ".tmp-"
 _STALE_TMP_S = 24 * 3600
 
 # What `compute_type="auto"` means per device; see eval/bench/README.md for the measurements.
-# CPU: float32. On the 2-core AMD EPYC (Zen 5) benchmark machine int8 was not faster than
-# float32 for opus-mt-sized models and changes some outputs; where int8 helps (large models,
-# Intel CPUs with VNNI kernels) ask for it explicitly.
+# CPU: int8 (oneDNN's VNNI kernels): 2-3x float32 on the benchmark machine for the
+# opus-mt architecture. It changes some outputs; float32 gives the HF engine's tokens exactly.
 # CUDA: int8 weights with float16 activations, the usual best speed/memory trade-off.
-AUTO_COMPUTE = {"cpu": ("float32",), "cuda": ("int8_float16", "float16", "float32")}
+AUTO_COMPUTE = {"cpu": ("int8", "float32"), "cuda": ("int8_float16", "float16", "float32")}
 
 # The converter's module-level loader table is shared; conversions patch it one at a time.
 _CONVERT_LOCK = threading.Lock()
@@ -100,12 +102,38 @@ def physical_cores() -> int:
     return max(1, len(cores))
 
 
-def default_intra_threads() -> int:
-    """``OMP_NUM_THREADS`` when set (as torch honours it), else the physical cores."""
+def default_threads() -> int:
+    """CPU threads to use: ``OMP_NUM_THREADS`` when set (as torch honours it), else the physical cores."""
     value = os.environ.get("OMP_NUM_THREADS", "")
     if value.isdigit() and int(value) > 0:
         return int(value)
     return physical_cores()
+
+
+def thread_layout(device: str, inter_threads: int, intra_threads: int) -> tuple[int, int]:
+    """Resolve 0 (= auto) in (inter_threads, intra_threads).
+
+    On CPU the threads (:func:`default_threads`) go to parallel single-threaded workers by
+    default: each decodes a share of the batch, which beat one multi-threaded worker by
+    1.2-1.5x at batch 32 on the benchmark machine (per-step matrices are small and threads
+    synchronise at every layer). A lone sentence then runs on one thread. On CUDA one worker
+    drives the GPU.
+
+    Raises:
+        ConfigError: a negative count.
+    """
+    if inter_threads < 0 or intra_threads < 0:
+        raise ConfigError(f"inter_threads and intra_threads must be >= 0 (got {inter_threads}, {intra_threads})")
+    if device == "cuda":
+        return inter_threads or 1, intra_threads or 1
+    total = default_threads()
+    if not inter_threads and not intra_threads:
+        return total, 1
+    if not inter_threads:
+        return max(1, total // intra_threads), intra_threads
+    if not intra_threads:
+        return inter_threads, max(1, total // inter_threads)
+    return inter_threads, intra_threads
 
 
 def pick_device(device: str = "auto") -> tuple[str, int]:
@@ -392,7 +420,9 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
     common = {"trust_remote_code": trust_remote_code}
     user_revision = None if revision == "unknown" or revision.startswith("local-") else revision
     if tokenizer is None:
-        tokenizer, _ = load_pretrained(model, user_revision, lambda src, **kw: AutoTokenizer.from_pretrained(src, **kw, **common))
+        tokenizer, _ = load_pretrained(
+            model, user_revision, lambda src, **kw: AutoTokenizer.from_pretrained(src, **kw, **common)
+        )
     # float32 regardless of the checkpoint's dtype: quantisation happens in the converter.
     net, _ = load_pretrained(
         model, user_revision, lambda src, **kw: AutoModelForSeq2SeqLM.from_pretrained(src, dtype="float32", **kw, **common)
@@ -503,7 +533,9 @@ class CT2Engine:
     source_vocab: list[str]
     target_ids: dict[str, int]
     inter_threads: int = 1
+    intra_threads: int = 1
     use_vmap: bool = False
+    vmap_digest: str | None = None  # which vocabulary map (it changes outputs: part of settings)
     _suppress: list[list[str]] = field(default_factory=list)
     _prefix: list[str] = field(default_factory=list)
 
@@ -528,7 +560,7 @@ class CT2Engine:
         device: str = "auto",
         revision: str | None = None,
         compute_type: str = "auto",
-        inter_threads: int = 1,
+        inter_threads: int = 0,
         intra_threads: int = 0,
         src_lang: str = "ar",
         tgt_lang: str = "en",
@@ -543,12 +575,14 @@ class CT2Engine:
             decode: generation settings applied to every call.
             device: ``auto`` (cuda if CTranslate2 sees a GPU, else cpu), ``cpu``, ``cuda``, ``cuda:N``.
             revision: hub branch, tag or commit.
-            compute_type: ``auto`` (float32 on CPU, int8_float16 on CUDA; see
-                :data:`AUTO_COMPUTE`), or a CTranslate2 type: ``float32``, ``int8``,
-                ``int8_float32``, ``float16``, ``bfloat16``, ``int8_float16``, ...
-            inter_threads: batches decoded in parallel; a batch is split into this many parts.
-            intra_threads: threads per batch; 0 = ``OMP_NUM_THREADS`` if set, else the
-                physical cores.
+            compute_type: ``auto`` (int8 on CPU, int8_float16 on CUDA; see
+                :data:`AUTO_COMPUTE`), or a CTranslate2 type: ``float32`` (the HF engine's
+                outputs exactly), ``int8``, ``int8_float32``, ``float16``, ``bfloat16``,
+                ``int8_float16``, ...
+            inter_threads: parallel workers; each batch is shared out among them. 0 = auto
+                (see :func:`thread_layout`: one per CPU thread on CPU, 1 on CUDA).
+            intra_threads: threads per worker; 0 = auto (the CPU threads left per worker).
+                CPU threads = ``OMP_NUM_THREADS`` if set, else the physical cores.
             src_lang: ISO 639-1 code of the source (mapped per family).
             tgt_lang: ISO 639-1 code of the output.
             cache_dir: where conversions are kept (default ``SUMM_CT2_CACHE`` or
@@ -574,13 +608,14 @@ class CT2Engine:
             require_tokenizer_files(path, model)
         kind, index = pick_device(device)
         compute = pick_compute_type(compute_type, kind)
-        if inter_threads < 1 or intra_threads < 0:
-            raise ConfigError(f"inter_threads must be >= 1 and intra_threads >= 0 (got {inter_threads}, {intra_threads})")
+        inter_threads, intra_threads = thread_layout(kind, inter_threads, intra_threads)
         if vmap is not None and not Path(vmap).is_file():
             raise ConfigError(f"vocabulary map {vmap} does not exist")
 
         common = {"trust_remote_code": trust_remote_code}
-        tokenizer, resolved = load_pretrained(model, revision, lambda src, **kw: _auto_tokenizer(AutoTokenizer, model, src, **kw, **common))
+        tokenizer, resolved = load_pretrained(
+            model, revision, lambda src, **kw: _auto_tokenizer(AutoTokenizer, model, src, **kw, **common)
+        )
         config, _ = load_pretrained(model, revision, lambda src, **kw: AutoConfig.from_pretrained(src, **kw, **common))
         if resolved == "unknown" or resolved == revision:
             # Hub models: the commit hash, so "main" becomes a fixed revision for the cache key.
@@ -613,11 +648,11 @@ class CT2Engine:
             _check_vocabulary(source_vocab, tokenizer, model)
         _check_decoder_start(folder, codec, target_vocab, model)
 
-        threads = intra_threads or default_intra_threads()
-        translator = ctranslate2.Translator(
-            str(folder), device=kind, device_index=index, compute_type=compute,
-            inter_threads=inter_threads, intra_threads=threads,
-        )
+        with _keep_torch_threads():
+            translator = ctranslate2.Translator(
+                str(folder), device=kind, device_index=index, compute_type=compute,
+                inter_threads=inter_threads, intra_threads=intra_threads,
+            )
         target_ids: dict[str, int] = {}
         for i, token in enumerate(target_vocab):
             target_ids.setdefault(token, i)
@@ -627,13 +662,13 @@ class CT2Engine:
             model_id=model, revision=resolved, translator=translator, codec=codec, generation_config=gen,
             device=kind, compute_type=compute, decode=decode, folder=folder, converted=converted,
             load_seconds=0.0, source_vocab=source_vocab, target_ids=target_ids, inter_threads=inter_threads,
-            use_vmap=vmap is not None,
+            intra_threads=intra_threads, use_vmap=vmap is not None, vmap_digest=key["vmap"],
         )
         engine._prefix = [target_vocab[i] for i in codec.target_prefix]
         engine._suppress = _suppress_sequences(gen, target_vocab)
         engine.load_seconds = time.perf_counter() - started
-        logger.info("loaded %s (%s, revision %s) with CTranslate2 on %s as %s, %d threads, in %.1f s",
-                    model, codec.family, resolved, kind, compute, threads, engine.load_seconds)
+        logger.info("loaded %s (%s, revision %s) with CTranslate2 on %s as %s, %d x %d threads, in %.1f s",
+                    model, codec.family, resolved, kind, compute, inter_threads, intra_threads, engine.load_seconds)
         return engine
 
     # The Engine protocol ------------------------------------------------------------------
@@ -677,6 +712,7 @@ class CT2Engine:
             **self.codec.settings(),
             **options,
             "max_input_length": 0,
+            "vmap": self.vmap_digest,
             "compute_type": self.compute_type,
             "device": self.device,
             "ctranslate2": ctranslate2.__version__,
@@ -743,6 +779,25 @@ class CT2Engine:
             ids = [start] + [self.target_ids[t] for t in result.hypotheses[0]]
             out.append(self.codec.strip_output(ids))
         return out
+
+
+@contextlib.contextmanager
+def _keep_torch_threads():
+    """Undo the change of torch's thread count that creating a ctranslate2.Translator makes.
+
+    The constructor sets the calling thread's OpenMP thread count to ``intra_threads`` (1 with
+    the default layout), and torch in the same process reads it: an HF model used after a CT2
+    engine was loaded (notebooks comparing engines, summarisers next to a translator) silently
+    ran on one thread (measured: 30% slower on two cores). CTranslate2's own workers set their
+    thread count themselves, so restoring it for the calling thread changes nothing for them.
+    """
+    torch = sys.modules.get("torch")  # only if torch is in use; never imported just for this
+    before = torch.get_num_threads() if torch is not None else None
+    try:
+        yield
+    finally:
+        if torch is not None and torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 def _auto_tokenizer(auto_tokenizer, model: str, src: str, **kwargs):
