@@ -85,10 +85,20 @@ def test_input_limit_leaves_room_for_output_and_respects_user_limit():
 
 @pytest.mark.parametrize(
     ("tokens", "ratio", "margin", "limit", "expected"),
-    [(10, 2.0, 16, 1000, 48), (40, 2.0, 16, 1000, 96), (1, 2.0, 16, 1000, 32), (300, 2.0, 16, 200, 200), (7, 1.0, 0, 1000, 16)],
+    [(10, 2.0, 16, 1000, 48), (40, 2.0, 16, 1000, 96), (41, 2.0, 16, 1000, 128), (1, 2.0, 16, 1000, 24),
+     (300, 2.0, 16, 200, 200), (7, 1.0, 0, 1000, 16), (200, 2.0, 16, 1000, 512), (0, 0.0, 0, 1000, 16)],
 )
-def test_output_cap_grows_with_input_in_steps_of_16(tokens, ratio, margin, limit, expected):
+def test_output_cap_grows_with_input_in_few_classes(tokens, ratio, margin, limit, expected):
     assert output_cap(tokens, DecodeConfig(length_ratio=ratio, length_margin=margin), limit) == expected
+
+
+def test_output_cap_classes_are_at_most_one_and_a_half_times_the_raw_cap():
+    decode = DecodeConfig()
+    caps = {output_cap(n, decode, 10**6) for n in range(1, 2000)}
+    assert sorted(caps)[:8] == [24, 32, 48, 64, 96, 128, 192, 256]
+    for n in range(1, 2000):
+        raw = 2 * n + 16
+        assert raw <= output_cap(n, decode, 10**6) <= 1.5 * raw
 
 
 def test_capped_outputs_are_reported():

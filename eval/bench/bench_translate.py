@@ -930,7 +930,7 @@ def describe_pipeline(p: dict) -> str:
     if all(s.get("peak_rss_mb") for _, _, s in cli):
         parts.append("The pipeline alone (stub engine, real tokenizer): " + ", ".join(
             f"{s['peak_rss_mb']} MB" for _, _, s in cli) + ". What grows is the engine's working set: batches "
-            "never mix output caps (caps step by 16 tokens), so a small input makes many small batches and a "
+            "never mix output caps (caps come in classes of 16, 24, 32, 48, 64, 96, ... tokens), so a small input makes many small batches and a "
             "larger one fills them up to --batch-tokens; the largest batch (decoder caches for batch x cap "
             "positions) sets the peak, which the token budget bounds whatever the input size.")
     return " ".join(parts)
@@ -1128,7 +1128,7 @@ def main(argv: list[str] | None = None) -> int:
                     "far more often than on a trained model: a lower bound, to be re-measured on the real model.")
         pipeline = None
         if not args.no_pipeline:
-            pipeline = bench_pipeline(work / "opus-mt-ar-en", ct2_cache, "auto", 64, (1, 10) if args.quick else (1, 10, 30),
+            pipeline = bench_pipeline(work / "opus-mt-ar-en", ct2_cache, "auto", 100 if args.quick else 200, (1, 10),
                                       tmp)
     end_peaks = _probe(cores)["gemm_peak"]
     for key in ("fp32_gflops", "fp32_mkl_gflops", "fp32_onednn_gflops", "int8_gops"):

@@ -16,7 +16,6 @@ repetitive output is counted in a :class:`RunSummary` that is logged and returne
 from __future__ import annotations
 
 import logging
-import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -46,11 +45,16 @@ class DecodeConfig:
     # 1.0 / 0 = off. Repetition controls change outputs; researchers turn them on knowingly.
     repetition_penalty: float | None = 1.0
     no_repeat_ngram_size: int | None = 0
+    # Stop beam search once beam_size hypotheses have finished, as Marian-NMT, fairseq and
+    # CTranslate2 do (the opus-mt and NLLB scores were produced that way). None = the model's
+    # generation_config; HF's own default (False) keeps searching and differs from CTranslate2.
+    early_stopping: bool | None = True
     # Summarisers need a floor; translation does not.
     min_new_tokens: int = 0
-    # Output cap = ratio x source tokens + margin (rounded up to a multiple of 16 so segments
-    # of similar length share a cap and can share a batch). A fixed cap (NLLB's 200,
-    # CTranslate2's 256) silently cuts long outputs; this one grows with the input.
+    # Output cap = ratio x source tokens + margin, rounded up to the next of 16, 24, 32, 48,
+    # 64, 96, ... (segments in a batch share one cap, so caps come in few classes that most
+    # segments share). A fixed cap (NLLB's 200, CTranslate2's 256) silently cuts long
+    # outputs; this one grows with the input.
     length_ratio: float = 2.0
     length_margin: int = 16
     # Explicit output cap for generation that is not length-relative (summaries); overrides
@@ -220,11 +224,18 @@ def is_repetitive(text: str) -> bool:
 
 
 def output_cap(source_tokens: int, decode: DecodeConfig, model_limit: int) -> int:
-    """Max new tokens for a source of this length: grows with the input, never above the model."""
+    """Max new tokens for a source of this length: grows with the input, never above the model.
+
+    The cap depends on the segment alone, never on its batch neighbours, so a resumed run
+    (other batches) gives the same outputs as an uninterrupted one.
+    """
     if decode.max_new_tokens is not None:
         return min(decode.max_new_tokens, model_limit)
     raw = decode.length_ratio * source_tokens + decode.length_margin
-    return min(int(math.ceil(raw / 16) * 16), model_limit)
+    cap = 16
+    while cap < raw:  # 16, 24, 32, 48, 64, 96, ...: at most 1.5x the raw cap
+        cap = cap * 3 // 2 if cap & (cap - 1) == 0 else cap * 4 // 3
+    return min(cap, model_limit)
 
 
 def input_limit(engine: Engine, decode: DecodeConfig, batch: BatchConfig) -> int:

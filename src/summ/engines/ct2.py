@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from summ.engines.families import Codec, make_codec
-from summ.engines.hf import load_pretrained
+from summ.engines.hf import load_pretrained, require_tokenizer_files
 from summ.errors import ConfigError, ModelNotFoundError, require
 from summ.translate import DecodeConfig, Generation
 
@@ -69,9 +69,6 @@ AUTO_COMPUTE = {"cpu": ("int8", "float32"), "cuda": ("int8_float16", "float16", 
 # The converter's module-level loader table is shared; conversions patch it one at a time.
 _CONVERT_LOCK = threading.Lock()
 
-# Files from which AutoTokenizer can build a tokenizer (any one suffices).
-_TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "vocab.txt", "spiece.model", "source.spm", "sentencepiece.bpe.model",
-                    "sentencepiece.model", "tokenizer.model")
 
 
 # --------------------------------------------------------------------------------------
@@ -174,22 +171,6 @@ def pick_compute_type(compute_type: str, device: str) -> str:
             f"choose auto or one of {', '.join(sorted(supported))}"
         )
     return compute_type
-
-
-def require_tokenizer_files(path: Path, model: str) -> None:
-    """Fail clearly when a model folder has no tokenizer (AutoTokenizer raises a bare TypeError).
-
-    Raises:
-        ModelNotFoundError: none of the files a tokenizer is built from is in ``path``.
-    """
-    if any((path / name).is_file() for name in _TOKENIZER_FILES):
-        return
-    if any(path.glob("*.model")) or any(path.glob("*.spm")):
-        return
-    raise ModelNotFoundError(
-        f"cannot load model {model!r}: the folder has no tokenizer files (one of {', '.join(_TOKENIZER_FILES)}); "
-        f"save the tokenizer beside the weights (tokenizer.save_pretrained(DIR)) and try again"
-    )
 
 
 def _slug(text: str) -> str:

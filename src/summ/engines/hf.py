@@ -22,6 +22,10 @@ logger = logging.getLogger(__name__)
 
 _PROBE_TIMEOUT_S = 5.0
 
+# Files from which AutoTokenizer can build a tokenizer (any one suffices).
+_TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "vocab.txt", "spiece.model", "source.spm", "sentencepiece.bpe.model",
+                    "sentencepiece.model", "tokenizer.model")
+
 
 def hub_reachable(timeout: float = _PROBE_TIMEOUT_S) -> bool:
     """Whether the Hugging Face hub (or ``HF_ENDPOINT``) accepts a TCP connection."""
@@ -43,6 +47,23 @@ def not_found(model: str, why: str) -> ModelNotFoundError:
     )
 
 
+def require_tokenizer_files(path: Path, model: str) -> None:
+    """Fail clearly when a model folder has no tokenizer (AutoTokenizer raises a bare TypeError).
+
+    Raises:
+        ModelNotFoundError: none of the files a tokenizer is built from is in ``path``.
+    """
+    if any((path / name).is_file() for name in _TOKENIZER_FILES):
+        return
+    if any(path.glob("*.model")) or any(path.glob("*.spm")):
+        return
+    raise ModelNotFoundError(
+        f"cannot load model {model!r}: the folder has no tokenizer files (one of {', '.join(_TOKENIZER_FILES)}); "
+        f"save the tokenizer beside the weights (tokenizer.save_pretrained(DIR)) and try again"
+    )
+
+
+
 def load_pretrained(model: str, revision: str | None, loader):
     """Call ``loader(source, local_files_only=..., revision=...)`` with the loading order above.
 
@@ -51,6 +72,7 @@ def load_pretrained(model: str, revision: str | None, loader):
     """
     path = Path(model).expanduser()
     if path.is_dir():
+        require_tokenizer_files(path, model)
         return loader(str(path), local_files_only=True, revision=None), fingerprint(path)
     if model.startswith((".", "/", "~")) or model.count("/") > 1:
         raise not_found(model, "no such directory")
@@ -217,7 +239,7 @@ class HFEngine:
             # Neither set (e.g. mT5 XL-Sum's generation_config): transformers' own default, 1.0.
             # An explicit None would override that default and crash beam search.
             kwargs["length_penalty"] = next((x for x in (d.length_penalty, gen.length_penalty) if x is not None), 1.0)
-            kwargs["early_stopping"] = gen.early_stopping
+            kwargs["early_stopping"] = d.early_stopping if d.early_stopping is not None else gen.early_stopping
         if self.codec.target_prefix:
             kwargs["forced_bos_token_id"] = self.codec.target_prefix[0]
         return kwargs
