@@ -207,7 +207,7 @@ def build_opus_arch(out: Path) -> Path:
     import torch
     from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
 
-    from summ.testing import _spm_vocab_and_charsmap
+    from summ.testing import _spm_vocab_and_charsmap, marian_vocab
 
     arch = ARCHS["opus-mt-ar-en"]
     out.mkdir(parents=True, exist_ok=True)
@@ -215,14 +215,8 @@ def build_opus_arch(out: Path) -> Path:
     for name in ("source.spm", "target.spm"):
         (out / name).write_bytes(spm_model)
     pieces, _ = _spm_vocab_and_charsmap(spm_model)
-    # opus-mt layout: </s>=0, <unk>=1, the pieces, filler words up to the real size, <pad> last.
-    vocab = {"</s>": 0, "<unk>": 1}
-    for piece, _score in pieces:
-        vocab.setdefault(piece, len(vocab))
-    vocab.pop("<s>", None)
-    vocab = {p: i for i, p in enumerate(vocab)}
-    vocab = _pad_vocab(vocab, arch["vocab"] - 1)
-    vocab["<pad>"] = len(vocab)
+    # opus-mt layout, with filler words up to the real size before <pad>.
+    vocab = marian_vocab([p for p, _score in pieces], lambda v: _pad_vocab(v, arch["vocab"] - 1))
     (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     tok = MarianTokenizer(source_spm=str(out / "source.spm"), target_spm=str(out / "target.spm"), vocab=str(out / "vocab.json"))
     pad = vocab["<pad>"]

@@ -85,6 +85,25 @@ def _save(model, tokenizer, out: Path, generation: dict) -> None:
     tokenizer.save_pretrained(out)
 
 
+def marian_vocab(pieces: list[str], filler: Callable[[dict[str, int]], dict[str, int]] | None = None) -> dict[str, int]:
+    """The opus-mt vocabulary layout: ``</s>``=0, ``<unk>``=1, the pieces, ``<pad>`` last.
+
+    Args:
+        pieces: SentencePiece pieces in model order (``<s>`` is dropped: Marian has none).
+        filler: optional function that grows the vocabulary before ``<pad>`` is appended
+            (the benchmark pads to the real 62,834 words).
+    """
+    vocab = {"</s>": 0, "<unk>": 1}
+    for piece in pieces:
+        vocab.setdefault(piece, len(vocab))
+    vocab.pop("<s>", None)
+    vocab = {p: i for i, p in enumerate(vocab)}
+    if filler is not None:
+        vocab = filler(vocab)
+    vocab["<pad>"] = len(vocab)
+    return vocab
+
+
 def build_marian(out: Path, seed: int = 0) -> None:
     """opus-mt-ar-en shaped: separate source/target SentencePiece, shared vocab.json, pad = last id."""
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
@@ -94,13 +113,7 @@ def build_marian(out: Path, seed: int = 0) -> None:
     (out / "source.spm").write_bytes(src)
     (out / "target.spm").write_bytes(src)
     pieces, _ = _spm_vocab_and_charsmap(src)
-    # opus-mt convention: </s>=0, <unk>=1, pieces..., <pad>=last.
-    vocab = {"</s>": 0, "<unk>": 1}
-    for piece, _score in pieces:
-        vocab.setdefault(piece, len(vocab))
-    vocab.pop("<s>", None)
-    vocab = {p: i for i, p in enumerate(vocab)}
-    vocab["<pad>"] = len(vocab)
+    vocab = marian_vocab([p for p, _score in pieces])
     (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     tok = MarianTokenizer(source_spm=str(out / "source.spm"), target_spm=str(out / "target.spm"), vocab=str(out / "vocab.json"))
     pad = vocab["<pad>"]

@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from summ.engines.families import Codec, make_codec
+from summ.engines.families import Codec, CodecEngine, make_codec
 from summ.engines.hf import load_pretrained, require_tokenizer_files
 from summ.errors import ConfigError, ModelNotFoundError, require
 from summ.translate import DecodeConfig, Generation
@@ -497,7 +497,7 @@ def _check_vocabulary(vocab: list[str], tokenizer, model: str) -> None:
 
 
 @dataclass
-class CT2Engine:
+class CT2Engine(CodecEngine):
     """A CTranslate2 model behind the :class:`summ.translate.Engine` protocol."""
 
     model_id: str
@@ -523,14 +523,6 @@ class CT2Engine:
     @property
     def name(self) -> str:
         return f"ct2:{self.compute_type}"
-
-    @property
-    def max_input_tokens(self) -> int:
-        return self.codec.max_input_tokens
-
-    @property
-    def max_output_tokens(self) -> int:
-        return self.codec.max_output_tokens
 
     @classmethod
     def load(
@@ -699,9 +691,6 @@ class CT2Engine:
             "ctranslate2": ctranslate2.__version__,
             "recipe": RECIPE,
         }
-
-    def encode(self, texts: list[str]) -> list[list[int]]:
-        return self.codec.encode(texts)
 
     def generate(self, batch: list[list[int]], max_new_tokens: int) -> list[Generation]:
         """Decode one batch exactly as given (no re-splitting, no truncation).

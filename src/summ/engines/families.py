@@ -196,3 +196,24 @@ def fingerprint(path: str | Path) -> str:
                 fh.seek(-(1 << 20), 2)
                 h.update(fh.read())
     return "local-" + h.hexdigest()[:16]
+
+
+class CodecEngine:
+    """What every engine takes straight from its :class:`Codec`: limits and encoding.
+
+    Subclasses (dataclasses with a ``codec`` field) add ``name``, ``settings()`` and
+    ``generate()`` to satisfy :class:`summ.translate.Engine`.
+    """
+
+    codec: Codec
+
+    @property
+    def max_input_tokens(self) -> int:
+        return self.codec.max_input_tokens
+
+    @property
+    def max_output_tokens(self) -> int:
+        return self.codec.max_output_tokens
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        return self.codec.encode(texts)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from summ.engines.families import Codec, fingerprint, make_codec
+from summ.engines.families import Codec, CodecEngine, fingerprint, make_codec
 from summ.errors import ConfigError, ModelNotFoundError
 from summ.translate import DecodeConfig, Generation
 
@@ -125,7 +125,7 @@ def pick_dtype(dtype: str, device: str, family: str):
 
 
 @dataclass
-class HFEngine:
+class HFEngine(CodecEngine):
     """A loaded transformers model behind the :class:`summ.translate.Engine` protocol."""
 
     model_id: str
@@ -140,14 +140,6 @@ class HFEngine:
     @property
     def name(self) -> str:
         return f"hf:{self.dtype}"
-
-    @property
-    def max_input_tokens(self) -> int:
-        return self.codec.max_input_tokens
-
-    @property
-    def max_output_tokens(self) -> int:
-        return self.codec.max_output_tokens
 
     @classmethod
     def load(
@@ -243,9 +235,6 @@ class HFEngine:
         if self.codec.target_prefix:
             kwargs["forced_bos_token_id"] = self.codec.target_prefix[0]
         return kwargs
-
-    def encode(self, texts: list[str]) -> list[list[int]]:
-        return self.codec.encode(texts)
 
     def generate(self, batch: list[list[int]], max_new_tokens: int) -> list[Generation]:
         import torch
