@@ -182,3 +182,21 @@ def test_tiny_model_command_line(tmp_path):
 def test_corpus_has_both_scripts():
     lines = corpus_lines()
     assert any(seg.is_arabic(line) for line in lines) and any(line.isascii() for line in lines)
+
+
+def test_hub_models_resolve_to_the_cached_commit(tmp_path, monkeypatch):
+    """A hub id's revision is the commit folder it was loaded from, not "main"."""
+    import huggingface_hub.constants as constants
+
+    from summ.engines.hf import hub_commit
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "models--Helsinki-NLP--opus-mt-ar-en"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    (repo / "snapshots" / commit / "config.json").write_text("{}")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    assert hub_commit("Helsinki-NLP/opus-mt-ar-en", None) == commit
+    assert hub_commit("Helsinki-NLP/opus-mt-ar-en", commit) == commit
+    assert hub_commit("Helsinki-NLP/opus-mt-xx-yy", "v1") == "v1"  # not cached: what was asked for

@@ -590,9 +590,6 @@ class CT2Engine(CodecEngine):
             model, revision, lambda src, **kw: _auto_tokenizer(AutoTokenizer, model, src, **kw, **common)
         )
         config, _ = load_pretrained(model, revision, lambda src, **kw: AutoConfig.from_pretrained(src, **kw, **common))
-        if resolved == "unknown" or resolved == revision:
-            # Hub models: the commit hash, so "main" becomes a fixed revision for the cache key.
-            resolved = getattr(config, "_commit_hash", None) or resolved
         if resolved == "unknown":
             logger.warning("no revision known for %s: its conversion is reused even if the hub model changes", model)
 

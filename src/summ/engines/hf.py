@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +86,24 @@ def load_pretrained(model: str, revision: str | None, loader):
             result = loader(model, local_files_only=False, revision=revision)
         except OSError as exc:
             raise not_found(model, f"the hub refused it ({str(exc).splitlines()[0]})") from None
-    return result, revision or "unknown"
+    return result, hub_commit(model, revision)
+
+
+def hub_commit(model: str, revision: str | None) -> str:
+    """The commit a hub model was loaded from, read from the local Hugging Face cache.
+
+    transformers 5 no longer records it on the config (``_commit_hash`` is gone); the cache
+    keeps each revision's files under ``snapshots/<commit>/``. Falls back to the requested
+    revision (or ``"unknown"``) when the cache layout says nothing.
+    """
+    from huggingface_hub import try_to_load_from_cache
+
+    path = try_to_load_from_cache(model, "config.json", revision=revision)
+    if isinstance(path, str):
+        match = re.search(r"/snapshots/([0-9a-f]{40})/", Path(path).as_posix())
+        if match:
+            return match.group(1)
+    return revision or "unknown"
 
 
 def pick_device(device: str = "auto") -> str:
@@ -180,13 +198,9 @@ class HFEngine(CodecEngine):
             model, revision, lambda src, **kw: AutoModelForSeq2SeqLM.from_pretrained(src, **kw, **common)
         )
         config = net.config
-        if resolved == "unknown" or resolved == revision:
-            # Hub models: the commit hash transformers resolved, so "main" becomes a fixed revision.
-            resolved = getattr(config, "_commit_hash", None) or resolved
-        try:
-            gen = GenerationConfig.from_model_config(config) if net.generation_config is None else net.generation_config
-        except Exception:  # noqa: BLE001 - some configs carry no generation fields at all
-            gen = GenerationConfig()
+        # transformers builds a generation_config for every seq2seq model it loads (from
+        # generation_config.json, else from the model config).
+        gen = net.generation_config if net.generation_config is not None else GenerationConfig.from_model_config(config)
         codec = make_codec(config, tokenizer, gen, src_lang=src_lang, tgt_lang=tgt_lang)
         torch_dtype = pick_dtype(dtype, device, codec.family)
         net = net.to(device=device, dtype=torch_dtype).eval()
