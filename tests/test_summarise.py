@@ -259,6 +259,18 @@ def test_extractive_translation_uses_the_given_translator(seed_text):
     assert len(fake.calls) == 1 and len(fake.calls[0]) == 3
     assert summaries[1].sentences == ["EN(جملة واحدة)"]
     assert summaries[0].source_sentences == fake.calls[0][:2]
+    assert all(s.lang == "en" for s in summaries)
+
+
+def test_output_lang_counts_a_translator_object():
+    class Echo:
+        def translate(self, segments: list[str]) -> list[str]:
+            return list(segments)
+
+    config = SummaryConfig(strategy="lead", lang="ar")
+    assert Summariser(config).output_lang == "ar"
+    assert Summariser(config, translator=Echo()).output_lang == "en"
+    assert Summariser(SummaryConfig(strategy="direct")).output_lang == "en"
 
 
 # --------------------------------------------------------------------------------------------

@@ -218,13 +218,6 @@ class SummaryConfig:
             return self.translator
         return None
 
-    @property
-    def output_lang(self) -> str:
-        """Language of the summaries (``"auto"`` = the detected input language)."""
-        if self.strategy in CROSS_LINGUAL or self.translation_model is not None:
-            return "en"
-        return self.lang
-
 
 # --------------------------------------------------------------------------------------------
 # Results
@@ -577,6 +570,17 @@ class Summariser:
         """Whether this summariser has a translation step."""
         return self._translator is not None or self.config.translation_model is not None
 
+    @property
+    def output_lang(self) -> str:
+        """Language of the summaries (``"auto"`` = the detected input language).
+
+        A property of the summariser, not of its config: a translator object passed to
+        the constructor makes an extractive summary English although the config names none.
+        """
+        if self.config.strategy in CROSS_LINGUAL or self.translates:
+            return "en"
+        return self.config.lang
+
     def translator(self) -> Translator | PipelineTranslator:
         """The translator, loaded on first use."""
         if self._translator is None:
@@ -694,7 +698,7 @@ class Summariser:
         generated = self._generate(documents)
         if strategy == "summarise-then-translate":
             return self._summarise_then_translate(generated, flags)
-        lang = self.config.output_lang
+        lang = self.output_lang
         return [
             self._model_summary(g, f, lang if lang != "auto" else _detect(doc))
             for g, f, doc in zip(generated, flags, documents)
