@@ -16,11 +16,11 @@ import pytest
 
 from summ.data import load_ntrex128, read_lines, sha256_file
 from summ.errors import ConfigError, InputError
+from summ.config import load_config
 from summ.experiment import (
     PARTIAL_FAILURE_EXIT_CODE,
     SCORE_COLUMNS,
     evaluate_files,
-    load_config,
     run_experiment,
 )
 from summ.metrics import compare, score

@@ -86,7 +86,7 @@ def test_import_summ_is_light():
 
 def test_cli_modules_import_without_heavy_libraries():
     code = (
-        "import sys, summ.cli, summ.segment, summ.translate, summ.data, summ.cache, summ.metrics, summ.experiment, summ.report\n"
+        "import sys, summ.cli, summ.segment, summ.translate, summ.data, summ.cache, summ.metrics, summ.config, summ.experiment, summ.report\n"
         "summ.cli.build_parser()\n"
         "print(','.join(m for m in ('torch', 'transformers', 'ctranslate2', 'matplotlib') if m in sys.modules))\n"
     )

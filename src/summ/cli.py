@@ -262,7 +262,7 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _add_evaluate(sub) -> None:
-    from summ.experiment import SignificanceConfig
+    from summ.config import SignificanceConfig
     from summ.metrics import ALL_METRICS, LEVELS, METRICS
 
     p = sub.add_parser("evaluate", help="score hypothesis files against references with sacrebleu (signatures, significance)")
