@@ -989,8 +989,6 @@ def targets(rows: list[dict], pipeline: dict | None, peaks: dict) -> list[str]:
         if stub1.get("peak_rss_mb") and stub10.get("peak_rss_mb"):
             line += (f" The pipeline's own memory (stub engine): {stub10['peak_rss_mb'] / stub1['peak_rss_mb']:.2f}x; "
                      "the rest is the engine's working set for fuller batches, bounded by --batch-tokens")
-            if pipeline.get("cli_30x", {}).get("peak_rss_mb"):
-                line += f" (30x: {pipeline['cli_30x']['peak_rss_mb'] / pipeline['cli_10x']['peak_rss_mb']:.2f}x of 10x)"
             line += "."
         out.append(line)
     return out

@@ -549,6 +549,12 @@ def _titles(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
             _style_label(setter("\n".join(arabic_label(line) for line in text.split("\n"))))
 
 
+def _legend(ax: Any) -> None:
+    """A small legend whose Arabic entries are styled like every other Arabic label."""
+    for text in ax.legend(fontsize="small").get_texts():
+        _style_label(text)
+
+
 def bar_chart(
     labels: Sequence[str],
     values: Sequence[float],
@@ -636,9 +642,7 @@ def histogram(
         edges = [lo + (hi - lo) * i / bins for i in range(bins + 1)] if hi > lo else [lo - 0.5, lo + 0.5]
         for name, vs in groups.items():
             ax.hist(list(vs), bins=edges, alpha=0.55, label=arabic_label(name))
-        legend = ax.legend(fontsize="small")
-        for t in legend.get_texts():
-            _style_label(t)
+        _legend(ax)
     _titles(ax, title, xlabel, ylabel)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -671,9 +675,7 @@ def line_chart(
     for tick in ax.get_xticklabels():
         _style_label(tick)
     if series:
-        legend = ax.legend(fontsize="small")
-        for t in legend.get_texts():
-            _style_label(t)
+        _legend(ax)
     _titles(ax, title, xlabel, ylabel)
     ax.grid(alpha=0.3)
     fig.tight_layout()
