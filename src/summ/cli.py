@@ -329,11 +329,11 @@ def main(argv: list[str] | None = None) -> int:
         # Model-loading progress bars (transformers, huggingface_hub) only help on a terminal.
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
-    logging.basicConfig(level=level, format="summ: %(message)s", stream=sys.stderr)
-    if not args.verbose:
-        # transformers and huggingface_hub are chatty at INFO; their warnings still show.
-        for name in ("transformers", "huggingface_hub", "urllib3", "filelock", "sacrebleu"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+    # Other libraries (transformers, huggingface_hub, rouge-score through absl...) are chatty at
+    # INFO: only their warnings show, unless --verbose asks for everything.
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="summ: %(message)s",
+                        stream=sys.stderr)
+    logging.getLogger("summ").setLevel(level)
     try:
         return args.func(args)
     except SummError as exc:
