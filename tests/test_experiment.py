@@ -261,7 +261,7 @@ def test_validation_lists_every_problem_before_any_work(env, tmp_path, data_dir)
         f"""
 baseline = "nobody"
 metrics = ["bleu", "blue"]
-levels = ["corpus", "paragraph"]
+levels = ["corpus", "paragraph", "corpus"]
 colour = "red"
 [significance]
 methods = ["bs", "t-test"]
@@ -301,7 +301,7 @@ options = {{ sentences = 0 }}
         run_experiment(config, output=tmp_path / "out")
     problems = err.value.problems
     message = str(err.value)
-    expected = ["unknown key 'colour'", "unknown metric 'blue'", "unknown level 'paragraph'",
+    expected = ["unknown key 'colour'", "unknown metric 'blue'", "unknown level 'paragraph'", "level 'corpus' listed twice",
                 "unknown significance method 't-test'", "seed must be a positive integer",
                 "model directory", "not-here", "unknown tiny model family 'gpt'", "unknown engine 'onnx'",
                 "unknown key 'beam'", "two systems are named 'a'", "baseline 'nobody' is not a system",

@@ -1048,27 +1048,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("cmd", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.worker:
-        worker(*args.worker)
-        return 0
-    if args.interleave:
-        interleave_worker(*args.interleave)
-        return 0
-    if args.convert:
-        convert_worker(*args.convert)
-        return 0
-    if args.probe:
-        probe_worker(*args.probe)
-        return 0
-    if args.build:
-        build_worker(*args.build)
-        return 0
-    if args.stub_pipeline:
-        stub_pipeline_worker(*args.stub_pipeline)
-        return 0
-    if args.pipeline_worker:
-        pipeline_worker(*args.pipeline_worker)
-        return 0
+    # Helper processes: the script re-runs itself with one of these to measure in isolation.
+    helpers = {"worker": worker, "interleave": interleave_worker, "convert": convert_worker, "probe": probe_worker,
+               "build": build_worker, "stub_pipeline": stub_pipeline_worker, "pipeline_worker": pipeline_worker}
+    for option, helper in helpers.items():
+        if getattr(args, option):
+            helper(*getattr(args, option))
+            return 0
     if args.measure:
         _measure_child(args.cmd)
         return 0

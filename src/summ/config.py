@@ -280,6 +280,20 @@ def _dataclass_from(cls, table: Any, base_obj, where: str, problems: _Problems):
         return base_obj
 
 
+def _choices(raw: dict, key: str, what: str, allowed: Sequence[str], default: tuple[str, ...],
+             problems: _Problems) -> tuple[str, ...]:
+    """``raw[key]`` as a list of known, distinct names (``default`` when absent or unusable)."""
+    if key not in raw:
+        return default
+    values = _as_str_list(raw[key], key, problems) or default
+    for v in values:
+        if v not in allowed:
+            problems.add(f"unknown {what} {v!r} (choose from {', '.join(allowed)})")
+    for v in sorted({v for v in values if values.count(v) > 1}):
+        problems.add(f"{what} {v!r} listed twice")
+    return values
+
+
 def _check_name(name: Any, where: str, problems: _Problems) -> str | None:
     if not isinstance(name, str) or not _NAME.match(name):
         problems.add(f"{where}: name {name!r} must be letters, digits and . _ + - (it becomes a file name)")
@@ -352,23 +366,12 @@ def load_config(
         problems.add("description must be a string")
         description = ""
 
-    metrics = METRICS
+    metrics = _choices(raw, "metrics", "metric", ALL_METRICS, METRICS, problems)
     if "metrics" in raw:
-        metrics = _as_str_list(raw["metrics"], "metrics", problems) or METRICS
-        for m in metrics:
-            if m not in ALL_METRICS:
-                problems.add(f"unknown metric {m!r} (choose from {', '.join(ALL_METRICS)})")
-        for m in sorted({m for m in metrics if metrics.count(m) > 1}):
-            problems.add(f"metric {m!r} listed twice")
         _check_metric_requirements(metrics, problems)
-    levels = LEVELS
-    if "levels" in raw:
-        levels = _as_str_list(raw["levels"], "levels", problems) or LEVELS
-        for lv in levels:
-            if lv not in LEVELS:
-                problems.add(f"unknown level {lv!r} (choose from {', '.join(LEVELS)})")
-        if "corpus" not in levels:
-            problems.add("levels must include 'corpus' (the tables report corpus scores)")
+    levels = _choices(raw, "levels", "level", LEVELS, LEVELS, problems)
+    if "corpus" not in levels:
+        problems.add("levels must include 'corpus' (the tables report corpus scores)")
 
     significance = _parse_significance(raw.get("significance", {}), metrics, problems)
     defaults = raw.get("defaults", {})
