@@ -242,24 +242,15 @@ def build_opus_arch(out: Path) -> Path:
 def build_nllb_arch(out: Path) -> Path:
     """An M2M100ForConditionalGeneration shaped like facebook/nllb-200-distilled-600M, random weights."""
     import torch
-    from transformers import GenerationConfig, M2M100Config, M2M100ForConditionalGeneration, NllbTokenizer
-    from transformers.tokenization_utils_sentencepiece import SentencePieceExtractor
+    from transformers import GenerationConfig, M2M100Config, M2M100ForConditionalGeneration
 
-    from summ.testing import _spm_vocab_and_charsmap
+    from summ.testing import nllb_tokenizer
 
     arch = ARCHS["nllb-600M"]
     out.mkdir(parents=True, exist_ok=True)
     spm_model = _train_spm("bpe", bos_id=0, pad_id=1, eos_id=2, unk_id=3)
-    spm_path = out / "sentencepiece.bpe.model"
-    spm_path.write_bytes(spm_model)
-    # Built from vocab + merges, as summ.testing does (a raw .model gives an all-<unk> tokenizer).
-    vocab, _scores, merges = SentencePieceExtractor(str(spm_path)).extract()
-    _, charsmap = _spm_vocab_and_charsmap(spm_model)
-    small = NllbTokenizer(vocab=vocab, merges=merges, _spm_precompiled_charsmap=charsmap, src_lang="arb_Arab", tgt_lang="eng_Latn")
-    extra = len(small) - len(vocab)  # language codes and <mask>, appended after the vocabulary
-    tok = NllbTokenizer(vocab=_pad_vocab(vocab, arch["vocab"] - extra), merges=merges, _spm_precompiled_charsmap=charsmap,
-                        src_lang="arb_Arab", tgt_lang="eng_Latn")
-    spm_path.unlink()
+    # Filler words up to the real size, before the language codes the tokenizer appends.
+    tok = nllb_tokenizer(spm_model, out, lambda vocab, added: _pad_vocab(vocab, arch["vocab"] - added))
     config = M2M100Config(
         vocab_size=len(tok), d_model=arch["d_model"], encoder_layers=arch["layers"], decoder_layers=arch["layers"],
         encoder_attention_heads=arch["heads"], decoder_attention_heads=arch["heads"], encoder_ffn_dim=arch["ffn"],

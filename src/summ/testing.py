@@ -171,19 +171,41 @@ def build_nllb(out: Path, seed: int = 0) -> None:
     Built from vocab + merges (not from the raw ``.model`` file, which transformers 5 turns
     into an all-``<unk>`` vocabulary without any error).
     """
+    out.mkdir(parents=True, exist_ok=True)
+    tok = nllb_tokenizer(_train_spm("bpe", bos_id=0, pad_id=1, eos_id=2, unk_id=3), out)
+    _m2m_like(out, seed, tok, vocab_size=len(tok), max_length=200)
+
+
+def nllb_tokenizer(spm_model: bytes, work: Path, filler: Callable[[dict[str, int], int], dict[str, int]] | None = None):
+    """An ``NllbTokenizer`` (arb_Arab → eng_Latn) from a SentencePiece BPE model.
+
+    Args:
+        spm_model: the serialised SentencePiece BPE model.
+        work: a folder for the ``.model`` file the extractor reads (removed afterwards: the
+            saved ``tokenizer.json`` is the tokenizer).
+        filler: optional function ``(vocab, added)`` that grows the vocabulary, where
+            ``added`` is how many entries (language codes, ``<mask>``) the tokenizer appends
+            after it (the benchmark pads to the real 256,206).
+    """
     from transformers import NllbTokenizer
     from transformers.tokenization_utils_sentencepiece import SentencePieceExtractor
 
-    out.mkdir(parents=True, exist_ok=True)
-    model = _train_spm("bpe", bos_id=0, pad_id=1, eos_id=2, unk_id=3)
-    spm_path = out / "sentencepiece.bpe.model"
-    spm_path.write_bytes(model)
-    vocab, _scores, merges = SentencePieceExtractor(str(spm_path)).extract()
-    _, charsmap = _spm_vocab_and_charsmap(model)
-    tok = NllbTokenizer(vocab=vocab, merges=merges, _spm_precompiled_charsmap=charsmap,
-                        src_lang="arb_Arab", tgt_lang="eng_Latn")
-    spm_path.unlink()  # the saved tokenizer.json is the tokenizer; don't leave a second, unused one
-    _m2m_like(out, seed, tok, vocab_size=len(tok), max_length=200)
+    spm_path = work / "sentencepiece.bpe.model"
+    spm_path.write_bytes(spm_model)
+    try:
+        vocab, _scores, merges = SentencePieceExtractor(str(spm_path)).extract()
+    finally:
+        spm_path.unlink()
+    _, charsmap = _spm_vocab_and_charsmap(spm_model)
+
+    def make(v: dict[str, int]):
+        return NllbTokenizer(vocab=v, merges=merges, _spm_precompiled_charsmap=charsmap, src_lang="arb_Arab",
+                             tgt_lang="eng_Latn")
+
+    tok = make(vocab)
+    if filler is not None:
+        tok = make(filler(vocab, len(tok) - len(vocab)))
+    return tok
 
 
 def _t5_tokenizer(extra_symbols: list[str]):
