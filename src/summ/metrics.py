@@ -567,24 +567,28 @@ def compare(
     names = _check_metric_names(metrics, [m for m in ALL_METRICS if m != "comet"])
 
     named = [(baseline, list(systems[baseline]))] + [(k, list(v)) for k, v in systems.items() if k != baseline]
-    built = {name: _sacrebleu_metric(name, "corpus") for name in names}
     from sacrebleu.significance import PairedTest
 
-    with _sacrebleu_seed(seed):
-        test = PairedTest(named, built, references=streams, test_type=method, n_samples=n_samples or 0)
-    sigs, table = test()
-    # PairedTest keys its output by sacrebleu's score names ("BLEU", "chrF2++") in the order of
-    # the metrics it was given; map them back to ours by that order.
-    score_keys = [k for k in table if k != "System"]
+    # One PairedTest per metric: sacrebleu keys its results by score name, and BLEU and spBLEU
+    # are both "BLEU", so in one test the second would silently replace the first. Each test
+    # seeds its own generator, so the resamples are those of a single test over all metrics.
+    tests = {}
+    for name in names:
+        with _sacrebleu_seed(seed):
+            test = PairedTest(named, {name: _sacrebleu_metric(name, "corpus")}, references=streams,
+                              test_type=method, n_samples=n_samples or 0)
+        sigs, table = test()
+        (key,) = [k for k in table if k != "System"]
+        tests[name] = (test.n_samples, sigs[key].format(), table["System"], table[key])
     comparisons = []
-    for row, system in enumerate(table["System"]):
-        for name, key in zip(names, score_keys):
-            res = table[key][row]
-            base = table[key][0]
+    for row, system in enumerate(named):
+        for name, (samples, signature, systems_column, results) in tests.items():
+            assert systems_column[row] == system[0]  # sacrebleu keeps the order it was given
+            res, base = results[row], results[0]
             p = None if row == 0 else float(res.p_value)
             comparisons.append(
                 Comparison(
-                    system=system,
+                    system=system[0],
                     baseline=baseline,
                     metric=name,
                     score=float(res.score),
@@ -594,9 +598,9 @@ def compare(
                     p_value=p,
                     significant=p is not None and p < _P_THRESHOLD,
                     method=method,
-                    n_samples=test.n_samples,
+                    n_samples=samples,
                     seed=seed,
-                    signature=sigs[key].format(),
+                    signature=signature,
                 )
             )
     return comparisons
