@@ -5,6 +5,7 @@ No network: fetch_ntrex128 gets a fake opener that serves the shared NTREX files
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -109,10 +110,24 @@ def test_decode_error_line_number_counts_lone_cr(tmp_path: Path) -> None:
         read_lines(path)
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "UTF_8_SIG"])
+def test_utf8_sig_encoding_drops_the_bom(tmp_path: Path, encoding: str) -> None:
+    # The BOM that utf-8-sig encodes "\n" with used to make _codec_name refuse the codec.
+    path = write_bytes(tmp_path / "bom.txt", "\ufeffسلام\r\nb\n\ufeffc\n".encode())
+    expected = ["سلام", "b", "\ufeffc"]  # only the leading BOM is dropped
+    assert read_lines(path, encoding=encoding) == expected
+    assert list(iter_lines(path, encoding=encoding)) == expected
+    assert check_text_file(path, encoding=encoding) == 3
+    assert read_articles(path, encoding=encoding)[0].text == "سلام\nb\n\ufeffc"
+
+
 def test_non_ascii_compatible_encoding_is_refused(tmp_path: Path) -> None:
     path = write_bytes(tmp_path / "u16.txt", "a\nb\n".encode("utf-16"))
     with pytest.raises(ConfigError, match="convert to UTF-8"):
         read_lines(path, encoding="utf-16")
+    for other in ("utf-16-le", "utf-32"):
+        with pytest.raises(ConfigError, match="convert to UTF-8"):
+            read_lines(path, encoding=other)
     with pytest.raises(ConfigError, match="unknown encoding"):
         read_lines(path, encoding="no-such-codec")
 
@@ -313,6 +328,30 @@ def test_load_ntrex128_missing_files_says_how_to_fetch(tmp_path: Path) -> None:
     assert "DOCUMENT_IDS.tsv" in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("content", "pattern"),
+    [
+        ('{"id": "a", "text": "x"}\n{"id": "b", "text": null}\n', r"j\.jsonl:2: 'text' must be a string, got null; write"),
+        ('{"id": "a", "text": ["p1", "p2"]}\n', r"j\.jsonl:1: 'text' must be a string, got a list; write"),
+        ('{"id": "a", "text": 3}\n', r"j\.jsonl:1: 'text' must be a string, got a number"),
+        ('{"id": "a", "text": "x"}\n{"id": null, "text": "y"}\n', r"j\.jsonl:2: 'id' must be a string or integer, got null; give"),
+        ('{"id": ["a"], "text": "y"}\n', r"j\.jsonl:1: 'id' must be a string or integer, got a list"),
+        ('{"id": true, "text": "y"}\n', r"j\.jsonl:1: 'id' must be a string or integer, got true/false"),
+    ],
+)
+def test_jsonl_records_need_string_text_and_id(tmp_path: Path, content: str, pattern: str) -> None:
+    # str() used to turn null into the article "None" and a list into "['p1', 'p2']".
+    path = tmp_path / "j.jsonl"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=pattern):
+        read_articles(path)
+    summaries = tmp_path / "s" / "j.jsonl"
+    summaries.parent.mkdir()
+    summaries.write_text(content.replace("}\n", ', "summary": "s"}\n'), encoding="utf-8")
+    with pytest.raises(InputError, match=pattern):  # the same check for summarisation data
+        load_summaries_jsonl(summaries)
+
+
 class FakeOpener:
     """Serves the upstream URLs from the shared NTREX files; records every call."""
 
@@ -375,6 +414,34 @@ def test_fetch_ntrex128_network_error_is_one_line(ntrex_dir: Path, tmp_path: Pat
 
     with pytest.raises(SummError, match="timed out"):
         fetch_ntrex128(tmp_path, opener=FakeOpener(ntrex_dir, error=TimeoutError("timed out")))
+
+
+def test_fetch_ntrex128_disk_full_is_not_offline(ntrex_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The network works; writing the download fails as on a full disk.
+    real_fdopen = os.fdopen
+
+    class FullDisk(io.RawIOBase):
+        def __init__(self, fd: int, *args: object) -> None:
+            super().__init__()
+            self.fh = real_fdopen(fd, *args)
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: object) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self) -> None:
+            self.fh.close()
+            super().close()
+
+    monkeypatch.setattr(data.os, "fdopen", FullDisk)
+    opener = FakeOpener(ntrex_dir)
+    with pytest.raises(InputError, match=r"ntrex128: cannot write \(No space left on device\); .*SUMM_DATA_DIR") as err:
+        fetch_ntrex128(tmp_path, opener=opener)
+    assert "offline" not in str(err.value)
+    assert len(opener.calls) == 1  # the download was reached, and stopped at the first write
+    assert not list((tmp_path / "ntrex128").iterdir())  # the temp file was removed
 
 
 def refuse_writes(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -67,6 +67,18 @@ def test_mismatched_lengths_name_every_column() -> None:
         side_by_side([AR], [EN], headers=["only one"])
 
 
+def test_mismatched_lengths_are_caught_when_headers_repeat() -> None:
+    # hyp and ref both default to the header "English": keyed by header, one count hid the other.
+    with pytest.raises(ValueError, match=r"column 1 \('English'\) has 1, column 2 \('English'\) has 2 rows"):
+        side_by_side(["one"], ["x", "y"])
+    with pytest.raises(ValueError, match=r"column 1 \('English'\) has 2, column 2 \('English'\) has 1, "
+                                         r"column 3 \('English'\) has 2 rows"):
+        side_by_side(["a", "b"], ["x"], ["y", "z"])
+    with pytest.raises(ValueError, match=r"column 1 \('same'\) has 2, column 2 \('same'\) has 1, 'other' has 1 rows"):
+        side_by_side(["a", "b"], ["x"], ["y"], headers=["same", "same", "other"])
+    assert side_by_side(["a", "b"], ["x", "y"]).html.count("<tr") == 3  # header + two rows
+
+
 def test_a_bare_string_is_refused() -> None:
     with pytest.raises(TypeError, match="not a bare string"):
         side_by_side(AR, [EN])

@@ -314,3 +314,40 @@ def test_summary_table_and_failed_strategy(run_dir):
     assert "**summary strategy broken failed**" in md
     tex = (run_dir / "report" / "tables.tex").read_text(encoding="utf-8")
     assert "lead2 & oracle & 100.0 & 100.0 & 100.0 & 100.0 \\\\" in tex and "R-Lsum" in tex
+
+
+@pytest.mark.parametrize("method", ["bs", "ar"])
+def test_evaluation_note_names_the_test_and_claims_a_ci_only_for_bootstrap(tmp_path, method):
+    from summ.experiment import evaluate_files
+    from summ.report import render_evaluation
+
+    refs = [f"the {w} sat on the mat near the door number {i}" for i, w in enumerate(
+        ["cat", "dog", "bird", "fox", "cow", "pig", "hen", "owl", "rat", "bee"])]
+    (tmp_path / "ref.en").write_text("".join(r + "\n" for r in refs), encoding="utf-8")
+    (tmp_path / "good.en").write_text("".join(r + "\n" for r in refs), encoding="utf-8")
+    (tmp_path / "weak.en").write_text("".join(" ".join(r.split()[:3]) + "\n" for r in refs), encoding="utf-8")
+    ev = evaluate_files([tmp_path / "weak.en", tmp_path / "good.en"], [tmp_path / "ref.en"], metrics=["chrf"],
+                        baseline="weak", method=method, n_samples=50, seed=7)
+    assert {c.method for c in ev.comparisons} == {method}
+    for fmt in ("table", "latex"):
+        text = render_evaluation(ev, fmt)
+        (note,) = [line for line in text.splitlines() if "p < " in line]
+        assert "against weak (" in note and "50 samples, seed 7; exact ties unmarked" in note
+        pm = "$\\pm$" if fmt == "latex" else "±"
+        if method == "ar":
+            assert "approximate randomisation" in note and "(ar," not in note
+            assert pm not in note and "confidence interval" not in note and "CI" not in note
+            assert pm not in text  # no cell claims a CI either
+        else:
+            assert "paired bootstrap resampling" in note and "(bs," not in note
+            assert f"{pm} is the half-width of the bootstrap 95" in note
+            assert pm in text.replace(note, "")
+
+
+def test_importing_report_does_not_import_matplotlib():
+    import subprocess
+    import sys
+
+    code = "import sys, summ.report; print(any(m.split('.')[0] == 'matplotlib' for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -20,6 +20,7 @@ module has no side effects: no directory is created until something is downloade
 from __future__ import annotations
 
 import codecs
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -65,7 +66,9 @@ def _codec_name(path: Path, encoding: str) -> str:
         raise ConfigError(f"{path}: unknown encoding {encoding!r} (try utf-8 or {_ARABIC_LEGACY_ENCODING})") from None
     # Lines are split on the byte 0x0A before decoding; in UTF-16/32 that byte occurs inside
     # characters, so such files would be cut in the wrong places. Refuse instead of garbling.
-    if "\n".encode(name) != b"\n":
+    # utf-8-sig writes a BOM before the first character; it is still ASCII-compatible (iter_lines
+    # drops the BOM), so compare without it.
+    if "\n".encode(name).removeprefix(codecs.BOM_UTF8) != b"\n":
         raise ConfigError(
             f"{path}: encoding {encoding} is not supported for line files; "
             f"convert to UTF-8 first (iconv -f {encoding} -t utf-8)"
@@ -189,6 +192,33 @@ def read_jsonl(
     return records
 
 
+_JSON_TYPES = {type(None): "null", bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "an object"}
+
+
+def _record_document(path: Path, lineno: int, rec: dict) -> Document:
+    """The Document for one JSONL record with ``id`` and ``text``; other keys go to ``meta``.
+
+    ``text`` must be a JSON string and ``id`` a string or integer (integers become strings):
+    ``str()`` would silently turn ``null`` into the article "None" and a list into "['a', 'b']".
+
+    Args:
+        path: the JSONL file, for the message.
+        lineno: the record's 1-based line (read_jsonl rejects blank lines, so record n is line n).
+        rec: the record, as read_jsonl returns it.
+
+    Raises:
+        InputError: naming the file, line, key and fix.
+    """
+    rid, text = rec["id"], rec["text"]
+    if not isinstance(rid, (str, int)) or isinstance(rid, bool):
+        got = _JSON_TYPES.get(type(rid), type(rid).__name__)
+        raise InputError(f'{path}:{lineno}: \'id\' must be a string or integer, got {got}; give each record a unique "id"')
+    if not isinstance(text, str):
+        got = _JSON_TYPES.get(type(text), type(text).__name__)
+        raise InputError(f'{path}:{lineno}: \'text\' must be a string, got {got}; write the article as one JSON string ("" if empty)')
+    return Document(id=str(rid), text=text, meta={k: v for k, v in rec.items() if k not in ("id", "text")})
+
+
 def read_articles(path: str | os.PathLike, encoding: str = "utf-8") -> list[Document]:
     """Articles from a directory of ``.txt`` files (sorted by name) or a JSONL file with id/text.
 
@@ -202,10 +232,7 @@ def read_articles(path: str | os.PathLike, encoding: str = "utf-8") -> list[Docu
             raise InputError(f"{path}: directory has no .txt articles")
         return [Document(id=p.stem, text=read_text(p, encoding), meta={"path": str(p)}) for p in files]
     if path.suffix == ".jsonl":
-        return [
-            Document(id=str(r["id"]), text=str(r["text"]), meta={k: v for k, v in r.items() if k not in ("id", "text")})
-            for r in read_jsonl(path, encoding)
-        ]
+        return [_record_document(path, lineno, rec) for lineno, rec in enumerate(read_jsonl(path, encoding), start=1)]
     if path.is_file():
         return [Document(id=path.stem, text=read_text(path, encoding), meta={"path": str(path)})]
     raise InputError(f"{path}: no such file or directory")
@@ -565,13 +592,12 @@ def _download(url: str, expected: str, folder: Path, name: str, opener: Callable
     """Download ``url`` to ``folder/name`` if its sha256 is ``expected``; else raise."""
     import http.client  # only when downloading: keeps the network stack out of import time
 
-    def write(fh) -> None:
-        digest = hashlib.sha256()
+    @contextlib.contextmanager
+    def network() -> Iterator[None]:
+        # Only the opener and resp.read go in here: an OSError from fh.write is the disk (full,
+        # read-only), which fetch_ntrex128 reports as such, not as "offline".
         try:
-            with opener(url, timeout=timeout) as resp:
-                while chunk := resp.read(_CHUNK):
-                    digest.update(chunk)
-                    fh.write(chunk)
+            yield
         except (OSError, http.client.HTTPException) as exc:
             # URLError, HTTPError, timeouts and resets are OSErrors; IncompleteRead is not.
             reason = getattr(exc, "reason", None) or exc
@@ -579,6 +605,19 @@ def _download(url: str, expected: str, folder: Path, name: str, opener: Callable
                 f"could not download {url} ({reason}); this machine may be offline: copy the files "
                 f"into {folder} from a connected machine, or set SUMM_DATA_DIR to a folder that has them"
             ) from None
+
+    def write(fh) -> None:
+        digest = hashlib.sha256()
+        with contextlib.ExitStack() as stack:
+            with network():
+                resp = stack.enter_context(opener(url, timeout=timeout))
+            while True:
+                with network():
+                    chunk = resp.read(_CHUNK)
+                if not chunk:
+                    break
+                digest.update(chunk)
+                fh.write(chunk)
         got = digest.hexdigest()
         if got != expected:
             raise InputError(
@@ -671,17 +710,18 @@ def load_summaries_jsonl(path: str | os.PathLike, encoding: str = "utf-8") -> li
         One Document per record, in file order, with ``meta["summary"]``.
 
     Raises:
-        InputError: a record is bad (missing key, non-string text or summary, duplicate id),
+        InputError: a record is bad (missing key, non-string text or summary, id neither string
+            nor integer, duplicate id),
             naming the file and line.
     """
     path = Path(path)
     docs = []
     for lineno, rec in enumerate(read_jsonl(path, encoding, required=_SUMMARY_KEYS), start=1):
-        for key in ("text", "summary"):
-            if not isinstance(rec[key], str):
-                raise InputError(f"{path}:{lineno}: {key!r} must be a string, got {type(rec[key]).__name__}")
-        meta = {k: v for k, v in rec.items() if k not in ("id", "text")}
-        docs.append(Document(id=str(rec["id"]), text=rec["text"], meta=meta))
+        doc = _record_document(path, lineno, rec)
+        if not isinstance(rec["summary"], str):
+            got = _JSON_TYPES.get(type(rec["summary"]), type(rec["summary"]).__name__)
+            raise InputError(f'{path}:{lineno}: \'summary\' must be a string, got {got}; write the reference summary as one JSON string')
+        docs.append(doc)
     return docs
 
 

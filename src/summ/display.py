@@ -289,7 +289,10 @@ def side_by_side(
     for what, values in (("headers", headers), ("langs", langs)):
         if len(values) != len(cols):
             raise ValueError(f"side_by_side: {len(cols)} columns but {len(values)} {what}")
-    lengths = {f"{h!r}": len(c) for h, c in zip(headers, cols)}
+    # Keyed by position where a header repeats (hyp and ref both default to "English"), so
+    # no column's count overwrites another's and every mismatch is reported.
+    lengths = {f"{h!r}" if headers.count(h) == 1 else f"column {i + 1} ({h!r})": len(c)
+               for i, (h, c) in enumerate(zip(headers, cols))}
     if index is not None:
         lengths["index"] = len(index)
     if len(set(lengths.values())) > 1:

@@ -25,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -361,7 +362,13 @@ def _score_sacrebleu(
 # --------------------------------------------------------------------------- COMET
 
 
+@functools.lru_cache(maxsize=2)
 def _load_comet(model_name: str):
+    """The COMET model for a hub id or local checkpoint, loaded once per name.
+
+    Cached because score() runs once per level and system and loading a checkpoint takes
+    seconds to minutes; failures (missing library, bad id) are not cached.
+    """
     comet = require("comet", "unbabel-comet", extra="comet")
     # A local checkpoint path works offline; a hub id is downloaded (and cached) by COMET.
     path = model_name if os.path.isfile(model_name) else comet.download_model(model_name)

@@ -108,15 +108,9 @@ def load_results(results_dir: str | os.PathLike) -> Results:
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     if manifest.get("status") != "finished":
         raise InputError(f"{path}: the run did not finish (status {manifest.get('status')!r}); rerun `summ run` to resume it")
-    from summ.experiment import _SCORE_FILES
+    from summ.experiment import _SCORE_FILES, _SUMMARY_SCORE_FILES
 
-    scores = {}
-    for level, name in _SCORE_FILES.items():
-        if (path / name).is_file():
-            rows = _read_csv(path / name)
-            for row in rows:
-                row["score"] = float(row["score"])
-            scores[level] = rows
+    scores = _read_scores(path, _SCORE_FILES)
     significance = []
     if (path / "significance.csv").is_file():
         for row in _read_csv(path / "significance.csv"):
@@ -124,16 +118,20 @@ def load_results(results_dir: str | os.PathLike) -> Results:
                 row[key] = _float(row[key])
             row["significant"] = row["significant"] == "true"
             significance.append(row)
-    from summ.experiment import _SUMMARY_SCORE_FILES
+    summary_scores = _read_scores(path, _SUMMARY_SCORE_FILES)
+    return Results(path, manifest, scores, significance, summary_scores)
 
-    summary_scores = {}
-    for level, name in _SUMMARY_SCORE_FILES.items():
-        if (path / name).is_file():
-            rows = _read_csv(path / name)
+
+def _read_scores(folder: Path, files: dict[str, str]) -> dict[str, list[dict]]:
+    """The score files present in ``folder`` (``files``: level -> file name), scores as floats, by level."""
+    scores = {}
+    for level, name in files.items():
+        if (folder / name).is_file():
+            rows = _read_csv(folder / name)
             for row in rows:
                 row["score"] = float(row["score"])
-            summary_scores[level] = rows
-    return Results(path, manifest, scores, significance, summary_scores)
+            scores[level] = rows
+    return scores
 
 
 # --------------------------------------------------------------------------------------
@@ -218,13 +216,35 @@ def corpus_tables(results: Results) -> list[Table]:
                     continue
                 bs = tests.get((dataset, system, metric, "bs"))
                 test = tests.get((dataset, system, metric, primary)) if primary else None
-                cells.append(Cell(row["score"], bs["ci"] if bs else None, test["p_value"] if test else None,
-                                  _marked(test["p_value"], test["delta"]) if test else False))
+                cells.append(_score_cell(row["score"], bs["ci"] if bs else None,
+                                         test["p_value"] if test else None, test["delta"] if test else None))
             rows.append(Row(system, rec.get("model", ""), rec.get("engine_name") or rec.get("engine", ""),
                             system == m.get("baseline"), bool(rec.get("tiny")), tuple(cells), error))
         tables.append(Table(dataset, _dataset_title(dataset, info), tuple(metrics), tuple(rows),
                             tuple(_table_notes(results, dataset, rows, primary))))
     return tables
+
+
+def _score_cell(value: float, ci: float | None, p_value: float | None, delta: float | None) -> Cell:
+    """A table cell: the score, its CI half-width (if any) and the significance mark from the test (if any)."""
+    return Cell(value, ci, p_value, _marked(p_value, delta))
+
+
+#: Full names of the paired significance tests, for table notes.
+_METHOD_NAMES = {"bs": "paired bootstrap resampling", "ar": "approximate randomisation"}
+
+
+def _significance_note(against: str, method: str, n_samples, seed, ci: bool) -> str:
+    """The note explaining the significance mark (and ``±``, when the table shows bootstrap CIs).
+
+    Args:
+        against: what the systems are tested against (``"the baseline"``, or its name).
+        method: ``"bs"`` or ``"ar"``; approximate randomisation gives no confidence interval.
+        ci: whether the table's cells carry ``±`` CI half-widths.
+    """
+    return (f"{MARK} p < {P_THRESHOLD} against {against} ({_METHOD_NAMES.get(method, method)}, {n_samples} samples, "
+            f"seed {seed}; exact ties unmarked)"
+            + ("; ± is the half-width of the bootstrap 95% confidence interval." if ci else "."))
 
 
 def _marked(p_value: float | None, delta: float | None) -> bool:
@@ -252,12 +272,8 @@ def _table_notes(results: Results, dataset: str, rows: list[Row], primary: str |
     notes = []
     tested = [r for r in results.significance if r["dataset"] == dataset and r["method"] == primary]
     if tested:
-        method = {"bs": "paired bootstrap resampling", "ar": "approximate randomisation"}[primary]
-        n = tested[0]["n_samples"]
         ci = any(r["method"] == "bs" for r in results.significance if r["dataset"] == dataset)
-        notes.append(f"{MARK} p < {P_THRESHOLD} against the baseline ({method}, {n} samples, seed {sig.get('seed')}; "
-                     "exact ties unmarked)"
-                     + ("; ± is the half-width of the bootstrap 95% confidence interval." if ci else "."))
+        notes.append(_significance_note("the baseline", primary, tested[0]["n_samples"], sig.get("seed"), ci))
     if sig.get("notes", {}).get(dataset):
         notes.append(sig["notes"][dataset] + ".")
     if any(r.tiny for r in rows):
@@ -488,17 +504,6 @@ def articles_section(results: Results) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def _figure(width: float = 6.4, height: float = 3.6):
-    # A bare Figure with an Agg canvas: no pyplot, so no global figure registry, no GUI
-    # backend, and nothing changed for the caller's own matplotlib use.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig
-
-
 def _save(fig, stem: Path) -> list[Path]:
     """Save in every plot format with nothing run-specific inside (no date, no version)."""
     import matplotlib
@@ -525,6 +530,8 @@ def plot_documents(results: Results, dataset: str, stem: Path) -> list[Path]:
     if not systems:
         return []
     data = [[r["score"] for r in rows if r["system"] == s] for s in systems]
+    from summ.display import _figure
+
     fig = _figure(max(4.0, 1.2 * len(systems) + 2), 3.6)
     ax = fig.add_subplot()
     ax.boxplot(data, showmeans=True)
@@ -596,6 +603,8 @@ def plot_length(results: Results, dataset: str, stem: Path) -> list[Path]:
         return []
     labels = _bucket_labels()
     counts = next(iter(buckets.values()))
+    from summ.display import _figure
+
     fig = _figure(6.4, 3.6)
     ax = fig.add_subplot()
     for system, values in buckets.items():
@@ -847,8 +856,8 @@ def render_evaluation(evaluation, fmt: str = "table") -> str:
         if (system, item, metric) not in values:
             return None
         c = tests.get((system, metric))
-        return Cell(values[(system, item, metric)], c.ci if c else None, c.p_value if c else None,
-                    _marked(c.p_value, c.delta) if c else False)
+        return _score_cell(values[(system, item, metric)], c.ci if c else None,
+                           c.p_value if c else None, c.delta if c else None)
 
     if fmt == "csv":
         buf = io.StringIO()
@@ -865,8 +874,8 @@ def render_evaluation(evaluation, fmt: str = "table") -> str:
     notes = []
     if evaluation.comparisons:
         c0 = evaluation.comparisons[0]
-        notes.append(f"{MARK} p < {P_THRESHOLD} against {evaluation.baseline} ({c0.method}, {c0.n_samples} samples, "
-                     f"seed {c0.seed}; exact ties unmarked); ± bootstrap 95% CI half-width.")
+        ci = any(c.ci is not None for c in evaluation.comparisons)
+        notes.append(_significance_note(evaluation.baseline, c0.method, c0.n_samples, c0.seed, ci))
     sigs = {}
     for _, s in evaluation.scores:
         sigs.setdefault(s.metric, s.signature)
