@@ -29,7 +29,7 @@ CAP = 24  # short caps keep the file fast; both stopping reasons still occur
 
 # Weight scale and </s>-row boost per family: chosen so that, over NTREX sentences, outputs
 # are varied and both stopping reasons occur (checked in test_greedy_matches_hf).
-_LIVELY = {"marian": (0.5, 3.0), "m2m100": (0.5, 9.0), "nllb": (0.5, 4.0), "t5": (0.5, 3.0)}
+_LIVELY = {"marian": (0.5, 3.0), "m2m100": (0.5, 9.0), "nllb": (0.5, 4.0), "t5": (0.5, 3.0), "bart": (0.5, 1.0)}
 
 
 def _lively(src: Path, dst: Path, family: str, seed: int = 1) -> Path:
@@ -417,3 +417,27 @@ def test_folder_without_marker_is_converted_again(lively, tmp_path):
     (engine.folder / "summ-ct2.json").unlink()  # e.g. copied by hand, or by an older tool
     again = _ct2(lively["nllb"], cache)
     assert again.converted and (again.folder / "summ-ct2.json").is_file()
+
+
+def test_model_min_length_is_a_floor_in_both_engines(tiny_models, ct2_cache, arabic, tmp_path):
+    """A generation_config min_length (distilbart-cnn: 56) holds on CTranslate2 as on HF."""
+    import json
+
+    import torch
+    from transformers import AutoModelForSeq2SeqLM
+
+    path = _lively(tiny_models["bart"], tmp_path / "bart", "bart")
+    model = AutoModelForSeq2SeqLM.from_pretrained(path)
+    with torch.no_grad():  # BART's logit bias on </s>: outputs of varied lengths, as above
+        model.final_logits_bias[0, model.config.eos_token_id] = 15.0
+    model.save_pretrained(path)
+    gen_file = path / "generation_config.json"
+    gen = json.loads(gen_file.read_text(encoding="utf-8"))
+    floor = 8
+    gen_file.write_text(json.dumps({**gen, "min_length": floor, "no_repeat_ngram_size": 0}), encoding="utf-8")
+    hf, ct2 = _hf(path), _ct2(path, ct2_cache)  # greedy
+    batch = hf.encode(arabic[:48])
+    hf_out, ct2_out = _hf_ids(hf, batch, CAP), _ct2_ids(ct2, batch, CAP)
+    assert ct2_out == hf_out
+    lengths = [len(ids) for ids in hf_out]
+    assert min(lengths) >= floor - 2 and min(lengths) < CAP  # the floor binds, and some outputs end

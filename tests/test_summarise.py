@@ -536,3 +536,13 @@ def test_propagation_rejects_a_cross_lingual_summariser_and_misaligned_input(tin
         propagation(["a"], ["a"], Summariser(SummaryConfig(strategy="direct")))
     with pytest.raises(InputError, match="aligned"):
         propagation(["a", "b"], ["a"], Summariser(SummaryConfig(strategy="lead", lang="en")))
+
+
+def test_model_strategies_run_on_ctranslate2(tiny_models, seed_text, tmp_path, monkeypatch):
+    monkeypatch.setenv("SUMM_CT2_CACHE", str(tmp_path / "ct2"))
+    kwargs = strategy_kwargs("translate-then-summarise", tiny_models)
+    (summary,) = summarise([seed_text], "translate-then-summarise", engine="ct2", **kwargs)
+    assert summary.lang == "en" and summary.text and summary.intermediate
+    # CTranslate2 picks its own weight type (compute_type): an HF dtype is an error, not ignored.
+    with pytest.raises(ConfigError, match="compute_type"):
+        summarise([seed_text], "translate-then-summarise", engine="ct2", dtype="float16", **kwargs)

@@ -482,6 +482,11 @@ def load_engine(model: str, engine: str = "hf", *, decode: DecodeConfig = Decode
     if engine == "ct2":
         from summ.engines.ct2 import CT2Engine
 
+        # Callers that serve both engines (the summariser) pass the HF weight type; CTranslate2
+        # chooses its own (compute_type), so only the neutral "auto" may pass through.
+        dtype = options.pop("dtype", "auto")
+        if dtype != "auto":
+            raise ConfigError(f"dtype {dtype!r} applies to engine 'hf'; for 'ct2' use compute_type")
         return CT2Engine.load(model, decode=decode, **options)
     raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
 
@@ -668,11 +673,11 @@ def translate_articles(
     from summ.data import read_articles
 
     path = Path(path)
+    if path.is_dir() and output_dir is None:  # before any work, not after translating everything
+        raise ConfigError(f"{path} is a directory of articles: give --output DIR for the translations")
     docs = read_articles(path, encoding)  # decodes everything first: errors before any output
     result = translator.translate_documents([d.text for d in docs], html=html)
     if path.is_dir():
-        if output_dir is None:
-            raise ConfigError(f"{path} is a directory of articles: give --output DIR for the translations")
         for doc, text in zip(docs, result.texts):
             with _AtomicText(Path(output_dir) / f"{doc.id}.txt") as out:
                 out.write(text + "\n")

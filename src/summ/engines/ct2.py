@@ -666,8 +666,10 @@ class CT2Engine(CodecEngine):
             # prefix tokens (</s> itself for M2M100/NLLB), CTranslate2 only generated ones.
             "repetition_penalty": first(d.repetition_penalty, getattr(gen, "repetition_penalty", None), default=1.0),
             "no_repeat_ngram_size": first(d.no_repeat_ngram_size, getattr(gen, "no_repeat_ngram_size", None), default=0),
-            # CTranslate2's default of 1 would forbid an immediate </s> that HF allows.
-            "min_decoding_length": d.min_new_tokens,
+            # CTranslate2's default of 1 would forbid an immediate </s> that HF allows. The
+            # model's own floor (distilbart-cnn: min_length 56) applies as in HF, where it
+            # counts the decoder start token too.
+            "min_decoding_length": max(d.min_new_tokens, (getattr(gen, "min_length", None) or 0) - 1),
             "disable_unk": False,
             "suppress_sequences": self._suppress or None,
             "use_vmap": self.use_vmap,
