@@ -26,6 +26,24 @@ def cli(capsys):
     return _cli
 
 
+# summ translate: engine flags ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("engine", "flag", "value", "names"), [
+    ("hf", "--compute-type", "int8", "--compute-type applies to --engine ct2"),
+    ("ct2", "--dtype", "float16", "--dtype applies to --engine hf"),
+    ("hf", "--dtype", "float16", None),  # the engine's own flag passes (then fails on the missing model)
+])
+def test_engine_flags_for_the_other_engine_are_errors(cli, tmp_path, engine, flag, value, names):
+    code, out, err = cli("translate", str(SEED_ARTICLE), "--model", str(tmp_path / "no-model"), "--engine", engine,
+                         flag, value, "--no-cache")
+    assert code != 0 and out == ""
+    if names:
+        assert code == 2 and names in err
+    else:
+        assert "applies to" not in err and "no-model" in err
+
+
 # summ summarise ---------------------------------------------------------------------------
 
 

@@ -330,6 +330,14 @@ def test_unreadable_data_is_an_error_before_any_model_loads(env, tmp_path):
     with pytest.raises(InputError, match="line-aligned"):
         run_experiment(config, output=tmp_path / "out")
     assert not (tmp_path / "out" / "outputs").exists()
+    # An earlier run's results survive a rerun that stops on its data.
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "manifest.json").write_text('{"status": "finished"}', encoding="utf-8")
+    (earlier / "scores.csv").write_text("dataset,system\n", encoding="utf-8")
+    with pytest.raises(InputError, match="line-aligned"):
+        run_experiment(config, output=earlier)
+    assert (earlier / "scores.csv").read_text(encoding="utf-8") == "dataset,system\n"
 
 
 # --------------------------------------------------------------------------- configs and overrides
@@ -414,3 +422,14 @@ def test_importing_experiment_and_report_stays_light():
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_article_ids_that_share_an_output_file_are_an_error(env, tmp_path):
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text('{"id": "a/b", "text": "مرحبا"}\n{"id": "a_b", "text": "أهلا"}\n', encoding="utf-8")
+    config = tmp_path / "clash.toml"
+    config.write_text('[[systems]]\nname = "x"\nmodel = "summ-test/never-loaded"\n'
+                      '[[datasets]]\nname = "a"\ntype = "articles"\npath = "articles.jsonl"\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"'a/b', 'a_b' would all be written to a_b\.txt"):
+        run_experiment(config, output=tmp_path / "out")
+    assert not (tmp_path / "out" / "outputs").exists()

@@ -81,13 +81,14 @@ def _run_translate(args: argparse.Namespace) -> int:
             raise ConfigError(f"{path}: no such file or directory")
         if path.is_dir() and args.output is None:
             raise ConfigError(f"{path} is a directory of articles: give --output DIR for the translations")
-    options = {}
-    if args.engine == "ct2" and args.compute_type:
-        options["compute_type"] = args.compute_type
-    if args.engine == "hf" and args.dtype:
-        options["dtype"] = args.dtype
-    elif args.compute_type and args.engine != "ct2":
+    # Each flag belongs to one engine; given to the other it is an error, never ignored.
+    if args.compute_type and args.engine != "ct2":
         raise ConfigError("--compute-type applies to --engine ct2 only (use --dtype with hf)")
+    if args.dtype and args.engine != "hf":
+        raise ConfigError("--dtype applies to --engine hf only (use --compute-type with ct2)")
+    options = {"compute_type": args.compute_type} if args.compute_type else {}
+    if args.dtype:
+        options["dtype"] = args.dtype
     translator = load_translator(
         args.model,
         args.engine,

@@ -129,8 +129,10 @@ def resolve_model(model: str) -> tuple[str, bool]:
     try:
         os.replace(tmp, target)  # atomic: a concurrent run sees no half-built model
     except OSError:
-        # Another process finished first (the target is a non-empty directory): use its copy.
         shutil.rmtree(tmp, ignore_errors=True)
+        if not (target / "SUMM_TINY_MODEL").is_file():
+            raise  # not the race below but a real failure (permissions, disk)
+        # Another process finished first (the target is a non-empty directory): use its copy.
     logger.info("built tiny %s model in %s", family, target)
     return str(target), True
 
@@ -193,6 +195,14 @@ def load_dataset(ds: DatasetConfig) -> LoadedDataset:
                              None if corpus.doc_ids is None else list(corpus.doc_ids),
                              dict(corpus.files), dict(corpus.hashes), total)
     docs = data.read_articles(ds.path, ds.encoding)
+    by_file: dict[str, list[str]] = {}
+    for d in docs:
+        by_file.setdefault(_safe_file_name(d.id), []).append(d.id)
+    clashes = [(name, ids) for name, ids in by_file.items() if len(ids) > 1]
+    if clashes:
+        name, ids = clashes[0]
+        raise InputError(f"{ds.path}: article ids {', '.join(map(repr, ids))} would all be written to {name}.txt "
+                         f"({len(clashes)} such clash{'es' if len(clashes) > 1 else ''}); give them distinct ids")
     total = len(docs)
     if ds.documents is not None:
         docs = docs[: ds.documents]
@@ -282,8 +292,9 @@ def run(config: ExperimentConfig, *, report: bool = True, progress: bool = False
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     out = config.output
+    # All data errors before any model loads, and before the previous results are cleared.
+    datasets = [load_dataset(ds) for ds in config.datasets]
     _prepare_output(out)
-    datasets = [load_dataset(ds) for ds in config.datasets]  # all data errors before any model loads
     _write_bytes(out / "config.toml", config.path.read_bytes())
     manifest = _manifest_head(config, datasets, started_at)
     _write_json(out / "manifest.json", {**manifest, "status": "running"})
@@ -453,11 +464,6 @@ def _safe_file_name(doc_id: str) -> str:
     return re.sub(r"[^\w.+-]", "_", doc_id) or "_"
 
 
-def _n_pieces(record) -> int:
-    # SegmentRecord.pieces is the tuple of pieces sent to the model (an int in older versions).
-    return record.pieces if isinstance(record.pieces, int) else len(record.pieces)
-
-
 def _segment_objects(ds: LoadedDataset, result) -> list[dict]:
     """One JSON object per source segment, in source order.
 
@@ -476,7 +482,7 @@ def _segment_objects(ds: LoadedDataset, result) -> list[dict]:
             objs.append({
                 **where, "segment": j, "paragraph": segment.paragraph, "source": record.source,
                 "translation": record.translation, "source_tokens": record.source_tokens,
-                "split": _n_pieces(record) > 1, "pieces": _n_pieces(record), "hit_cap": record.hit_cap,
+                "split": len(record.pieces) > 1, "pieces": len(record.pieces), "hit_cap": record.hit_cap,
                 "flags": list(record.flags),
             })
     return objs
