@@ -242,6 +242,7 @@ def test_extractive_with_translator_is_aligned(seed_text, tiny_models):
     assert len(summary.sentences) == 3 and all(summary.sentences)
     assert summary.lang == "en" and summary.text == "\n".join(summary.sentences)
     assert "translation-capped" in summary.flags  # a tiny model never emits EOS
+    assert "translation-repetition" in summary.flags  # ... and loops: both flags are kept
 
 
 def test_extractive_translation_uses_the_given_translator(seed_text):
@@ -260,6 +261,17 @@ def test_extractive_translation_uses_the_given_translator(seed_text):
     assert summaries[1].sentences == ["EN(جملة واحدة)"]
     assert summaries[0].source_sentences == fake.calls[0][:2]
     assert all(s.lang == "en" for s in summaries)
+
+
+def test_english_text_given_to_a_translator_is_flagged(seed_text):
+    class Echo:
+        def translate(self, segments: list[str]) -> list[str]:
+            return list(segments)
+
+    english = "The talks went well. Both sides agreed. A statement followed."
+    arabic, other = summarise([seed_text, english], "lead", sentences=2, translator=Echo())
+    assert "not-arabic" in other.flags and "not-arabic" not in arabic.flags
+    assert other.sentences == ["The talks went well.", "Both sides agreed."]  # still summarised
 
 
 def test_output_lang_counts_a_translator_object():

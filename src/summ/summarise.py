@@ -707,7 +707,8 @@ class Summariser:
     def _input_flags(self, document: str) -> list[str]:
         if not document.strip():
             return ["empty"]
-        expects_arabic = self.config.strategy in CROSS_LINGUAL or self.config.lang == "ar"
+        # A translator translates Arabic: English text given to one is flagged like any other.
+        expects_arabic = self.config.strategy in CROSS_LINGUAL or self.config.lang == "ar" or self.translates
         if expects_arabic and not seg.is_arabic(document):
             return ["not-arabic"]
         return []
@@ -734,7 +735,7 @@ class Summariser:
         out, start = [], 0
         for (idx, chosen), f in zip(picked, flags):
             english = translations[start : start + len(chosen)]
-            extra = sorted(set(_strip_empty(tflags[start : start + len(chosen)])))
+            extra = _span_flags(tflags, start, len(chosen))
             start += len(chosen)
             out.append(Summary("\n".join(english), english, cfg.strategy, "en", indices=idx, source_sentences=chosen,
                                chunks=1 if chosen else 0, flags=tuple(f + extra)))
@@ -819,7 +820,7 @@ class Summariser:
         out, start = [], 0
         for g, f, sentences in zip(generated, flags, arabic):
             english = translations[start : start + len(sentences)]
-            extra = sorted(set(_strip_empty(tflags[start : start + len(sentences)])))
+            extra = _span_flags(tflags, start, len(sentences))
             start += len(sentences)
             more = [name for name, on in (("capped", g.capped), ("repetition", g.repetition)) if on]
             out.append(Summary(" ".join(english), english, self.config.strategy, "en", source_sentences=sentences,
@@ -831,30 +832,29 @@ def _detect(text: str) -> str:
     return "ar" if seg.is_arabic(text) else "en"
 
 
-def _translate_sentences(translator: Any, sentences: list[str]) -> tuple[list[str], list[str]]:
-    """Translations of ``sentences`` (aligned) and flags raised on any of them.
+def _translate_sentences(translator: Any, sentences: list[str]) -> tuple[list[str], list[tuple[str, ...]]]:
+    """Translations of ``sentences`` (aligned) and the flags raised on each.
 
-    Returns ``(translations, flags)`` where ``flags[i]`` is one of ``""``,
-    ``"translation-capped"``, ``"translation-repetition"`` per sentence (a sentence with both
-    reports the first), so callers can take the set over a document's span.
+    Returns ``(translations, flags)`` where ``flags[i]`` holds ``"translation-capped"`` and/or
+    ``"translation-repetition"`` (looping output usually runs into the cap too: both are kept),
+    so callers can take the union over a document's span with :func:`_span_flags`.
     """
     if not sentences:
         return [], []
     if hasattr(translator, "translate_segments"):
         result = translator.translate_segments(sentences, check_arabic=False)
-        flags = []
-        for record in result.records:
-            if "capped" in record.flags:
-                flags.append("translation-capped")
-            elif "repetition" in record.flags:
-                flags.append("translation-repetition")
-            else:
-                flags.append("")
+        flags = [tuple(f"translation-{f}" for f in ("capped", "repetition") if f in record.flags)
+                 for record in result.records]
         return list(result.translations), flags
     translations = list(translator.translate(list(sentences)))
     if len(translations) != len(sentences):
         raise SummError(f"translator returned {len(translations)} translations for {len(sentences)} sentences")
-    return translations, [""] * len(sentences)
+    return translations, [()] * len(sentences)
+
+
+def _span_flags(flags: list[tuple[str, ...]], start: int, n: int) -> list[str]:
+    """The translation flags raised on any of ``flags[start : start + n]``, sorted."""
+    return sorted({f for fs in flags[start : start + n] for f in fs})
 
 
 def _translate_documents(translator: Any, documents: list[str]) -> tuple[list[str], list[list[str]]]:
@@ -865,13 +865,9 @@ def _translate_documents(translator: Any, documents: list[str]) -> tuple[list[st
     texts, flags, start = [], [], 0
     for doc in segmented:
         texts.append(seg.rebuild(doc, translations[start : start + len(doc)]))
-        flags.append(sorted({f for f in tflags[start : start + len(doc)] if f}))
+        flags.append(_span_flags(tflags, start, len(doc)))
         start += len(doc)
     return texts, flags
-
-
-def _strip_empty(flags: Sequence[str]) -> list[str]:
-    return [f for f in flags if f]
 
 
 def summarise(
