@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from summ.errors import InputError
 from summ.data import load_ntrex128
 from summ.report import (
     MARK,
@@ -249,6 +250,13 @@ def test_published_scores_only_beside_the_same_test_set(run_dir, tmp_path):
     build_report(run_dir, output=tmp_path / "r", published=other)
     md = (tmp_path / "r" / "tables.md").read_text(encoding="utf-8")
     assert "| oracle | chrf | 98.5 (unverified) | 100.0 |" in md
+    # A published file that cannot be read is one clear error, and nothing is written.
+    cp1256 = tmp_path / "cp1256.csv"
+    cp1256.write_bytes("model,test_set\nنموذج,x\n".encode("cp1256"))
+    for bad, message in ((tmp_path / "missing.csv", "cannot read"), (cp1256, "not UTF-8")):
+        with pytest.raises(InputError, match=message):
+            build_report(run_dir, output=tmp_path / "never", published=bad)
+        assert not (tmp_path / "never").exists()
 
 
 def test_shipped_published_anchors():
@@ -289,8 +297,6 @@ def test_renderers_escape_and_align(run_dir):
 
 
 def test_missing_or_unfinished_results_are_clear_errors(tmp_path):
-    from summ.errors import InputError
-
     with pytest.raises(InputError, match="no manifest.json"):
         build_report(tmp_path)
     (tmp_path / "manifest.json").write_text(json.dumps({"status": "running"}), encoding="utf-8")

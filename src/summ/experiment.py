@@ -795,9 +795,14 @@ def read_published(path: str | os.PathLike) -> list[dict]:
     """Rows of a published-scores CSV (:data:`PUBLISHED_COLUMNS`), comment lines (``#``) skipped.
 
     Raises:
-        InputError: a required column is missing.
+        InputError: the file cannot be read, is not UTF-8, or lacks a required column.
     """
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the published-scores file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 (byte {exc.start}); save the published-scores CSV as UTF-8") from None
     lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     reader = csv.DictReader(lines)
     missing = [c for c in ("model", "test_set", "metric", "score", "source") if c not in (reader.fieldnames or [])]

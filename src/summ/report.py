@@ -755,13 +755,13 @@ def build_report(
         InputError: not a finished results folder, or an unreadable published file.
     """
     results = load_results(results_dir)
-    out = Path(output) if output is not None else results.path / "report"
-    out.mkdir(parents=True, exist_ok=True)
     published_rows = None
-    if published is not None:
+    if published is not None:  # read before anything is written: a bad file leaves no folder
         from summ.experiment import read_published
 
         published_rows = read_published(published)
+    out = Path(output) if output is not None else results.path / "report"
+    out.mkdir(parents=True, exist_ok=True)
     tables = corpus_tables(results)
     summaries = summary_tables(results)
     label = f"tab:{_latex_label(str(results.manifest.get('name')))}"
