@@ -10,6 +10,12 @@ from pathlib import Path
 # subprocesses (CLI runs, notebook kernels) inherit it.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The tests define CPU behaviour (device "auto" -> cpu, CTranslate2 compute type int8, HF and
+# CTranslate2 outputs compared token for token); speed on a GPU is the benchmark's job. So hide
+# any GPU, before torch or ctranslate2 initialise CUDA; subprocesses and notebook kernels inherit
+# it. Assigned, not setdefault: GPU schedulers (SLURM, cloud runners) set CUDA_VISIBLE_DEVICES
+# themselves, and a setdefault would leave the GPU visible exactly there.
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
 
 import pytest  # noqa: E402
 

@@ -14,7 +14,7 @@ from summ.data import read_lines
 from summ.engines.families import fingerprint
 from summ.engines.hf import HFEngine, pick_device, pick_dtype
 from summ.errors import ModelNotFoundError
-from summ.testing import corpus_lines
+from summ.testing import build_tiny_model, corpus_lines
 from summ.translate import DecodeConfig, PipelineTranslator, translate_file
 
 TRANSLATION_FAMILIES = ("marian", "m2m100", "nllb", "t5")
@@ -162,8 +162,17 @@ def test_missing_local_dir_and_offline_hub_id_give_one_line_errors(monkeypatch):
 def test_devices_and_dtypes(monkeypatch):
     import torch
 
-    assert pick_device("auto") == "cpu"  # this machine has no GPU
-    assert pick_device("cuda:1") == "cuda:1"
+    # "auto" prefers cuda, then mps, then cpu, whatever hardware runs the test.
+    mps = getattr(torch.backends, "mps", None)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device("auto") == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    if mps is not None:
+        monkeypatch.setattr(mps, "is_available", lambda: True)
+        assert pick_device("auto") == "mps"
+        monkeypatch.setattr(mps, "is_available", lambda: False)
+    assert pick_device("auto") == "cpu"
+    assert pick_device("cuda:1") == "cuda:1" and pick_device("cpu") == "cpu"
     assert pick_dtype("auto", "cpu", "marian") == torch.float32
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
     assert pick_dtype("auto", "cuda", "marian") == torch.float16
@@ -176,7 +185,15 @@ def test_tiny_model_command_line(tmp_path):
     out = tmp_path / "m"
     subprocess.run([sys.executable, "-m", "summ.testing", "tiny-model", str(out), "--family", "nllb"], check=True)
     assert (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
-    assert fingerprint(out) == fingerprint(out)
+    # The build is deterministic: the same family and seed, built again (here in-process),
+    # gives the same files, so cache keys built from the fingerprint survive a rebuild.
+    again = build_tiny_model(tmp_path / "again", "nllb")
+    assert fingerprint(again) == fingerprint(out)
+    # Another seed gives other weights, not just another marker file.
+    other = build_tiny_model(tmp_path / "other", "nllb", seed=1)
+    assert fingerprint(other) != fingerprint(out)
+    assert (other / "model.safetensors").read_bytes() != (out / "model.safetensors").read_bytes()
+    assert (other / "tokenizer.json").read_bytes() == (out / "tokenizer.json").read_bytes()
 
 
 def test_corpus_has_both_scripts():

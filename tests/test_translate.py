@@ -58,7 +58,13 @@ def test_long_segment_is_split_never_truncated(words):
     # Every word reaches the model and comes back (the echo engine returns its input).
     assert result.translations[0] == text
     assert "".join(record.pieces) == text
-    assert len(record.pieces) == -(-(words + 1) // 63) or len(record.pieces) >= words // 63
+    # EchoEngine counts words + one end token, so a piece holds at most limit - 1 words; with no
+    # punctuation to prefer, split_to_fit fills each piece to that size and the last takes the rest.
+    assert tr.limit == 64
+    per_piece = tr.limit - 1
+    assert len(record.pieces) == -(-words // per_piece)
+    assert [len(p.split()) for p in record.pieces[:-1]] == [per_piece] * (len(record.pieces) - 1)
+    assert len(record.pieces[-1].split()) == words - per_piece * (len(record.pieces) - 1)
     assert all(len(ids) <= tr.limit for batch, _ in tr.engine.calls for ids in batch)
     assert result.summary.split_segments == 1 and "split" in record.flags
     assert not record.hit_cap
@@ -202,8 +208,17 @@ def test_run_summary_counts(seed_text):
     tr = make(max_in=20)
     result = tr.translate_documents([seed_text])
     s = result.summary
+    records = result.records[0]
     n = len(result.segments[0])
-    assert s.segments == n and s.pieces >= n and s.split_segments > 0
-    assert s.pieces == sum(len(r.pieces) for r in result.records[0])
-    assert s.source_tokens == sum(r.source_tokens for r in result.records[0])
+    assert s.segments == n == len(records)
+    assert s.pieces >= n and s.split_segments > 0
+    assert s.empty == sum(1 for r in records if not r.source)
+    assert s.pieces == sum(len(r.pieces) for r in records)
+    # No cache: every distinct piece is sent to the model once.
+    assert s.cache_hits == 0 and s.translated == len({p.strip() for r in records for p in r.pieces})
+    assert s.split_segments == sum(1 for r in records if len(r.pieces) > 1) == sum("split" in r.flags for r in records)
+    assert s.capped == sum("capped" in r.flags for r in records)
+    assert s.not_arabic == sum("not-arabic" in r.flags for r in records)
+    assert s.repetition == sum("repetition" in r.flags for r in records)
+    assert s.source_tokens == sum(r.source_tokens for r in records)
     assert "segments" in s.line() and s.as_dict()["segments"] == n
