@@ -11,6 +11,7 @@ from summ.testing import EchoEngine
 from summ.translate import (
     BatchConfig,
     DecodeConfig,
+    Generation,
     PipelineTranslator,
     Translator,
     input_limit,
@@ -222,3 +223,18 @@ def test_run_summary_counts(seed_text):
     assert s.repetition == sum("repetition" in r.flags for r in records)
     assert s.source_tokens == sum(r.source_tokens for r in records)
     assert "segments" in s.line() and s.as_dict()["segments"] == n
+
+
+def test_an_empty_translation_of_real_text_is_flagged():
+    class Silent(EchoEngine):
+        """Emits only </s> for sources that mention 'صمت'."""
+
+        def generate(self, batch, max_new_tokens):
+            outs = super().generate(batch, max_new_tokens)
+            return [Generation("" if "صمت" in o.text else o.text, o.n_tokens, o.hit_cap) for o in outs]
+
+    tr = PipelineTranslator(Silent(), decode=GREEDY)
+    result = tr.translate_segments(["جملة عادية", "صمت هنا", ""])
+    assert result.translations == ["جملة عادية", "", ""]
+    assert [("empty-output" in r.flags) for r in result.records] == [False, True, False]
+    assert result.summary.empty_output == 1 and "1 came back empty" in result.summary.line()

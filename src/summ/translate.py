@@ -138,7 +138,7 @@ class SegmentRecord:
     source_tokens: int
     pieces: tuple[str, ...]  # the source as sent to the model: "".join(pieces) == source
     hit_cap: bool  # some piece's output stopped at its length cap
-    flags: tuple[str, ...]  # "not-arabic", "repetition", "capped", "split"
+    flags: tuple[str, ...]  # "not-arabic", "repetition", "capped", "split", "empty-output"
     cached: bool  # every piece came from the cache
 
 
@@ -153,6 +153,7 @@ class RunSummary:
     capped: int = 0
     not_arabic: int = 0
     repetition: int = 0
+    empty_output: int = 0  # non-empty sources whose translation (or one of its pieces) came back empty
     cache_hits: int = 0
     translated: int = 0  # pieces sent to the model (after cache and de-duplication)
     source_tokens: int = 0
@@ -179,7 +180,8 @@ class RunSummary:
     def line(self) -> str:
         return (
             f"{self.segments} segments ({self.empty} empty), {self.pieces} pieces, {self.split_segments} split, "
-            f"{self.capped} hit the length cap, {self.not_arabic} not Arabic, {self.repetition} repetitive; "
+            f"{self.capped} hit the length cap, {self.not_arabic} not Arabic, {self.repetition} repetitive, "
+            f"{self.empty_output} came back empty; "
             f"{self.cache_hits} from cache, {self.translated} translated, "
             f"{self.segments_per_s:.1f} segments/s, {self.tokens_per_s:.0f} tokens/s"
         )
@@ -355,6 +357,11 @@ class PipelineTranslator:
             if is_repetitive(text):
                 flags.append("repetition")
                 summary.repetition += 1
+            if not all(o.text.strip() for o in outs):
+                # A model that emits only </s> or special tokens: the line stays aligned (blank
+                # or shorter), so it must be flagged rather than pass as translated.
+                flags.append("empty-output")
+                summary.empty_output += 1
             translations.append(text)
             records.append(
                 SegmentRecord(source, text, token_counts[i], tuple(plan[i]), capped, tuple(flags),
