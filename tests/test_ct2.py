@@ -441,3 +441,9 @@ def test_model_min_length_is_a_floor_in_both_engines(tiny_models, ct2_cache, ara
     assert ct2_out == hf_out
     lengths = [len(ids) for ids in hf_out]
     assert min(lengths) >= floor - 2 and min(lengths) < CAP  # the floor binds, and some outputs end
+
+
+def test_a_stopping_rule_ctranslate2_lacks_is_an_error(lively, ct2_cache):
+    with pytest.raises(ConfigError, match="early_stopping=False is not available"):
+        _ct2(lively["marian"], ct2_cache, DecodeConfig(beam_size=4, early_stopping=False))
+    _ct2(lively["marian"], ct2_cache, DecodeConfig(beam_size=1, early_stopping=False))  # greedy: no beams, no rule

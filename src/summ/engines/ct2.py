@@ -611,6 +611,7 @@ class CT2Engine(CodecEngine):
             logger.info("converted %s in %.1f s", model, seconds)
 
         gen = _generation_config(model, resolved, revision, config)
+        _check_stopping_rule(model, decode, gen)
         codec = make_codec(config, tokenizer, gen, src_lang=src_lang, tgt_lang=tgt_lang)
         source_vocab, target_vocab = _read_vocabularies(folder)
         _check_vocabulary(target_vocab, tokenizer, model)
@@ -775,6 +776,21 @@ def _auto_tokenizer(auto_tokenizer, model: str, src: str, **kwargs):
     except TypeError as exc:
         # What transformers raises when a hub repository has no tokenizer files at all.
         raise ModelNotFoundError(f"cannot load model {model!r}: no tokenizer could be built from it ({exc})") from exc
+
+
+def _check_stopping_rule(model: str, decode: DecodeConfig, gen) -> None:
+    """CTranslate2 beam search always stops once ``beam_size`` hypotheses have finished (HF's
+    ``early_stopping=True``); asking for HF's other rules must not pass unnoticed."""
+    beams = decode.beam_size if decode.beam_size is not None else (getattr(gen, "num_beams", None) or 1)
+    if beams <= 1:
+        return
+    if decode.early_stopping is not None and decode.early_stopping is not True:
+        raise ConfigError(f"early_stopping={decode.early_stopping!r} is not available with engine 'ct2' (its beam "
+                          "search stops as early_stopping=True does); use engine 'hf', or early_stopping = true")
+    if decode.early_stopping is None and getattr(gen, "early_stopping", False) is not True:
+        logger.warning("%s: its generation_config asks for early_stopping=%r; CTranslate2 stops beam search as "
+                       "early_stopping=True does, so beams may differ from the HF engine's",
+                       model, getattr(gen, "early_stopping", False))
 
 
 def _generation_config(model: str, resolved: str, revision: str | None, config):
