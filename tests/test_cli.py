@@ -180,3 +180,20 @@ def test_version_and_help():
     proc = subprocess.run([sys.executable, "-m", "summ", "--help"], capture_output=True, text=True, check=True)
     for command in ("translate", "summarise", "evaluate", "run", "report", "data"):
         assert command in proc.stdout
+
+
+def test_interrupt_mentions_the_cache_only_where_there_is_one(cli, monkeypatch, tmp_path):
+    import summ.report
+    import summ.translate
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(summ.report, "build_report", interrupt)
+    monkeypatch.setattr(summ.translate, "load_translator", interrupt)
+    code, _, err = cli("report", str(tmp_path))
+    assert code == 130 and err.strip() == "summ: interrupted"
+    code, _, err = cli("translate", str(SEED_ARTICLE), "--model", "m", "--no-cache")
+    assert code == 130 and err.strip() == "summ: interrupted"
+    code, _, err = cli("translate", str(SEED_ARTICLE), "--model", "m", "--cache", str(tmp_path / "c.sqlite"))
+    assert code == 130 and "rerun to resume" in err

@@ -16,6 +16,7 @@ import pytest
 
 from summ.data import load_ntrex128, read_lines, sha256_file
 from summ.errors import ConfigError, InputError
+from summ.translate import DecodeConfig
 from summ.config import load_config
 from summ.experiment import (
     PARTIAL_FAILURE_EXIT_CODE,
@@ -433,3 +434,21 @@ def test_article_ids_that_share_an_output_file_are_an_error(env, tmp_path):
     with pytest.raises(InputError, match=r"'a/b', 'a_b' would all be written to a_b\.txt"):
         run_experiment(config, output=tmp_path / "out")
     assert not (tmp_path / "out" / "outputs").exists()
+
+
+def test_summary_options_are_checked_when_the_config_loads(env, tmp_path):
+    def config_with(options: str) -> Path:
+        path = tmp_path / "opts.toml"
+        path.write_text('[[systems]]\nname = "m"\nmodel = "tiny:marian"\n'
+                        '[[datasets]]\nname = "n"\ntype = "ntrex128"\n'
+                        f'[[summaries]]\nname = "s"\nstrategy = "lead"\noptions = {{ {options} }}\n', encoding="utf-8")
+        return path
+
+    with pytest.raises(ConfigError) as err:
+        load_config(config_with('skip_duplicates = "false", engine = "nope", translate_decode = { beam = 2 }'))
+    message = str(err.value)
+    for text in ("skip_duplicates must be true or false", "unknown engine 'nope'",
+                 "options.translate_decode: unknown key 'beam'"):
+        assert text in message, text
+    config = load_config(config_with("translate_decode = { beam_size = 2 }"))
+    assert config.summaries[0].options["translate_decode"] == DecodeConfig(beam_size=2)

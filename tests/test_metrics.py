@@ -343,6 +343,11 @@ def test_doc_ids_of_the_wrong_length_are_an_input_error():
         score(["a", "b"], ["a", "b"], level="document", doc_ids=["d1"], hyp_name="hyp.txt")
 
 
+def test_an_empty_document_id_is_an_error():
+    with pytest.raises(InputError, match=r":2: empty document id"):
+        score(["x", "y"], ["x", "y"], level="document", doc_ids=["a", ""])
+
+
 # --------------------------------------------------------------------------- significance
 
 

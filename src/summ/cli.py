@@ -341,7 +341,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"summ: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("summ: interrupted; finished segments are in the cache, rerun to resume", file=sys.stderr)
+        cached = (args.func is _run_run or (args.func is _run_translate and not args.no_cache)
+                  or (args.func is _run_summarise and args.cache is not None))
+        print("summ: interrupted" + ("; finished segments are in the cache, rerun to resume" if cached else ""),
+              file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

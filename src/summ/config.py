@@ -673,6 +673,9 @@ def _parse_summary(i: int, table: Any, systems: list[str], datasets: list[str], 
     if reserved:
         problems.add(f"{where}: options may not set {', '.join(reserved)} (the experiment sets them)")
         options = {k: v for k, v in options.items() if k not in reserved}
+    if "translate_decode" in options:  # a TOML table: checked like [defaults.decode]
+        options = {**options, "translate_decode": _dataclass_from(
+            DecodeConfig, options["translate_decode"], DecodeConfig(), f"{where}.options.translate_decode", problems)}
     try:
         # The summariser's own validation, now rather than after the translations ran.
         SummaryConfig(strategy=strategy, lang="en" if kind == "translation" else "ar", **models, **options)

@@ -331,23 +331,8 @@ class ParallelCorpus:
 
     def _check_doc_ids(self) -> None:
         """Every line has an id, and each document's lines are consecutive."""
-        where = self.files.get("doc_ids", f"{self.name} doc_ids")
-        finished: set[str] = set()
-        prev = None
-        for lineno, doc in enumerate(self.doc_ids or [], start=1):
-            if not doc.strip():
-                raise InputError(f"{where}:{lineno}: empty document id; every line needs one")
-            if doc != prev:
-                # A document that comes back after another one would be split in two when
-                # documents are rebuilt or scored at document level.
-                if doc in finished:
-                    raise InputError(
-                        f"{where}:{lineno}: document {doc!r} resumes after other documents; "
-                        f"a document's lines must be consecutive"
-                    )
-                if prev is not None:
-                    finished.add(prev)
-                prev = doc
+        if self.doc_ids is not None:
+            group_documents(self.doc_ids, self.files.get("doc_ids", f"{self.name} doc_ids"))
 
     def __len__(self) -> int:
         return len(self.src)
@@ -362,10 +347,7 @@ class ParallelCorpus:
         """
         if self.doc_ids is None:
             return [(str(i + 1), [i]) for i in range(len(self.src))]
-        docs: dict[str, list[int]] = {}
-        for i, doc in enumerate(self.doc_ids):
-            docs.setdefault(doc, []).append(i)
-        return list(docs.items())
+        return group_documents(self.doc_ids, self.files.get("doc_ids", f"{self.name} doc_ids"))
 
     def select_documents(self, k: int) -> ParallelCorpus:
         """A smaller corpus with the first ``k`` documents (all of them if there are fewer).
@@ -397,7 +379,42 @@ class ParallelCorpus:
         )
 
 
-def _read_doc_ids(path: Path, encoding: str) -> list[str]:
+def group_documents(doc_ids: Sequence[str], where: str, *, consecutive: bool = True) -> list[tuple[str, list[int]]]:
+    """Line indices per document, documents in order of first appearance.
+
+    The one rule for document ids, wherever they come from: every line has an id, and a
+    document's lines are consecutive (a document that resumes after another usually means a
+    mis-sorted id file, and would be split when documents are rebuilt).
+
+    Args:
+        doc_ids: one id per line.
+        where: the file (or description) named in errors.
+        consecutive: if False (scoring, where a document's lines may be collected wherever
+            they are), a resumed document is a logged warning instead of an error.
+
+    Raises:
+        InputError: an empty id, or (``consecutive``) a document that resumes after others.
+    """
+    docs: dict[str, list[int]] = {}
+    resumed: list[str] = []
+    prev = None
+    for i, doc in enumerate(doc_ids):
+        if not doc.strip():
+            raise InputError(f"{where}:{i + 1}: empty document id; every line needs one")
+        if doc != prev and doc in docs:
+            if consecutive:
+                raise InputError(f"{where}:{i + 1}: document {doc!r} resumes after other documents; "
+                                 "a document's lines must be consecutive")
+            resumed.append(doc)
+        docs.setdefault(doc, []).append(i)
+        prev = doc
+    if resumed:
+        log.warning("%s: documents whose lines are not consecutive (collected as one each): %s",
+                       where, ", ".join(sorted(set(resumed))[:5]))
+    return list(docs.items())
+
+
+def read_doc_ids(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
     """Document ids, one per line; a TSV file's first column is the id."""
     return [line.split("\t", 1)[0].strip() for line in read_lines(path, encoding)]
 
@@ -441,7 +458,7 @@ def load_parallel(
         files["doc_ids"] = str(doc_ids_path)
     src = read_lines(src_path, encoding)
     refs = [read_lines(p, encoding) for p in ref_paths]
-    doc_ids = None if doc_ids_path is None else _read_doc_ids(Path(doc_ids_path), encoding)
+    doc_ids = None if doc_ids_path is None else read_doc_ids(doc_ids_path, encoding)
     return ParallelCorpus(
         name=name or src_path.stem,
         src=src,

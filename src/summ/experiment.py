@@ -841,7 +841,12 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    _write_text(path, json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
+    _write_text(path, json.dumps(obj, ensure_ascii=False, indent=2, default=_jsonable) + "\n")
+
+
+def _jsonable(obj: Any) -> Any:
+    # Settings dataclasses (e.g. a strategy's translate_decode) as their fields, paths as text.
+    return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else str(obj)
 
 
 def _write_csv(path: Path, columns: Sequence[str], rows: list[dict]) -> None:
@@ -914,7 +919,7 @@ def evaluate_files(
         InputError: a file is missing or undecodable, or line counts differ (names both).
         ConfigError: bad names, baseline, metric, level or method.
     """
-    from summ.data import read_lines
+    from summ.data import read_doc_ids, read_lines
     from summ.metrics import compare, score
 
     hyp_paths = [Path(p) for p in hyps]
@@ -935,7 +940,7 @@ def evaluate_files(
     ref_streams = [read_lines(r, encoding) for r in refs]
     ids = None
     if doc_ids is not None:
-        ids = [line.split("\t", 1)[0].strip() for line in read_lines(doc_ids, encoding)]
+        ids = read_doc_ids(doc_ids, encoding)
     systems = {n: read_lines(p, encoding) for n, p in zip(names, hyp_paths)}
     srcs = read_lines(src, encoding) if src is not None else None
     scores = []

@@ -240,19 +240,10 @@ def _check_metric_names(metrics: Sequence[str], allowed: Sequence[str]) -> list[
 
 
 def _group_by_doc(doc_ids: Sequence[str]) -> dict[str, list[int]]:
-    """Line indices per document id, documents in order of first appearance."""
-    groups: dict[str, list[int]] = {}
-    last = None
-    split = set()
-    for i, doc in enumerate(doc_ids):
-        if doc in groups and doc != last:
-            split.add(doc)
-        groups.setdefault(doc, []).append(i)
-        last = doc
-    if split:
-        # Still scored as one document, but interleaved ids usually mean a mis-sorted id file.
-        logger.warning("document ids appear in more than one run of lines: %s", ", ".join(sorted(split)[:5]))
-    return groups
+    """Line indices per document id (:func:`summ.data.group_documents`: the same rule everywhere)."""
+    from summ.data import group_documents
+
+    return dict(group_documents(doc_ids, "document ids", consecutive=False))
 
 
 # --------------------------------------------------------------------------- sacrebleu metrics

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from summ import segment as seg
 from summ.errors import ConfigError, InputError, SummError
-from summ.translate import DecodeConfig  # light: translate.py imports no model library
+from summ.translate import ENGINES, DecodeConfig  # light: translate.py imports no model library
 
 if TYPE_CHECKING:
     from summ.data import Document
@@ -172,8 +172,14 @@ class SummaryConfig:
         limit = self.max_input_tokens
         if limit is not None and (not isinstance(limit, int) or limit < 8):
             problems.append(f"max_input_tokens must be an integer >= 8, got {self.max_input_tokens!r}")
-        if not 0.0 < self.damping < 1.0:
-            problems.append(f"damping must be in (0, 1), got {self.damping}")
+        if isinstance(self.damping, bool) or not isinstance(self.damping, (int, float)) or not 0.0 < self.damping < 1.0:
+            problems.append(f"damping must be a number in (0, 1), got {self.damping!r}")
+        if not isinstance(self.skip_duplicates, bool):  # "false" from a config would read as True
+            problems.append(f"skip_duplicates must be true or false, got {self.skip_duplicates!r}")
+        if self.engine not in ENGINES:
+            problems.append(f"unknown engine {self.engine!r} (choose {', '.join(ENGINES)})")
+        if not isinstance(self.translate_decode, DecodeConfig):
+            problems.append(f"translate_decode must be a DecodeConfig, got {type(self.translate_decode).__name__}")
         if self.strategy in EXTRACTIVE:
             if self.max_tokens is not None:
                 problems.append(f"{self.strategy} is extractive: its length is set by sentences, not max_tokens")
