@@ -546,3 +546,22 @@ def test_check_ids() -> None:
     assert "#5:" in msg and "#6:" not in msg and "and 5 more" in msg
     with pytest.raises(InputError, match=r"#3: expected \(none\), got 'z'"):
         check_ids(["a", "b"], ["a", "b", "z"], "extra")
+
+
+def test_every_cache_folder_follows_one_rule(monkeypatch, tmp_path: Path) -> None:
+    from summ.cli import default_cache_path
+    from summ.data import data_dir, user_cache_dir
+    from summ.engines.ct2 import default_cache_dir
+    from summ.experiment import tiny_models_dir
+
+    for env in ("SUMM_DATA_DIR", "SUMM_TINY_MODELS", "SUMM_CT2_CACHE", "SUMM_CACHE"):
+        monkeypatch.delenv(env, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    base = tmp_path / "summ"
+    assert (data_dir(), tiny_models_dir(), default_cache_dir(), default_cache_path()) == (
+        base / "data", base / "tiny-models", base / "ct2", base / "translations.sqlite")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # invalid per the XDG spec: ignored
+    assert user_cache_dir("ct2") == Path.home() / ".cache" / "summ" / "ct2"
+    assert default_cache_path() == Path.home() / ".cache" / "summ" / "translations.sqlite"
+    monkeypatch.setenv("SUMM_CT2_CACHE", "~/conversions")
+    assert default_cache_dir() == Path.home() / "conversions"

@@ -63,12 +63,13 @@ def _add_translate(sub) -> None:
 
 
 def default_cache_path() -> Path:
+    """``$SUMM_CACHE``, else ``translations.sqlite`` in summ's user cache folder."""
     import os
 
-    if os.environ.get("SUMM_CACHE"):
-        return Path(os.environ["SUMM_CACHE"])
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "summ" / "translations.sqlite"
+    from summ.data import user_cache_dir
+
+    value = os.environ.get("SUMM_CACHE")
+    return Path(value).expanduser() if value else user_cache_dir("translations.sqlite")
 
 
 def _run_translate(args: argparse.Namespace) -> int:

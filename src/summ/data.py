@@ -243,6 +243,20 @@ def read_articles(path: str | os.PathLike, encoding: str = "utf-8") -> list[Docu
 # --------------------------------------------------------------------------------------------
 
 
+def user_cache_dir(name: str, env: str | None = None) -> Path:
+    """One of summ's folders in the user cache: ``$env`` if set, else ``$XDG_CACHE_HOME/summ/NAME``,
+    else ``~/.cache/summ/NAME`` (the XDG spec says a relative ``XDG_CACHE_HOME`` is invalid and
+    must be ignored). The one rule for data, tiny models, CTranslate2 conversions and the
+    translation cache; nothing is created here.
+    """
+    value = os.environ.get(env) if env else None
+    if value:
+        return Path(value).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    cache = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return cache / "summ" / name
+
+
 def data_dir() -> Path:
     """The folder that holds downloaded datasets (``<data_dir>/ntrex128/...``).
 
@@ -252,13 +266,7 @@ def data_dir() -> Path:
     Returns:
         The folder, which may not exist yet.
     """
-    value = os.environ.get("SUMM_DATA_DIR")
-    if value:
-        return Path(value).expanduser()
-    # The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    cache = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return cache / "summ" / "data"
+    return user_cache_dir("data", "SUMM_DATA_DIR")
 
 
 def sha256_file(path: str | os.PathLike) -> str:

@@ -92,12 +92,9 @@ _PACKAGES = ("summ", "torch", "transformers", "tokenizers", "sentencepiece", "ct
 
 def tiny_models_dir() -> Path:
     """Where ``tiny:FAMILY`` models live: ``$SUMM_TINY_MODELS``, else the user cache."""
-    value = os.environ.get(TINY_MODELS_ENV)
-    if value:
-        return Path(value).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    cache = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return cache / "summ" / "tiny-models"
+    from summ.data import user_cache_dir
+
+    return user_cache_dir("tiny-models", TINY_MODELS_ENV)
 
 
 def resolve_model(model: str) -> tuple[str, bool]:

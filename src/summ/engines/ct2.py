@@ -47,7 +47,6 @@ from summ.translate import DecodeConfig, Generation
 logger = logging.getLogger(__name__)
 
 CACHE_ENV = "SUMM_CT2_CACHE"
-DEFAULT_CACHE = Path("~/.cache/summ/ct2")
 
 # Bump when the conversion recipe below changes (e.g. the M2M100 vocabulary fix), so that
 # folders converted by an older recipe are not reused.
@@ -77,8 +76,10 @@ _CONVERT_LOCK = threading.Lock()
 
 
 def default_cache_dir() -> Path:
-    """``SUMM_CT2_CACHE`` if set, else ``~/.cache/summ/ct2``."""
-    return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE).expanduser()
+    """``SUMM_CT2_CACHE`` if set, else ``ct2`` in summ's user cache folder (``~/.cache/summ/ct2``)."""
+    from summ.data import user_cache_dir
+
+    return user_cache_dir("ct2", CACHE_ENV)
 
 
 def physical_cores() -> int:
