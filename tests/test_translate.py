@@ -238,3 +238,11 @@ def test_an_empty_translation_of_real_text_is_flagged():
     assert result.translations == ["جملة عادية", "", ""]
     assert [("empty-output" in r.flags) for r in result.records] == [False, True, False]
     assert result.summary.empty_output == 1 and "1 came back empty" in result.summary.line()
+
+
+def test_pipeline_settings_must_be_the_engines_beyond_the_length():
+    engine = EchoEngine()
+    engine.decode = DecodeConfig(beam_size=1)  # what a loaded HF/CT2 engine generates with
+    PipelineTranslator(engine, decode=DecodeConfig(beam_size=1, max_new_tokens=8, length_ratio=1.0))
+    with pytest.raises(ConfigError, match="differ from those echo was loaded with"):
+        PipelineTranslator(engine, decode=DecodeConfig(beam_size=4))

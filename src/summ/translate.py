@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Protocol, runtime_checkable
 
 from summ import segment as seg
@@ -272,7 +272,8 @@ class PipelineTranslator:
 
     Args:
         engine: the loaded model.
-        decode: generation settings (must be the ones the engine was built with).
+        decode: generation settings: the engine's own, except for the output length
+            (``length_ratio``, ``length_margin``, ``max_new_tokens``); anything else is an error.
         batch: batching and splitting settings.
         cache: where finished pieces are stored; ``None`` keeps nothing between runs.
         progress: show a tqdm progress bar (segments/s and tokens/s).
@@ -286,6 +287,14 @@ class PipelineTranslator:
         cache=None,
         progress: bool = False,
     ) -> None:
+        # The engine generates with the settings it was loaded with; the pipeline's own copy sets
+        # the length cap and the cache key. Any other difference would file outputs of one
+        # setting under another's key.
+        built = getattr(engine, "decode", None)
+        length = dict(length_ratio=0.0, length_margin=0, max_new_tokens=None)
+        if isinstance(built, DecodeConfig) and replace(built, **length) != replace(decode, **length):
+            raise ConfigError(f"the pipeline's decode settings ({decode}) differ from those {engine.name} was "
+                              f"loaded with ({built}) beyond the output length; load the engine with them")
         self.engine = engine
         self.decode = decode
         self.batch = batch
