@@ -51,7 +51,7 @@ from summ import load_translator
 from summ.data import load_ntrex128
 from summ.display import bar_chart, line_chart, side_by_side, table
 from summ.metrics import score
-from summ.report import LENGTH_BUCKETS
+from summ.report import bucket_labels, length_bucket
 from summ.segment import arabic_ratio
 from summ.translate import DecodeConfig
 
@@ -77,11 +77,9 @@ table([{"metric": s.metric, "score": s.score, "signature": s.signature} for s in
 # show.
 
 # %%
-edges = LENGTH_BUCKETS
-labels = [f"{lo}–{hi}" for lo, hi in zip((1, *(e + 1 for e in edges[:-1])), edges)] + [f">{edges[-1]}"]
-bucket = [sum(len(s.split()) > e for e in edges) for s in src]
+bucket = [length_bucket(len(s.split())) for s in src]
 rows = []
-for b, label in enumerate(labels):
+for b, label in enumerate(bucket_labels()):
     idx = [i for i, x in enumerate(bucket) if x == b]
     chrf = score([hyps[i] for i in idx], [refs[i] for i in idx], ["chrf"])[0].score if idx else None
     rows.append({"Arabic words": label, "lines": len(idx), "chrF": chrf,

@@ -561,7 +561,8 @@ def source_lengths(results: Results, dataset: str, system: str) -> dict[int, int
     return lengths
 
 
-def _bucket_labels() -> list[str]:
+def bucket_labels() -> list[str]:
+    """Names of the :data:`LENGTH_BUCKETS` source-length buckets: ``1–10``, ..., ``>40``."""
     labels, low = [], 1
     for high in LENGTH_BUCKETS:
         labels.append(f"{low}–{high}")
@@ -569,7 +570,8 @@ def _bucket_labels() -> list[str]:
     return labels + [f">{LENGTH_BUCKETS[-1]}"]
 
 
-def _bucket(words: int) -> int:
+def length_bucket(words: int) -> int:
+    """Index into :func:`bucket_labels` of a line of ``words`` source words."""
     for i, high in enumerate(LENGTH_BUCKETS):
         if words <= high:
             return i
@@ -589,7 +591,7 @@ def length_buckets(results: Results, dataset: str) -> dict[str, list[tuple[int, 
         counts = [0] * (len(LENGTH_BUCKETS) + 1)
         for r in scores:
             # Sentence items are 0-based line numbers; segment files count lines from 1.
-            b = _bucket(lengths.get(int(r["item"]) + 1, 0))
+            b = length_bucket(lengths.get(int(r["item"]) + 1, 0))
             sums[b] += r["score"]
             counts[b] += 1
         out[system] = [(n, s / n if n else None) for s, n in zip(sums, counts)]
@@ -601,7 +603,7 @@ def plot_length(results: Results, dataset: str, stem: Path) -> list[Path]:
     buckets = length_buckets(results, dataset)
     if not buckets:
         return []
-    labels = _bucket_labels()
+    labels = bucket_labels()
     counts = next(iter(buckets.values()))
     from summ.display import _figure
 
