@@ -606,20 +606,13 @@ def _summary_objects(ids: list[str], summaries) -> str:
 
 def _score_summaries(dataset: str, strategy: str, system: str, ids: list[str], hyps, refs) -> dict[str, list[dict]]:
     """Summary-vs-summary scores: ROUGE (English tokeniser, Porter stemming) and chrF."""
-    from summ.metrics import rouge, score
-    from summ.summarise import SUMMARY_METRICS
+    from summ.summarise import SUMMARY_METRICS, for_rouge, score_texts
 
-    hyp = ["\n".join(s.sentences) for s in hyps]  # one sentence per line: what rougeLsum expects
-    ref = ["\n".join(s.sentences) for s in refs]
-    rouge_types = [m for m in SUMMARY_METRICS if m.startswith("rouge")]
-    others = [m for m in SUMMARY_METRICS if not m.startswith("rouge")]
+    hyp, ref = [for_rouge(s) for s in hyps], [for_rouge(s) for s in refs]
     rows: dict[str, list[dict]] = {"corpus": [], "document": []}
-    for level, rouge_level in (("corpus", "corpus"), ("document", "sentence")):
-        found = rouge(hyp, ref, "en", rouge_types, level=rouge_level, hyp_name=f"{system} summaries",
-                      ref_names=["reference-translation summaries"])
-        if others:
-            found += score([h.replace("\n", " ") for h in hyp], [r.replace("\n", " ") for r in ref], others,
-                           level=rouge_level, hyp_name=f"{system} summaries", ref_names=["reference-translation summaries"])
+    for level, metric_level in (("corpus", "corpus"), ("document", "sentence")):
+        found = score_texts(hyp, ref, "en", SUMMARY_METRICS, metric_level, hyp_name=f"{system} summaries",
+                            ref_name="reference-translation summaries")
         for m in found:
             # Per summary = per document: name the item by its document id.
             item = "" if m.item is None else ids[int(m.item)]

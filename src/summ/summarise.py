@@ -930,26 +930,29 @@ def summarise(
 SUMMARY_METRICS: tuple[str, ...] = ("rouge1", "rouge2", "rougeLsum", "chrf")
 
 
-def _for_rouge(summary: Summary) -> str:
-    # rougeLsum splits on newlines only: one sentence per line.
+def for_rouge(summary: Summary) -> str:
+    """The summary as ROUGE wants it: rougeLsum splits on newlines only, so one sentence per line."""
     return "\n".join(summary.sentences)
 
 
-def _scores(
-    hyps: list[str], refs: list[str], lang: str, metrics: Sequence[str], level: str
+def score_texts(
+    hyps: list[str], refs: list[str], lang: str, metrics: Sequence[str], level: str, *,
+    hyp_name: str = "summaries", ref_name: str = "reference summaries",
 ) -> list[MetricScore]:
+    """Summary texts (one sentence per line) against references: ROUGE types through
+    :func:`summ.metrics.rouge`, other metrics (chrF...) through :func:`summ.metrics.score` on
+    the texts with their line breaks as spaces."""
     from summ.metrics import rouge, score
 
     rouge_types = [m for m in metrics if m.startswith("rouge")]
     others = [m for m in metrics if not m.startswith("rouge")]
     out: list[MetricScore] = []
     if rouge_types:
-        out += rouge(hyps, refs, lang, rouge_types, level=level, hyp_name="summaries",
-                     ref_names=["reference summaries"])
+        out += rouge(hyps, refs, lang, rouge_types, level=level, hyp_name=hyp_name, ref_names=[ref_name])
     if others:
         flat = [h.replace("\n", " ") for h in hyps]
-        out += score(flat, [r.replace("\n", " ") for r in refs], others, level=level, hyp_name="summaries",
-                     ref_names=["reference summaries"])
+        out += score(flat, [r.replace("\n", " ") for r in refs], others, level=level, hyp_name=hyp_name,
+                     ref_names=[ref_name])
     return out
 
 
@@ -1000,7 +1003,7 @@ def evaluate(
     if missing:
         raise InputError(f"{len(missing)} reference(s) have no {reference_field!r} text, e.g. {', '.join(missing[:5])}")
     refs = [r.meta[reference_field] for r in references]
-    return _scores([_for_rouge(s) for s in summaries], refs, lang, metrics, level)
+    return score_texts([for_rouge(s) for s in summaries], refs, lang, metrics, level)
 
 
 @dataclass(frozen=True)
@@ -1074,7 +1077,7 @@ def propagation(
         return []
     mt = summariser.summarise(list(mt_documents))
     ref = summariser.summarise(list(ref_documents))
-    rows_scores = _scores([_for_rouge(s) for s in mt], [_for_rouge(s) for s in ref], lang, metrics, "sentence")
+    rows_scores = score_texts([for_rouge(s) for s in mt], [for_rouge(s) for s in ref], lang, metrics, "sentence")
     scores: list[dict[str, float]] = [{} for _ in ids]
     signatures: dict[str, str] = {}
     for ms in rows_scores:
