@@ -217,3 +217,19 @@ def test_hub_models_resolve_to_the_cached_commit(tmp_path, monkeypatch):
     assert hub_commit("Helsinki-NLP/opus-mt-ar-en", None) == commit
     assert hub_commit("Helsinki-NLP/opus-mt-ar-en", commit) == commit
     assert hub_commit("Helsinki-NLP/opus-mt-xx-yy", "v1") == "v1"  # not cached: what was asked for
+
+
+def test_a_source_without_tokenizer_is_one_clear_error_in_both_engines(tiny_models, monkeypatch, tmp_path):
+    """What transformers raises for a hub repository without tokenizer files (a bare TypeError)."""
+    import transformers
+
+    from summ.engines.ct2 import CT2Engine
+    from summ.engines.hf import HFEngine
+
+    def no_tokenizer(*args, **kwargs):
+        raise TypeError("expected str, bytes or os.PathLike object, not NoneType")
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", no_tokenizer)
+    for load in (HFEngine.load, lambda m: CT2Engine.load(m, cache_dir=tmp_path)):
+        with pytest.raises(ModelNotFoundError, match="no tokenizer could be built"):
+            load(str(tiny_models["marian"]))

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from summ.engines.families import Codec, CodecEngine, make_codec
-from summ.engines.hf import load_pretrained, require_tokenizer_files
+from summ.engines.hf import load_pretrained, load_tokenizer
 from summ.errors import ConfigError, ModelNotFoundError, require
 from summ.translate import DecodeConfig, Generation
 
@@ -395,7 +395,7 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
     Raises:
         ConfigError: CTranslate2 has no converter for this architecture.
     """
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+    from transformers import AutoModelForSeq2SeqLM
 
     started = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -403,7 +403,7 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
     user_revision = None if revision == "unknown" or revision.startswith("local-") else revision
     if tokenizer is None:
         tokenizer, _ = load_pretrained(
-            model, user_revision, lambda src, **kw: AutoTokenizer.from_pretrained(src, **kw, **common)
+            model, user_revision, lambda src, **kw: load_tokenizer(model, src, **kw, **common)
         )
     # float32 regardless of the checkpoint's dtype: quantisation happens in the converter.
     net, _ = load_pretrained(
@@ -574,12 +574,9 @@ class CT2Engine(CodecEngine):
             ConfigError: a device, compute type, language or architecture CTranslate2 cannot run.
         """
         ctranslate2 = require("ctranslate2")
-        from transformers import AutoConfig, AutoTokenizer
+        from transformers import AutoConfig
 
         started = time.perf_counter()
-        path = Path(model).expanduser()
-        if path.is_dir():
-            require_tokenizer_files(path, model)
         kind, index = pick_device(device)
         compute = pick_compute_type(compute_type, kind)
         inter_threads, intra_threads = thread_layout(kind, inter_threads, intra_threads)
@@ -588,7 +585,7 @@ class CT2Engine(CodecEngine):
 
         common = {"trust_remote_code": trust_remote_code}
         tokenizer, resolved = load_pretrained(
-            model, revision, lambda src, **kw: _auto_tokenizer(AutoTokenizer, model, src, **kw, **common)
+            model, revision, lambda src, **kw: load_tokenizer(model, src, **kw, **common)
         )
         config, _ = load_pretrained(model, revision, lambda src, **kw: AutoConfig.from_pretrained(src, **kw, **common))
         if resolved == "unknown":
@@ -769,14 +766,6 @@ def _keep_torch_threads():
     finally:
         if torch is not None and torch.get_num_threads() != before:
             torch.set_num_threads(before)
-
-
-def _auto_tokenizer(auto_tokenizer, model: str, src: str, **kwargs):
-    try:
-        return auto_tokenizer.from_pretrained(src, **kwargs)
-    except TypeError as exc:
-        # What transformers raises when a hub repository has no tokenizer files at all.
-        raise ModelNotFoundError(f"cannot load model {model!r}: no tokenizer could be built from it ({exc})") from exc
 
 
 def _check_stopping_rule(model: str, decode: DecodeConfig, gen) -> None:

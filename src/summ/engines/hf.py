@@ -48,6 +48,21 @@ def not_found(model: str, why: str) -> ModelNotFoundError:
     )
 
 
+def load_tokenizer(model: str, src: str, **kwargs):
+    """``AutoTokenizer.from_pretrained(src)`` for ``model``, as both engines load it.
+
+    Raises:
+        ModelNotFoundError: the source has no tokenizer files (transformers raises a bare
+            ``TypeError`` for a hub repository without them).
+    """
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(src, **kwargs)
+    except TypeError as exc:
+        raise ModelNotFoundError(f"cannot load model {model!r}: no tokenizer could be built from it ({exc})") from exc
+
+
 def require_tokenizer_files(path: Path, model: str) -> None:
     """Fail clearly when a model folder has no tokenizer (AutoTokenizer raises a bare TypeError).
 
@@ -187,12 +202,12 @@ class HFEngine(CodecEngine):
             threads: torch intra-op threads (default: torch's choice).
         """
         import torch
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, GenerationConfig
+        from transformers import AutoModelForSeq2SeqLM, GenerationConfig
 
         if threads:
             torch.set_num_threads(threads)
         common = {"trust_remote_code": trust_remote_code}
-        tokenizer, resolved = load_pretrained(model, revision, lambda src, **kw: AutoTokenizer.from_pretrained(src, **kw, **common))
+        tokenizer, resolved = load_pretrained(model, revision, lambda src, **kw: load_tokenizer(model, src, **kw, **common))
         device = pick_device(device)
         net, _ = load_pretrained(
             model, revision, lambda src, **kw: AutoModelForSeq2SeqLM.from_pretrained(src, **kw, **common)
