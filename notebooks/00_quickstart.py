@@ -64,7 +64,7 @@ table({"file": ARTICLE, "characters": len(article),
 
 # %%
 from summ import load_translator
-from summ.translate import DecodeConfig
+from summ.engines.base import DecodeConfig
 
 translator = load_translator(MODEL, ENGINE, device=DEVICE,
                              decode=DecodeConfig(beam_size=BEAM_SIZE, max_new_tokens=MAX_NEW_TOKENS), progress=True)
@@ -81,7 +81,7 @@ table({"model": translator.engine.model_id, "revision": translator.engine.revisi
 # %%
 result = translator.translate_documents([article])
 english = result.texts[0]
-print(result.summary.line())
+print(result.stats.line())
 
 # %% [markdown]
 # Paragraph by paragraph, Arabic (right to left) beside English (left to right):

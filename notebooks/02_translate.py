@@ -51,7 +51,9 @@ from summ.cache import Cache
 from summ.data import load_ntrex128
 from summ.display import side_by_side, table
 from summ.metrics import score
-from summ.translate import BatchConfig, DecodeConfig, PipelineTranslator, translate_file
+from summ.engines.base import BatchConfig, DecodeConfig
+from summ.files import translate_file
+from summ.translate import PipelineTranslator
 
 work = Path(WORK_DIR) if WORK_DIR else Path(tempfile.mkdtemp(prefix="summ-02-translate-"))
 work.mkdir(parents=True, exist_ok=True)
@@ -132,8 +134,8 @@ table(rows, digits=2)
 splitter = PipelineTranslator(hf.engine, decode=decode, batch=BatchConfig(max_input_tokens=SPLIT_DEMO_TOKENS))
 split_result = splitter.translate_segments(sources)
 split_records = [r for r in split_result.records if len(r.pieces) > 1]
-print(split_result.summary.line())
-side_by_side([" ‖ ".join(p.strip() for p in r.pieces) for r in split_records],
+print(split_result.stats.line())
+side_by_side([" ‖ ".join(p.source.strip() for p in r.pieces) for r in split_records],
              [r.translation for r in split_records], [r.source_tokens for r in split_records],
              headers=["Arabic, as pieces (‖)", "English, pieces joined", "source tokens"], langs=["ar", "en", "en"],
              caption=f"segments over {splitter.limit} tokens")
@@ -153,8 +155,8 @@ half = documents[len(documents) // 2][1][0] if len(documents) > 1 else len(lines
 runs = {"first half (then interrupted)": cached.translate_documents(lines[:half]),
         "everything (resumed)": cached.translate_documents(lines),
         "everything again": cached.translate_documents(lines)}
-table([{"run": name, "segments": r.summary.segments, "from cache": r.summary.cache_hits,
-        "translated": r.summary.translated, "seconds": r.summary.seconds} for name, r in runs.items()], digits=2)
+table([{"run": name, "segments": r.stats.segments, "from cache": r.stats.cache_hits,
+        "translated": r.stats.translated, "seconds": r.stats.seconds} for name, r in runs.items()], digits=2)
 
 # %% [markdown]
 # `translated` counts distinct pieces sent to the model: identical sentences (headlines,
@@ -174,13 +176,13 @@ print(seg_file.read_text(encoding="utf-8").splitlines()[0])
 
 # %% [markdown]
 # ## 5. The run summary
-# Every call returns a `RunSummary`: segments, pieces and splits, outputs that stopped at
+# Every call returns a `RunStats`: segments, pieces and splits, outputs that stopped at
 # their length cap (a sign of a runaway or truncated output), sources that are not Arabic,
 # repetitive outputs (the loops opus-mt produces on noisy input), cache use and speed.
 
 # %%
 result = runs["everything (resumed)"]
-table(result.summary.as_dict(), caption=corpus.name, digits=3)
+table(result.stats.as_dict(), caption=corpus.name, digits=3)
 
 # %% [markdown]
 # Each segment's record says what happened to it. The flagged ones:
@@ -210,7 +212,7 @@ side_by_side(sources, hyps, refs, chrf, headers=["Arabic source", "English outpu
 #   difference.
 # * `BatchConfig` changes speed only; `DecodeConfig` changes outputs (and the cache key).
 # * Long segments are split, never cut, and every split, capped output and flagged line is
-#   in the `RunSummary` and the segment records.
+#   in the `RunStats` and the segment records.
 # * `cache=PATH` makes a run resumable; `translate_file` streams files with one line out per
 #   line in.
 #

@@ -65,7 +65,7 @@ from summ.data import load_ntrex128, read_text
 from summ.display import bar_chart, side_by_side, table
 from summ.segment import segment
 from summ.summarise import Summariser, SummaryConfig, chunk_text
-from summ.translate import DecodeConfig
+from summ.engines.base import DecodeConfig
 
 corpus = load_ntrex128(Path(DATA_DIR) if DATA_DIR else None).select_documents(N_DOCUMENTS)
 ids, articles = [], []

@@ -53,7 +53,7 @@ from summ.display import bar_chart, line_chart, side_by_side, table
 from summ.metrics import score
 from summ.report import bucket_labels, length_bucket
 from summ.segment import arabic_ratio
-from summ.translate import DecodeConfig
+from summ.engines.base import DecodeConfig
 
 work = Path(WORK_DIR) if WORK_DIR else Path(tempfile.mkdtemp(prefix="summ-05-errors-"))
 full = load_ntrex128(Path(DATA_DIR) if DATA_DIR else None)
@@ -63,7 +63,7 @@ translator = load_translator(MODEL, device=DEVICE, decode=DecodeConfig(beam_size
                              cache=str(work / "cache.sqlite"), progress=True)
 result = translator.translate_documents(list(src))  # one NTREX line = one "document" of one or more sentences
 hyps = result.texts
-print(result.summary.line())
+print(result.stats.line())
 table([{"metric": s.metric, "score": s.score, "signature": s.signature} for s in score(hyps, refs)],
       caption=f"{corpus.name}, {translator.engine.model_id}: corpus scores")
 

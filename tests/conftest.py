@@ -19,6 +19,8 @@ os.environ["CUDA_VISIBLE_DEVICES"] = ""
 
 import pytest  # noqa: E402
 
+import summ.testing  # noqa: E402,F401 - registers tiny:FAMILY ids for in-process experiment runs
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED_ARTICLE = ROOT / "data" / "articles" / "putin-assad-2023-03-15.ar.txt"
 

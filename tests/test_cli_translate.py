@@ -106,8 +106,8 @@ def test_three_thousand_word_line_is_split_and_fully_translated(run, tmp_path, n
     assert code == 0
     records = [json.loads(x) for x in read_lines(segs)]
     # The pieces of all segments, joined, are the normalised input: nothing cut.
-    assert " ".join("".join(r["pieces"]) for r in records) == seg.normalise(" ".join(words))
-    assert any(r["split"] for r in records) and re.search(r"[1-9]\d* split", err)
+    assert " ".join("".join(p["source"] for p in r["pieces"]) for r in records) == seg.normalise(" ".join(words))
+    assert any("split" in r["flags"] and len(r["pieces"]) > 1 for r in records) and re.search(r"[1-9]\d* split", err)
 
 
 def test_directory_and_jsonl_inputs(run, tmp_path, seed_text):

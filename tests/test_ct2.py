@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from summ.errors import ConfigError, ModelNotFoundError
-from summ.translate import BatchConfig, DecodeConfig, PipelineTranslator, load_engine
+from summ.engines.base import BatchConfig, DecodeConfig, load_engine
+from summ.translate import PipelineTranslator
 
 FAMILIES = ("marian", "m2m100", "nllb", "t5")
 GREEDY = DecodeConfig(beam_size=1)
@@ -216,9 +217,9 @@ def test_pipeline_end_to_end(lively, ct2_cache, arabic, tmp_path):
     hf_result = PipelineTranslator(hf, decode=decode, batch=batch).translate_segments(sentences)
     assert ct_result.translations == hf_result.translations
     assert ct_result.translations[-2] == ""
-    summary = ct_result.summary
-    assert summary.output_tokens == hf_result.summary.output_tokens > 0
-    assert summary.tokens_per_s > 0 and summary.capped == hf_result.summary.capped
+    summary = ct_result.stats
+    assert summary.output_tokens == hf_result.stats.output_tokens > 0
+    assert summary.tokens_per_s > 0 and summary.capped == hf_result.stats.capped
 
 
 # --------------------------------------------------------------------------------------

@@ -552,7 +552,7 @@ def test_every_cache_folder_follows_one_rule(monkeypatch, tmp_path: Path) -> Non
     from summ.cli import default_cache_path
     from summ.data import data_dir, user_cache_dir
     from summ.engines.ct2 import default_cache_dir
-    from summ.experiment import tiny_models_dir
+    from summ.testing import tiny_models_dir
 
     for env in ("SUMM_DATA_DIR", "SUMM_TINY_MODELS", "SUMM_CT2_CACHE", "SUMM_CACHE"):
         monkeypatch.delenv(env, raising=False)

@@ -11,11 +11,14 @@ import pytest
 
 from summ import segment as seg
 from summ.data import read_lines
-from summ.engines.families import fingerprint
+from summ.errors import ConfigError
+from summ.engines.hub import fingerprint
 from summ.engines.hf import HFEngine, pick_device, pick_dtype
 from summ.errors import ModelNotFoundError
 from summ.testing import build_tiny_model, corpus_lines
-from summ.translate import DecodeConfig, PipelineTranslator, translate_file
+from summ.engines.base import DecodeConfig
+from summ.files import translate_file
+from summ.translate import PipelineTranslator
 
 TRANSLATION_FAMILIES = ("marian", "m2m100", "nllb", "t5")
 # Short caps: random weights never emit </s>, so every output runs to its cap.
@@ -112,7 +115,7 @@ def test_ntrex_line_alignment(engines, ntrex_dir, tmp_path, family):
     for n, line in enumerate(lines, start=1):
         rs = sorted(by_line[n], key=lambda r: r["segment"])
         assert " ".join(r["source"] for r in rs) == seg.normalise(line)
-        assert all("".join(r["pieces"]) == r["source"] for r in rs)
+        assert all("".join(p["source"] for p in r["pieces"]) == r["source"] for r in rs)
     assert summary.segments == len(records) and summary.not_arabic < 10
 
 
@@ -133,11 +136,11 @@ def test_three_thousand_word_line_is_translated_in_full(engines, ntrex_dir):
     tr = PipelineTranslator(engine, decode=FAST)
     result = tr.translate_segments([text])
     record = result.records[0]
-    assert "".join(record.pieces) == text
+    assert "".join(p.source for p in record.pieces) == text
     assert len(record.pieces) > 10
-    sizes = engine.encode([p.strip() for p in record.pieces])
+    sizes = engine.encode([p.source.strip() for p in record.pieces])
     assert all(len(ids) <= tr.limit for ids in sizes)
-    assert result.summary.translated == len(set(p.strip() for p in record.pieces))
+    assert result.stats.translated == len(set(p.source.strip() for p in record.pieces))
 
 
 def test_local_fingerprint_changes_with_weights(tiny_models, tmp_path):
@@ -172,7 +175,17 @@ def test_devices_and_dtypes(monkeypatch):
         assert pick_device("auto") == "mps"
         monkeypatch.setattr(mps, "is_available", lambda: False)
     assert pick_device("auto") == "cpu"
-    assert pick_device("cuda:1") == "cuda:1" and pick_device("cpu") == "cpu"
+    assert pick_device("cpu") == "cpu"
+    # An explicit device that is not there is one clear error, not torch's AssertionError.
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        pick_device("cuda:1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert pick_device("cuda:1") == "cuda:1"
+    with pytest.raises(ConfigError, match="sees 2 GPU"):
+        pick_device("cuda:2")
+    with pytest.raises(ConfigError, match="unknown device"):
+        pick_device("tpu")
     assert pick_dtype("auto", "cpu", "marian") == torch.float32
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
     assert pick_dtype("auto", "cuda", "marian") == torch.float16
@@ -205,7 +218,7 @@ def test_hub_models_resolve_to_the_cached_commit(tmp_path, monkeypatch):
     """A hub id's revision is the commit folder it was loaded from, not "main"."""
     import huggingface_hub.constants as constants
 
-    from summ.engines.hf import hub_commit
+    from summ.engines.hub import hub_commit
 
     commit = "0123456789abcdef0123456789abcdef01234567"
     repo = tmp_path / "models--Helsinki-NLP--opus-mt-ar-en"

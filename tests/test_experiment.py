@@ -16,7 +16,7 @@ import pytest
 
 from summ.data import load_ntrex128, read_lines, sha256_file
 from summ.errors import ConfigError, InputError
-from summ.translate import DecodeConfig
+from summ.engines.base import DecodeConfig
 from summ.config import load_config
 from summ.experiment import (
     PARTIAL_FAILURE_EXIT_CODE,
@@ -126,7 +126,7 @@ def test_outputs_are_line_aligned_and_segments_cover_every_source_segment(smoke,
         records = [json.loads(x) for x in (folder / f"{system}.segments.jsonl").read_text(encoding="utf-8").splitlines()]
         assert {r["line"] for r in records} == set(range(1, len(corpus.src) + 1))
         for r in records:
-            assert set(r) >= {"line", "doc_id", "segment", "source", "translation", "source_tokens", "split", "flags"}
+            assert set(r) >= {"line", "doc_id", "segment", "source", "translation", "source_tokens", "pieces", "flags"}
             assert r["doc_id"] == corpus.doc_ids[r["line"] - 1]
             assert r["source"] in corpus.src[r["line"] - 1]
             assert r["translation"] in lines[r["line"] - 1]

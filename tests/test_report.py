@@ -57,14 +57,15 @@ class FakeTranslator:
 
     def translate_documents(self, documents):
         from summ.segment import Segment
-        from summ.translate import DocumentsResult, RunSummary, SegmentRecord
+        from summ.translate import DocumentsResult, Piece, RunStats, SegmentRecord
 
         texts = [self.table.get(doc, "") for doc in documents]
         segments = [[Segment(doc.strip(), 0, 0, 0)] if doc.strip() else [] for doc in documents]
         records = [[SegmentRecord(source=doc.strip(), translation=text, source_tokens=len(doc.split()),
-                                  pieces=(doc.strip(),), hit_cap=False, flags=(), cached=False)] if doc.strip() else []
+                                  pieces=(Piece(doc.strip(), text, len(doc.split()), len(text.split()),
+                                                False, False),), flags=())] if doc.strip() else []
                    for doc, text in zip(documents, texts)]
-        summary = RunSummary(segments=len(documents), pieces=len(documents), translated=len(documents))
+        summary = RunStats(segments=len(documents), pieces=len(documents), translated=len(documents))
         return DocumentsResult(texts, segments, records, summary)
 
 

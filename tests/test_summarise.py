@@ -25,7 +25,7 @@ from summ.summarise import (
     summarise,
     textrank_scores,
 )
-from summ.translate import DecodeConfig, Generation
+from summ.engines.base import DecodeConfig, Generation
 
 # Tiny random models never emit EOS, so distilbart-shaped generation (min_length 56) under a
 # 16-token cap makes transformers warn on every call; the cap is what these tests want.

@@ -8,16 +8,8 @@ from summ import segment as seg
 from summ.cache import Cache
 from summ.errors import ConfigError
 from summ.testing import EchoEngine
-from summ.translate import (
-    BatchConfig,
-    DecodeConfig,
-    Generation,
-    PipelineTranslator,
-    Translator,
-    input_limit,
-    is_repetitive,
-    output_cap,
-)
+from summ.engines.base import BatchConfig, DecodeConfig, Generation
+from summ.translate import PipelineTranslator, Translator, input_limit, is_repetitive, output_cap
 
 GREEDY = DecodeConfig(beam_size=1)
 
@@ -45,7 +37,7 @@ def test_string_instead_of_list_is_rejected():
 def test_identical_segments_are_translated_once():
     tr = make()
     result = tr.translate_segments(["أ ب", "ج د", "أ ب", "أ ب"])
-    assert result.summary.translated == 2
+    assert result.stats.translated == 2
     sent = [ids for batch, _ in tr.engine.calls for ids in batch]
     assert len(sent) == 2
 
@@ -58,16 +50,16 @@ def test_long_segment_is_split_never_truncated(words):
     record = result.records[0]
     # Every word reaches the model and comes back (the echo engine returns its input).
     assert result.translations[0] == text
-    assert "".join(record.pieces) == text
+    assert "".join(p.source for p in record.pieces) == text
     # EchoEngine counts words + one end token, so a piece holds at most limit - 1 words; with no
     # punctuation to prefer, split_to_fit fills each piece to that size and the last takes the rest.
     assert tr.limit == 64
     per_piece = tr.limit - 1
     assert len(record.pieces) == -(-words // per_piece)
-    assert [len(p.split()) for p in record.pieces[:-1]] == [per_piece] * (len(record.pieces) - 1)
-    assert len(record.pieces[-1].split()) == words - per_piece * (len(record.pieces) - 1)
+    assert [len(p.source.split()) for p in record.pieces[:-1]] == [per_piece] * (len(record.pieces) - 1)
+    assert len(record.pieces[-1].source.split()) == words - per_piece * (len(record.pieces) - 1)
     assert all(len(ids) <= tr.limit for batch, _ in tr.engine.calls for ids in batch)
-    assert result.summary.split_segments == 1 and "split" in record.flags
+    assert result.stats.split_segments == 1 and "split" in record.flags
     assert not record.hit_cap
 
 
@@ -76,7 +68,7 @@ def test_split_prefers_clause_punctuation():
     first = " ".join(["أ"] * 8) + "،"
     second = " ".join(["ب"] * 8)
     result = tr.translate_segments([f"{first} {second}"])
-    assert [p.strip() for p in result.records[0].pieces] == [first, second]
+    assert [p.source.strip() for p in result.records[0].pieces] == [first, second]
 
 
 def test_input_limit_leaves_room_for_output_and_respects_user_limit():
@@ -114,7 +106,7 @@ def test_capped_outputs_are_reported():
     result = tr.translate_segments([" ".join(["كلمة"] * 20), "كلمة"])
     assert result.records[0].hit_cap and "capped" in result.records[0].flags
     assert not result.records[1].hit_cap
-    assert result.summary.capped == 1
+    assert result.stats.capped == 1
 
 
 def test_batches_respect_token_budget_sorting_and_caps():
@@ -140,7 +132,7 @@ def test_flags_non_arabic_and_repetition_but_keep_alignment():
     assert "not-arabic" in flags[1] and "not-arabic" in flags[2]
     assert "repetition" in flags[3]
     assert result.translations == segments  # flagged, still translated, still aligned
-    assert result.summary.not_arabic == 2 and result.summary.repetition == 1
+    assert result.stats.not_arabic == 2 and result.stats.repetition == 1
 
 
 @pytest.mark.parametrize(
@@ -166,16 +158,16 @@ def test_cache_makes_second_run_free_and_keys_on_settings(tmp_path):
     path = tmp_path / "c.sqlite"
     segments = [f"جملة رقم {i}" for i in range(50)]
     first = PipelineTranslator(EchoEngine(), decode=GREEDY, cache=Cache(path)).translate_segments(segments)
-    assert first.summary.translated == 50
+    assert first.stats.translated == 50
     engine = EchoEngine()
     second = PipelineTranslator(engine, decode=GREEDY, cache=Cache(path)).translate_segments(segments)
-    assert second.summary.translated == 0 and second.summary.cache_hits == 50
+    assert second.stats.translated == 0 and second.stats.cache_hits == 50
     assert engine.calls == []
     assert second.translations == first.translations
     assert all(r.cached for r in second.records)
     # Another beam size is another setting: nothing may come from the cache.
     beam = PipelineTranslator(EchoEngine(), decode=DecodeConfig(beam_size=4), cache=Cache(path)).translate_segments(segments)
-    assert beam.summary.cache_hits == 0
+    assert beam.stats.cache_hits == 0
 
 
 def test_finished_batches_are_cached_when_a_later_batch_fails(tmp_path):
@@ -208,7 +200,7 @@ def test_engine_returning_wrong_count_is_an_error():
 def test_run_summary_counts(seed_text):
     tr = make(max_in=20)
     result = tr.translate_documents([seed_text])
-    s = result.summary
+    s = result.stats
     records = result.records[0]
     n = len(result.segments[0])
     assert s.segments == n == len(records)
@@ -216,7 +208,7 @@ def test_run_summary_counts(seed_text):
     assert s.empty == sum(1 for r in records if not r.source)
     assert s.pieces == sum(len(r.pieces) for r in records)
     # No cache: every distinct piece is sent to the model once.
-    assert s.cache_hits == 0 and s.translated == len({p.strip() for r in records for p in r.pieces})
+    assert s.cache_hits == 0 and s.translated == len({p.source.strip() for r in records for p in r.pieces})
     assert s.split_segments == sum(1 for r in records if len(r.pieces) > 1) == sum("split" in r.flags for r in records)
     assert s.capped == sum("capped" in r.flags for r in records)
     assert s.not_arabic == sum("not-arabic" in r.flags for r in records)
@@ -237,7 +229,7 @@ def test_an_empty_translation_of_real_text_is_flagged():
     result = tr.translate_segments(["جملة عادية", "صمت هنا", ""])
     assert result.translations == ["جملة عادية", "", ""]
     assert [("empty-output" in r.flags) for r in result.records] == [False, True, False]
-    assert result.summary.empty_output == 1 and "1 came back empty" in result.summary.line()
+    assert result.stats.empty_output == 1 and "1 came back empty" in result.stats.line()
 
 
 def test_pipeline_settings_must_be_the_engines_beyond_the_length():

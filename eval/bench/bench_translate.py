@@ -384,7 +384,7 @@ def make_batches(encoded: list[list[int]], batching: str) -> list[list[int]]:
     pipeline's other rule, never mixing output-cap classes, does not apply: every row here
     decodes to one fixed length.)
     """
-    from summ.translate import BatchConfig
+    from summ.engines.base import BatchConfig
 
     kind, _, rest = batching.partition(":")
     order = list(range(len(encoded)))
@@ -408,7 +408,7 @@ def make_batches(encoded: list[list[int]], batching: str) -> list[list[int]]:
 
 
 def _decode_for(run: Run):
-    from summ.translate import DecodeConfig
+    from summ.engines.base import DecodeConfig
 
     # A fixed output length: every engine does the same work.
     beam = 4 if run.decode == "beam4" else 1
@@ -603,7 +603,9 @@ def pipeline_worker(model: str, cache_dir: str, compute_type: str, input_path: s
 
     logging.basicConfig(level=logging.WARNING)
     t0 = time.perf_counter()
-    from summ.translate import DecodeConfig, load_translator, translate_file
+    from summ.engines.base import DecodeConfig
+    from summ.files import translate_file
+    from summ.translate import load_translator
 
     t_import = time.perf_counter() - t0
     t1 = time.perf_counter()
@@ -658,7 +660,9 @@ def stub_pipeline_worker(input_path: str, model: str) -> None:
 
     logging.basicConfig(level=logging.WARNING)
     from summ.engines.ct2 import CT2Engine
-    from summ.translate import DecodeConfig, Generation, PipelineTranslator, translate_file
+    from summ.engines.base import DecodeConfig, Generation
+    from summ.files import translate_file
+    from summ.translate import PipelineTranslator
 
     real = CT2Engine.load(model, decode=DecodeConfig(beam_size=1), cache_dir=os.environ.get("SUMM_CT2_CACHE"))
 

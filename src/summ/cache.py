@@ -16,7 +16,10 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from summ.translate import Generation
+from summ.errors import ConfigError
+
+#: What the cache stores per source: (output text, output tokens, whether it hit its cap).
+Row = tuple[str, int, bool]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
@@ -50,16 +53,23 @@ class Cache:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise ConfigError(f"cache {self.path} is a folder; give a file path such as "
+                              f"{self.path / 'cache.sqlite'}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # check_same_thread=False: the notebook kernel may call from another thread; access is
-        # still serialised by the GIL-held calls below.
-        self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL with WAL is durable across process crashes (kill -9); only an OS crash can
-        # lose the last commits, and then the run simply translates them again.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._db.commit()
+        try:
+            # check_same_thread=False: the notebook kernel may call from another thread;
+            # access is still serialised by the GIL-held calls below.
+            self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL with WAL is durable across process crashes (kill -9); only an OS crash can
+            # lose the last commits, and then the run simply translates them again.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._db.commit()
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"cache {self.path} is not a usable SQLite file ({exc}); "
+                              "give another --cache path or remove that file") from None
 
     @staticmethod
     def setting_key(parts: dict) -> tuple[str, str]:
@@ -67,28 +77,29 @@ class Cache:
         canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
         return _digest(canonical), canonical
 
-    def get_many(self, parts: dict, sources: list[str]) -> dict[str, Generation]:
-        """The cached outputs for those ``sources`` that have one."""
+    def get_many(self, parts: dict, sources: list[str]) -> dict[str, Row]:
+        """The cached ``(text, n_tokens, hit_cap)`` for those ``sources`` that have one."""
         setting, _ = self.setting_key(parts)
         keys = {_digest(setting + "\x00" + s): s for s in sources}
-        found: dict[str, Generation] = {}
+        found: dict[str, Row] = {}
         items = list(keys)
         for start in range(0, len(items), _CHUNK):
             chunk = items[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"SELECT key, output, n_tokens, hit_cap FROM translations WHERE key IN ({','.join('?' * len(chunk))})",
+                f"SELECT key, output, n_tokens, hit_cap FROM translations WHERE key IN ({marks})",
                 chunk,
             )
             for key, output, n_tokens, hit_cap in rows:
-                found[keys[key]] = Generation(output, n_tokens, bool(hit_cap))
+                found[keys[key]] = (output, n_tokens, bool(hit_cap))
         return found
 
-    def put_many(self, parts: dict, items: Iterable[tuple[str, Generation]]) -> None:
-        """Store outputs and commit them in one transaction."""
+    def put_many(self, parts: dict, items: Iterable[tuple[str, Row]]) -> None:
+        """Store ``(source, (text, n_tokens, hit_cap))`` pairs and commit them in one transaction."""
         setting, description = self.setting_key(parts)
         rows = [
-            (_digest(setting + "\x00" + src), setting, src, gen.text, gen.n_tokens, int(gen.hit_cap))
-            for src, gen in items
+            (_digest(setting + "\x00" + src), setting, src, text, n_tokens, int(hit_cap))
+            for src, (text, n_tokens, hit_cap) in items
         ]
         with self._db:
             self._db.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (setting, description))

@@ -30,7 +30,7 @@ def _defaults(cls) -> dict:
 
 
 def _add_translate(sub) -> None:
-    from summ.translate import ENGINES, BatchConfig, DecodeConfig
+    from summ.engines.base import ENGINES, BatchConfig, DecodeConfig
 
     d, b = _defaults(DecodeConfig), _defaults(BatchConfig)
     p = sub.add_parser(
@@ -41,7 +41,7 @@ def _add_translate(sub) -> None:
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
     p.add_argument("--model", default="Helsinki-NLP/opus-mt-ar-en", help="hub id or local directory (default: %(default)s)")
-    p.add_argument("--engine", choices=ENGINES, default="hf")
+    p.add_argument("--engine", choices=list(ENGINES), default="hf")
     p.add_argument("--compute-type", default=None, help="CTranslate2 compute type (int8, int8_float32, float32, float16, bfloat16, auto)")
     p.add_argument("--revision", default=None, help="hub branch, tag or commit")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
@@ -73,7 +73,9 @@ def default_cache_path() -> Path:
 
 
 def _run_translate(args: argparse.Namespace) -> int:
-    from summ.translate import BatchConfig, DecodeConfig, load_translator, translate_articles, translate_file
+    from summ.engines.base import BatchConfig, DecodeConfig
+    from summ.files import translate_articles, translate_file
+    from summ.translate import load_translator
 
     if len(args.inputs) > 1 and args.output is not None and not (args.output.is_dir() or not args.output.suffix):
         raise ConfigError("several inputs: --output must be a directory")
@@ -112,10 +114,12 @@ def _run_translate(args: argparse.Namespace) -> int:
         if segments is not None and len(args.inputs) > 1:
             segments = segments.with_name(f"{segments.stem}.{path.stem}{segments.suffix}")
         if path.is_dir() or path.suffix == ".jsonl":
-            summary = translate_articles(translator, path, output, segments=segments, encoding=args.encoding, html=html)
+            stats = translate_articles(translator, path, output, segments=segments,
+                                       encoding=args.encoding, html=html)
         else:
-            summary = translate_file(translator, path, output, segments=segments, encoding=args.encoding, html=html)
-        _report(args, f"{path}: {summary.line()}")
+            stats = translate_file(translator, path, output, segments=segments,
+                                   encoding=args.encoding, html=html)
+        _report(args, f"{path}: {stats.line()}")
     return 0
 
 
@@ -186,8 +190,8 @@ def _run_summarise(args: argparse.Namespace) -> int:
     import json
 
     from summ.data import load_summaries_jsonl, read_articles
+    from summ.data import atomic_write
     from summ.summarise import Summariser, SummaryConfig, evaluate
-    from summ.translate import _AtomicText
 
     docs = read_articles(args.input, args.encoding)
     references = load_summaries_jsonl(args.references, args.encoding) if args.references else None
@@ -200,7 +204,7 @@ def _run_summarise(args: argparse.Namespace) -> int:
     with Summariser(config) as summariser:
         summaries = summariser.summarise([d.text for d in docs])
     if args.output is not None:
-        with _AtomicText(args.output) as out:
+        with atomic_write(args.output) as out:
             for doc, summary in zip(docs, summaries):
                 out.write(json.dumps({"id": doc.id, **summary.as_dict()}, ensure_ascii=False) + "\n")
     else:
@@ -323,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import summ.testing  # noqa: F401 - registers tiny:FAMILY model ids (smoke runs, tests)
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "no_progress", False) or not sys.stderr.isatty():

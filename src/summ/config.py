@@ -22,13 +22,11 @@ from typing import Any
 
 from summ.errors import ConfigError
 from summ.metrics import ALL_METRICS, LEVELS, METRICS
-from summ.translate import ENGINES, BatchConfig, DecodeConfig
+from summ.engines.base import ENGINES, BatchConfig, DecodeConfig, check_model
 
 
 DATASET_TYPES = ("ntrex128", "parallel", "articles")
 SIGNIFICANCE_METHODS = ("bs", "ar")
-#: Prefix of a tiny test model in ``model = "tiny:marian"``.
-TINY_PREFIX = "tiny:"
 
 # Names become file names and table rows: keep them to characters every filesystem and
 # LaTeX (after escaping) handle.
@@ -303,13 +301,12 @@ def _check_name(name: Any, where: str, problems: _Problems) -> str | None:
 
 def _model_problem(model: str, base: Path) -> tuple[str, str | None]:
     """(model as resolved for the run, problem or None); hub ids cannot be checked offline."""
-    if model.startswith(TINY_PREFIX):
-        from summ.testing import FAMILIES  # a constant only; no model is built while validating
-
-        family = model[len(TINY_PREFIX):]
-        if family not in FAMILIES:
-            return model, f"unknown tiny model family {family!r} (choose {', '.join(FAMILIES)})"
-        return model, None
+    try:
+        problem = check_model(model)  # prefixed ids (tiny:FAMILY), checked without building
+    except ConfigError as exc:
+        return model, str(exc)
+    if problem is not None or ":" in model.split("/")[0]:
+        return model, problem
     expanded = os.path.expandvars(os.path.expanduser(model))
     candidate = Path(expanded) if Path(expanded).is_absolute() else base / expanded
     if candidate.is_dir():

@@ -595,6 +595,69 @@ def load_ntrex128(root: Path | None = None) -> ParallelCorpus:
     )
 
 
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, *, binary: bool = False) -> Iterator:
+    """Open ``path`` for writing through a uniquely named temp file beside it, renamed into
+    place only when the block ends without error (the one atomic writer of the package).
+
+    Two writers never share a temp file, a reader never sees half a file, and an error or a
+    Ctrl-C leaves nothing behind: the temp file is removed. Text is UTF-8 with ``\n`` line ends.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def output_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` as an output for the length of the block.
+
+    A second run onto the same output fails at once with one line instead of interleaving
+    with the first. The lock is a hidden ``.NAME.lock`` file beside the output, removed when
+    released; on systems without ``fcntl`` (Windows) no lock is taken.
+
+    Raises:
+        ConfigError: another process holds the lock.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    path = Path(path)
+    lock = path.with_name(f".{path.name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fh = lock.open("a")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise ConfigError(f"{path} is being written by another summ run (lock {lock}); "
+                              "wait for it to finish or choose another output") from None
+        # The holder before us may have removed the file after we opened it: then our lock is
+        # on an orphan inode, and we must lock the file that is there now.
+        try:
+            same = os.stat(lock).st_ino == os.fstat(fh.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        fh.close()
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        fh.close()
+
+
 def _write_atomic(folder: Path, name: str, write: Callable[[object], None]) -> Path:
     """Write ``folder/name`` through a temp file in the same folder and rename it into place.
 

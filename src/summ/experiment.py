@@ -56,7 +56,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from summ.config import TINY_PREFIX, DatasetConfig, ExperimentConfig, SignificanceConfig, SystemConfig, load_config
+from summ.config import DatasetConfig, ExperimentConfig, SignificanceConfig, SystemConfig, load_config
+from summ.engines.base import resolve_model
 from summ.errors import ConfigError, InputError, SummError
 from summ.metrics import METRICS, Comparison, MetricScore
 
@@ -66,8 +67,6 @@ logger = logging.getLogger(__name__)
 # Constants: each has one home, here.
 # --------------------------------------------------------------------------------------
 
-#: Where tiny models are built (and looked for); tests point it at their session fixture.
-TINY_MODELS_ENV = "SUMM_TINY_MODELS"
 #: Exit status of ``summ run`` when the run finished but some system failed: results are
 #: written, but a table with a hole is not a finished experiment, so scripts must notice.
 #: Distinct from the error codes (1-4) that mean "nothing was produced".
@@ -90,48 +89,9 @@ _PACKAGES = ("summ", "torch", "transformers", "tokenizers", "sentencepiece", "ct
 # --------------------------------------------------------------------------------------
 
 
-def tiny_models_dir() -> Path:
-    """Where ``tiny:FAMILY`` models live: ``$SUMM_TINY_MODELS``, else the user cache."""
-    from summ.data import user_cache_dir
-
-    return user_cache_dir("tiny-models", TINY_MODELS_ENV)
-
-
-def resolve_model(model: str) -> tuple[str, bool]:
-    """The hub id or directory to load for a configured model, and whether it is a tiny test model.
-
-    ``tiny:FAMILY`` is built (seeded, deterministic, a second or two) into
-    :func:`tiny_models_dir` the first time it is needed; a later run reuses it, so the model's
-    fingerprint, and with it the translation cache, stays the same.
-
-    Args:
-        model: hub id, directory, or ``tiny:FAMILY``.
-
-    Returns:
-        ``(model to load, is_tiny)``.
-    """
-    if not model.startswith(TINY_PREFIX):
-        return model, Path(model).is_dir() and (Path(model) / "SUMM_TINY_MODEL").is_file()
-    family = model[len(TINY_PREFIX):]
-    target = tiny_models_dir() / family
-    if (target / "SUMM_TINY_MODEL").is_file():
-        return str(target), True
-    # Test-only builders, imported only for tiny: models (library code never needs them).
-    from summ.testing import build_tiny_model
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{family}.{os.getpid()}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    build_tiny_model(tmp, family)
-    try:
-        os.replace(tmp, target)  # atomic: a concurrent run sees no half-built model
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (target / "SUMM_TINY_MODEL").is_file():
-            raise  # not the race below but a real failure (permissions, disk)
-        # Another process finished first (the target is a non-empty directory): use its copy.
-    logger.info("built tiny %s model in %s", family, target)
-    return str(target), True
+def is_tiny(model: str) -> bool:
+    """A random-weight test model (summ.testing marks their folders): its scores mean nothing."""
+    return (Path(model) / "SUMM_TINY_MODEL").is_file()
 
 
 # --------------------------------------------------------------------------------------
@@ -377,8 +337,8 @@ def _run_system(system: SystemConfig, datasets: list[LoadedDataset], config: Exp
     t0 = time.perf_counter()
     translator = None
     try:
-        load_as, tiny = resolve_model(system.model)
-        record.update({"load_path": load_as, "tiny": tiny})
+        load_as = resolve_model(system.model)
+        record.update({"load_path": load_as, "tiny": is_tiny(load_as)})
         translator = load_translator(
             load_as, system.engine, device=system.device, revision=system.revision, decode=system.decode,
             batch=system.batch, cache=str(config.cache_path), progress=progress, **system.options,
@@ -453,8 +413,8 @@ def _translate_dataset(translator, system: SystemConfig, ds: LoadedDataset, out:
     seg_path = folder / f"{system.name}.segments.jsonl"
     _write_text(seg_path, "".join(json.dumps(obj, ensure_ascii=False) + "\n" for obj in _segment_objects(ds, result)))
     outputs["segments"] = str(seg_path.relative_to(out))
-    summary = result.summary
-    return lines, {"status": "ok", "summary": summary.as_dict(), "line": summary.line(), "outputs": outputs}
+    stats = result.stats
+    return lines, {"status": "ok", "summary": stats.as_dict(), "line": stats.line(), "outputs": outputs}
 
 
 def _safe_file_name(doc_id: str) -> str:
@@ -462,26 +422,18 @@ def _safe_file_name(doc_id: str) -> str:
 
 
 def _segment_objects(ds: LoadedDataset, result) -> list[dict]:
-    """One JSON object per source segment, in source order.
+    """One JSON object per source segment, in source order (:func:`summ.files.segment_objects`,
+    with the line's document id and each segment's paragraph)."""
+    from summ.files import segment_objects
 
-    The same fields as ``summ translate --segments`` except ``cached``: whether a segment came
-    from the cache is a fact about one run (it is in the manifest's run summary), and leaving
-    it out keeps a resumed run's files byte-identical to the first run's.
-    """
     objs = []
     for i, (segments, records) in enumerate(zip(result.segments, result.records)):
-        where: dict[str, Any]
         if ds.kind == "parallel":
             where = {"line": i + 1, "doc_id": None if ds.doc_ids is None else ds.doc_ids[i]}
         else:
             where = {"document": ds.doc_ids[i]}
-        for j, (segment, record) in enumerate(zip(segments, records)):
-            objs.append({
-                **where, "segment": j, "paragraph": segment.paragraph, "source": record.source,
-                "translation": record.translation, "source_tokens": record.source_tokens,
-                "split": len(record.pieces) > 1, "pieces": len(record.pieces), "hit_cap": record.hit_cap,
-                "flags": list(record.flags),
-            })
+        for segment, obj in zip(segments, segment_objects(records, where)):
+            objs.append({**obj, "paragraph": segment.paragraph})
     return objs
 
 
@@ -655,8 +607,8 @@ def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outp
         summariser = None
         started = time.perf_counter()
         try:
-            model = resolve_model(strat.model)[0] if strat.model else None
-            translator = resolve_model(strat.translator)[0] if strat.translator else None
+            model = resolve_model(strat.model) if strat.model else None
+            translator = resolve_model(strat.translator) if strat.translator else None
             summariser = Summariser(SummariseConfig(
                 strategy=strat.strategy, lang="en" if strat.input == "translation" else "ar", model=model,
                 translator=translator, cache=str(config.cache_path), **strat.options))

@@ -43,12 +43,13 @@ from typing import TYPE_CHECKING, Any
 
 from summ import segment as seg
 from summ.errors import ConfigError, InputError, SummError
-from summ.translate import ENGINES, DecodeConfig  # light: translate.py imports no model library
+from summ.engines.base import ENGINES, DecodeConfig
 
 if TYPE_CHECKING:
     from summ.data import Document
     from summ.metrics import MetricScore
-    from summ.translate import Engine, PipelineTranslator, Translator
+    from summ.engines.base import Engine
+    from summ.translate import PipelineTranslator, Translator
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +179,9 @@ class SummaryConfig:
             problems.append(f"skip_duplicates must be true or false, got {self.skip_duplicates!r}")
         if self.engine not in ENGINES:
             problems.append(f"unknown engine {self.engine!r} (choose {', '.join(ENGINES)})")
+        if self.dtype != "auto" and self.engine != "hf":
+            problems.append(f"dtype {self.dtype!r} applies to engine 'hf'; CTranslate2 chooses its "
+                            "own weight type (compute_type)")
         if not isinstance(self.translate_decode, DecodeConfig):
             problems.append(f"translate_decode must be a DecodeConfig, got {type(self.translate_decode).__name__}")
         if self.strategy in EXTRACTIVE:
@@ -590,15 +594,22 @@ class Summariser:
     def translator(self) -> Translator | PipelineTranslator:
         """The translator, loaded on first use."""
         if self._translator is None:
-            from summ.translate import PipelineTranslator, load_engine
+            from summ.engines.base import load_engine
+            from summ.translate import PipelineTranslator
 
             model = self.config.translation_model
             if model is None:
                 raise ConfigError(f"strategy {self.config.strategy!r} without a translator translates nothing")
             cfg = self.config
-            engine = load_engine(model, cfg.engine, decode=cfg.translate_decode, device=cfg.device, dtype=cfg.dtype)
+            engine = load_engine(model, cfg.engine, decode=cfg.translate_decode, device=cfg.device,
+                                 **self._dtype())
             self._translator = PipelineTranslator(engine, decode=cfg.translate_decode, cache=self._store())
         return self._translator
+
+    def _dtype(self) -> dict:
+        # CTranslate2 picks its own compute type; an HF dtype other than "auto" is checked by
+        # SummaryConfig, so only the HF engine ever receives one.
+        return {"dtype": self.config.dtype} if self.config.dtype != "auto" else {}
 
     def _summary_langs(self) -> tuple[str, str]:
         """(source, target) language codes for the summarisation engine."""
@@ -630,15 +641,16 @@ class Summariser:
         reserved for a length-relative output.
         """
         if self._pipeline is None:
-            from summ.translate import BatchConfig, PipelineTranslator, load_engine
+            from summ.engines.base import BatchConfig, load_engine
+            from summ.translate import PipelineTranslator
 
             cfg = self.config
             model = cfg.summary_model
             engine = self._engine
             if engine is None:
                 src, tgt = self._summary_langs()
-                engine = load_engine(model, cfg.engine, decode=self._decode(model, cfg.max_tokens), device=cfg.device,
-                                     dtype=cfg.dtype, src_lang=src, tgt_lang=tgt)
+                engine = load_engine(model, cfg.engine, decode=self._decode(model, cfg.max_tokens),
+                                     device=cfg.device, src_lang=src, tgt_lang=tgt, **self._dtype())
                 self._engine = engine
             model_id = getattr(engine, "model_id", model)
             card_cap = MODEL_CARD_SETTINGS.get(model_id, {}).get("max_tokens")
@@ -812,7 +824,11 @@ class Summariser:
                        chunked=gen.chunked, chunks=gen.chunks, flags=tuple([*flags, *own, *more]))
 
     def _translate_then_summarise(self, documents: list[str], flags: list[list[str]]) -> list[Summary]:
-        english, tflags = _translate_documents(self.translator(), documents)
+        from summ.translate import translate_documents
+
+        result = translate_documents(self.translator(), documents)
+        english = result.texts
+        tflags = [_span_flags(_translation_flags(r), 0, len(r)) for r in result.records]
         generated = self._generate(english)
         return [
             self._model_summary(g, f, "en", intermediate=text, more=t)
@@ -838,20 +854,22 @@ def _detect(text: str) -> str:
     return "ar" if seg.is_arabic(text) else "en"
 
 
-def _translate_sentences(translator: Any, sentences: list[str]) -> tuple[list[str], list[tuple[str, ...]]]:
-    """Translations of ``sentences`` (aligned) and the flags raised on each.
+def _translation_flags(records) -> list[tuple[str, ...]]:
+    # Looping output usually runs into the cap too: both flags are kept.
+    return [tuple(f"translation-{f}" for f in ("capped", "repetition") if f in r.flags)
+            for r in records]
 
-    Returns ``(translations, flags)`` where ``flags[i]`` holds ``"translation-capped"`` and/or
-    ``"translation-repetition"`` (looping output usually runs into the cap too: both are kept),
-    so callers can take the union over a document's span with :func:`_span_flags`.
-    """
+
+def _translate_sentences(translator: Any, sentences: list[str]) -> tuple[list[str], list[tuple[str, ...]]]:
+    """Translations of ``sentences`` (aligned) and the translation flags raised on each, so
+    that callers can take the union over a document's span with :func:`_span_flags`."""
+    from summ.translate import PipelineTranslator
+
     if not sentences:
         return [], []
-    if hasattr(translator, "translate_segments"):
+    if isinstance(translator, PipelineTranslator):
         result = translator.translate_segments(sentences, check_arabic=False)
-        flags = [tuple(f"translation-{f}" for f in ("capped", "repetition") if f in record.flags)
-                 for record in result.records]
-        return list(result.translations), flags
+        return list(result.translations), _translation_flags(result.records)
     translations = list(translator.translate(list(sentences)))
     if len(translations) != len(sentences):
         raise SummError(f"translator returned {len(translations)} translations for {len(sentences)} sentences")
@@ -861,19 +879,6 @@ def _translate_sentences(translator: Any, sentences: list[str]) -> tuple[list[st
 def _span_flags(flags: list[tuple[str, ...]], start: int, n: int) -> list[str]:
     """The translation flags raised on any of ``flags[start : start + n]``, sorted."""
     return sorted({f for fs in flags[start : start + n] for f in fs})
-
-
-def _translate_documents(translator: Any, documents: list[str]) -> tuple[list[str], list[list[str]]]:
-    """Whole-article translations (paragraphs kept) and the translation flags of each."""
-    segmented = [seg.segment(doc) for doc in documents]
-    flat = [s.text for doc in segmented for s in doc]
-    translations, tflags = _translate_sentences(translator, flat)
-    texts, flags, start = [], [], 0
-    for doc in segmented:
-        texts.append(seg.rebuild(doc, translations[start : start + len(doc)]))
-        flags.append(_span_flags(tflags, start, len(doc)))
-        start += len(doc)
-    return texts, flags
 
 
 def summarise(

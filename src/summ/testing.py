@@ -331,7 +331,7 @@ class EchoEngine:
         return out
 
     def generate(self, batch: list[list[int]], max_new_tokens: int):
-        from summ.translate import Generation
+        from summ.engines.base import Generation
 
         self.calls.append(([list(ids) for ids in batch], max_new_tokens))
         results = []
@@ -359,6 +359,72 @@ def build_tiny_model(out: str | Path, family: str, seed: int = 0) -> Path:
     (out / "SUMM_TINY_MODEL").write_text(f"family={family}\nseed={seed}\n", encoding="utf-8")
     logger.info("built tiny %s model in %s", family, out)
     return out
+
+
+#: Where ``tiny:FAMILY`` models are built (and looked for); tests point it at their fixture.
+TINY_MODELS_ENV = "SUMM_TINY_MODELS"
+TINY_PREFIX = "tiny:"
+
+
+def tiny_models_dir() -> Path:
+    """Where ``tiny:FAMILY`` models live: ``$SUMM_TINY_MODELS``, else the user cache."""
+    from summ.data import user_cache_dir
+
+    return user_cache_dir("tiny-models", TINY_MODELS_ENV)
+
+
+def check_tiny(model: str) -> str | None:
+    """The problem with a ``tiny:FAMILY`` id (an unknown family), or ``None``."""
+    family = model[len(TINY_PREFIX):]
+    return None if family in BUILDERS else (
+        f"unknown tiny model family {family!r} (choose {', '.join(FAMILIES)})")
+
+
+def resolve_tiny(model: str) -> str:
+    """The folder of the ``tiny:FAMILY`` model, built (seeded, deterministic) on first use.
+
+    A later run reuses it, so the model's fingerprint, and with it the translation cache,
+    stays the same. Building goes to a temporary folder renamed into place, so a concurrent
+    run never sees a half-built model.
+
+    Raises:
+        ConfigError: an unknown family.
+    """
+    import os
+    import shutil
+
+    from summ.errors import ConfigError
+
+    problem = check_tiny(model)
+    if problem:
+        raise ConfigError(problem)
+    family = model[len(TINY_PREFIX):]
+    target = tiny_models_dir() / family
+    if (target / "SUMM_TINY_MODEL").is_file():
+        return str(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{family}.{os.getpid()}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    build_tiny_model(tmp, family)
+    try:
+        os.replace(tmp, target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (target / "SUMM_TINY_MODEL").is_file():
+            raise  # not the race below but a real failure (permissions, disk)
+        # Another process finished first (the target is a non-empty directory): use its copy.
+    return str(target)
+
+
+def _register() -> None:
+    from summ.engines.base import register_model_resolver
+
+    register_model_resolver(TINY_PREFIX, resolve_tiny, check_tiny)
+
+
+# Importing this module makes ``tiny:FAMILY`` ids loadable everywhere (library code resolves
+# prefixed ids through the registry in summ.engines.base and never imports this module).
+_register()
 
 
 def main(argv: list[str] | None = None) -> int:

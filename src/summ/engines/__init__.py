@@ -1,1 +1,1 @@
-"""Model engines behind the Engine protocol of summ.translate; imported only when used."""
+"""Model engines behind the Engine protocol of summ.engines.base; imported only when used."""

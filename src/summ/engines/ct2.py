@@ -39,10 +39,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from summ.engines.base import DecodeConfig, Generation, resolved_decode
 from summ.engines.families import Codec, CodecEngine, make_codec
-from summ.engines.hf import load_pretrained, load_tokenizer
-from summ.errors import ConfigError, ModelNotFoundError, require
-from summ.translate import DecodeConfig, Generation
+from summ.engines.hub import (
+    load_generation_config,
+    load_pretrained,
+    load_tokenizer,
+    local_folder,
+    user_revision,
+)
+from summ.errors import ConfigError, require
 
 logger = logging.getLogger(__name__)
 
@@ -349,7 +355,7 @@ def _converter(local_dir: str, net, tokenizer):
     """A TransformersConverter that uses the model and tokenizer we already loaded.
 
     The stock converter would load them again by name, online if it likes; ours were loaded
-    through :func:`summ.engines.hf.load_pretrained` (offline first, one-line errors).
+    through :func:`summ.engines.hub.load_pretrained` (offline first, one-line errors).
     """
     from ctranslate2.converters import TransformersConverter
 
@@ -361,19 +367,6 @@ def _converter(local_dir: str, net, tokenizer):
             return tokenizer
 
     return _Preloaded(local_dir)
-
-
-def _local_folder(model: str, revision: str) -> str:
-    """The folder holding a model's config: the path itself, or its hub cache snapshot."""
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return str(path)
-    from huggingface_hub import try_to_load_from_cache
-
-    found = try_to_load_from_cache(model, "config.json", revision=None if revision == "unknown" else revision)
-    if not isinstance(found, str):
-        raise ModelNotFoundError(f"cannot load model {model!r}: its config.json is not in the Hugging Face cache")
-    return str(Path(found).parent)
 
 
 def convert(model: str, revision: str, target: Path, quantization: str, *, tokenizer=None,
@@ -400,14 +393,12 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
     started = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)
     common = {"trust_remote_code": trust_remote_code}
-    user_revision = None if revision == "unknown" or revision.startswith("local-") else revision
     if tokenizer is None:
-        tokenizer, _ = load_pretrained(
-            model, user_revision, lambda src, **kw: load_tokenizer(model, src, **kw, **common)
-        )
+        tokenizer, _ = load_tokenizer(model, user_revision(revision), **common)
     # float32 regardless of the checkpoint's dtype: quantisation happens in the converter.
     net, _ = load_pretrained(
-        model, user_revision, lambda src, **kw: AutoModelForSeq2SeqLM.from_pretrained(src, dtype="float32", **kw, **common)
+        model, user_revision(revision),
+        lambda src, **kw: AutoModelForSeq2SeqLM.from_pretrained(src, dtype="float32", **kw, **common),
     )
     _warn_marian_start(net)
     tmp = Path(tempfile.mkdtemp(prefix=_tmp_name(target), dir=target.parent))
@@ -415,7 +406,7 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
         out = tmp / "model"  # the converter insists on creating its output folder itself
         with _patched_loaders():
             try:
-                _converter(_local_folder(model, revision), net, tokenizer).convert(
+                _converter(local_folder(model, revision), net, tokenizer).convert(
                     str(out), vmap=vmap, quantization=quantization, force=True
                 )
             except ValueError as exc:
@@ -499,7 +490,7 @@ def _check_vocabulary(vocab: list[str], tokenizer, model: str) -> None:
 
 @dataclass
 class CT2Engine(CodecEngine):
-    """A CTranslate2 model behind the :class:`summ.translate.Engine` protocol."""
+    """A CTranslate2 model behind the :class:`summ.engines.base.Engine` protocol."""
 
     model_id: str
     revision: str
@@ -584,10 +575,10 @@ class CT2Engine(CodecEngine):
             raise ConfigError(f"vocabulary map {vmap} does not exist")
 
         common = {"trust_remote_code": trust_remote_code}
-        tokenizer, resolved = load_pretrained(
-            model, revision, lambda src, **kw: load_tokenizer(model, src, **kw, **common)
+        tokenizer, resolved = load_tokenizer(model, revision, **common)
+        config, _ = load_pretrained(
+            model, revision, lambda src, **kw: AutoConfig.from_pretrained(src, **kw, **common)
         )
-        config, _ = load_pretrained(model, revision, lambda src, **kw: AutoConfig.from_pretrained(src, **kw, **common))
         if resolved == "unknown":
             logger.warning("no revision known for %s: its conversion is reused even if the hub model changes", model)
 
@@ -608,7 +599,7 @@ class CT2Engine(CodecEngine):
             converted = seconds > 0
             logger.info("converted %s in %.1f s", model, seconds)
 
-        gen = _generation_config(model, resolved, revision, config)
+        gen = load_generation_config(model, resolved, config)
         _check_stopping_rule(model, decode, gen)
         codec = make_codec(config, tokenizer, gen, src_lang=src_lang, tgt_lang=tgt_lang)
         source_vocab, target_vocab = _read_vocabularies(folder)
@@ -642,33 +633,25 @@ class CT2Engine(CodecEngine):
 
     # The Engine protocol ------------------------------------------------------------------
 
-    def _beams(self) -> int:
-        d, gen = self.decode, self.generation_config
-        return d.beam_size if d.beam_size is not None else (getattr(gen, "num_beams", None) or 1)
-
     def _options(self) -> dict:
         """translate_batch options that decide the output (the length cap is added per call)."""
-        d, gen = self.decode, self.generation_config
-
-        def first(*values, default):
-            return next((v for v in values if v is not None), default)
-
+        d = resolved_decode(self.decode, self.generation_config)
         return {
-            "beam_size": self._beams(),
+            "beam_size": d["beam_size"],
             # Beam search ends when beam_size hypotheses have finished: Marian's and fairseq's
             # rule, and HF's early_stopping=True. HF's default (False) searches on a little
             # longer and can pick a different beam; greedy search is identical.
             "patience": 1.0,
             "num_hypotheses": 1,
-            "length_penalty": first(d.length_penalty, getattr(gen, "length_penalty", None), default=1.0),
+            "length_penalty": d["length_penalty"],
             # Off unless asked for. When on, HF also penalises the decoder start and forced
             # prefix tokens (</s> itself for M2M100/NLLB), CTranslate2 only generated ones.
-            "repetition_penalty": first(d.repetition_penalty, getattr(gen, "repetition_penalty", None), default=1.0),
-            "no_repeat_ngram_size": first(d.no_repeat_ngram_size, getattr(gen, "no_repeat_ngram_size", None), default=0),
+            "repetition_penalty": d["repetition_penalty"],
+            "no_repeat_ngram_size": d["no_repeat_ngram_size"],
             # CTranslate2's default of 1 would forbid an immediate </s> that HF allows. The
             # model's own floor (distilbart-cnn: min_length 56) applies as in HF, where it
             # counts the decoder start token too.
-            "min_decoding_length": max(d.min_new_tokens, (getattr(gen, "min_length", None) or 0) - 1),
+            "min_decoding_length": max(d["min_new_tokens"], d["model_min_length"] - 1),
             "disable_unk": False,
             "suppress_sequences": self._suppress or None,
             "use_vmap": self.use_vmap,
@@ -771,28 +754,16 @@ def _keep_torch_threads():
 def _check_stopping_rule(model: str, decode: DecodeConfig, gen) -> None:
     """CTranslate2 beam search always stops once ``beam_size`` hypotheses have finished (HF's
     ``early_stopping=True``); asking for HF's other rules must not pass unnoticed."""
-    beams = decode.beam_size if decode.beam_size is not None else (getattr(gen, "num_beams", None) or 1)
-    if beams <= 1:
+    if resolved_decode(decode, gen)["beam_size"] <= 1:
         return
     if decode.early_stopping is not None and decode.early_stopping is not True:
-        raise ConfigError(f"early_stopping={decode.early_stopping!r} is not available with engine 'ct2' (its beam "
-                          "search stops as early_stopping=True does); use engine 'hf', or early_stopping = true")
+        raise ConfigError(f"early_stopping={decode.early_stopping!r} is not available with engine "
+                          "'ct2' (its beam search stops as early_stopping=True does); use engine "
+                          "'hf', or early_stopping = true")
     if decode.early_stopping is None and getattr(gen, "early_stopping", False) is not True:
-        logger.warning("%s: its generation_config asks for early_stopping=%r; CTranslate2 stops beam search as "
-                       "early_stopping=True does, so beams may differ from the HF engine's",
-                       model, getattr(gen, "early_stopping", False))
-
-
-def _generation_config(model: str, resolved: str, revision: str | None, config):
-    """The model's generation_config.json, else defaults derived from its config (as HF does)."""
-    from transformers import GenerationConfig
-
-    rev = revision if resolved in ("unknown",) or resolved.startswith("local-") else resolved
-    try:
-        gen, _ = load_pretrained(model, rev, GenerationConfig.from_pretrained)
-        return gen
-    except (OSError, ModelNotFoundError):
-        return GenerationConfig.from_model_config(config)
+        logger.warning("%s: its generation_config asks for early_stopping=%r; CTranslate2 stops "
+                       "beam search as early_stopping=True does, so beams may differ from the HF "
+                       "engine's", model, getattr(gen, "early_stopping", False))
 
 
 def _suppress_sequences(gen, vocab: list[str]) -> list[list[str]]:

@@ -8,10 +8,8 @@ token ids (the basis of the equivalence test).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from summ.errors import ConfigError
 
@@ -174,35 +172,11 @@ def make_codec(config, tokenizer, generation_config, *, src_lang: str = "ar", tg
     )
 
 
-def fingerprint(path: str | Path) -> str:
-    """A content hash of a local model folder, standing in for a hub commit in cache keys.
-
-    Small files are hashed whole; files over 64 MiB by size plus their first and last MiB,
-    so that a multi-GB checkpoint is fingerprinted in milliseconds.
-    """
-    path = Path(path)
-    h = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        rel = file.relative_to(path).as_posix()
-        if rel.startswith(".") or "/." in rel:
-            continue
-        size = file.stat().st_size
-        h.update(f"{rel}\0{size}\0".encode())
-        with file.open("rb") as fh:
-            if size <= 64 << 20:
-                h.update(fh.read())
-            else:
-                h.update(fh.read(1 << 20))
-                fh.seek(-(1 << 20), 2)
-                h.update(fh.read())
-    return "local-" + h.hexdigest()[:16]
-
-
 class CodecEngine:
     """What every engine takes straight from its :class:`Codec`: limits and encoding.
 
     Subclasses (dataclasses with a ``codec`` field) add ``name``, ``settings()`` and
-    ``generate()`` to satisfy :class:`summ.translate.Engine`.
+    ``generate()`` to satisfy :class:`summ.engines.base.Engine`.
     """
 
     codec: Codec

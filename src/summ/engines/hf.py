@@ -1,137 +1,43 @@
 """The Hugging Face transformers engine: any seq2seq model ``AutoModelForSeq2SeqLM`` loads.
 
-Loading order for a model id: a local directory; else the local Hugging Face cache (no
-network); else the hub, after a 5-second reachability probe, so that an offline machine gets
-a one-line error at once instead of minutes of retries.
+Models are found through :mod:`summ.engines.hub` (local folder, then the local HF cache, then
+the hub), exactly as the CTranslate2 engine finds them.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
-import socket
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlparse
 
-from summ.engines.families import Codec, CodecEngine, fingerprint, make_codec
-from summ.errors import ConfigError, ModelNotFoundError
-from summ.translate import DecodeConfig, Generation
+from summ.engines.base import DecodeConfig, Generation, resolved_decode
+from summ.engines.families import Codec, CodecEngine, make_codec
+from summ.engines.hub import load_pretrained, load_tokenizer
+from summ.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-_PROBE_TIMEOUT_S = 5.0
-
-# Files from which AutoTokenizer can build a tokenizer (any one suffices).
-_TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "vocab.txt", "spiece.model", "source.spm", "sentencepiece.bpe.model",
-                    "sentencepiece.model", "tokenizer.model")
-
-
-def hub_reachable(timeout: float = _PROBE_TIMEOUT_S) -> bool:
-    """Whether the Hugging Face hub (or ``HF_ENDPOINT``) accepts a TCP connection."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
-        return False
-    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        with socket.create_connection((url.hostname, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def not_found(model: str, why: str) -> ModelNotFoundError:
-    return ModelNotFoundError(
-        f"cannot load model {model!r}: {why}. On an offline machine, download it elsewhere "
-        f"(huggingface-cli download {model} --local-dir DIR) and pass --model DIR"
-    )
-
-
-def load_tokenizer(model: str, src: str, **kwargs):
-    """``AutoTokenizer.from_pretrained(src)`` for ``model``, as both engines load it.
-
-    Raises:
-        ModelNotFoundError: the source has no tokenizer files (transformers raises a bare
-            ``TypeError`` for a hub repository without them).
-    """
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(src, **kwargs)
-    except TypeError as exc:
-        raise ModelNotFoundError(f"cannot load model {model!r}: no tokenizer could be built from it ({exc})") from exc
-
-
-def require_tokenizer_files(path: Path, model: str) -> None:
-    """Fail clearly when a model folder has no tokenizer (AutoTokenizer raises a bare TypeError).
-
-    Raises:
-        ModelNotFoundError: none of the files a tokenizer is built from is in ``path``.
-    """
-    if any((path / name).is_file() for name in _TOKENIZER_FILES):
-        return
-    if any(path.glob("*.model")) or any(path.glob("*.spm")):
-        return
-    raise ModelNotFoundError(
-        f"cannot load model {model!r}: the folder has no tokenizer files (one of {', '.join(_TOKENIZER_FILES)}); "
-        f"save the tokenizer beside the weights (tokenizer.save_pretrained(DIR)) and try again"
-    )
-
-
-
-def load_pretrained(model: str, revision: str | None, loader):
-    """Call ``loader(source, local_files_only=..., revision=...)`` with the loading order above.
-
-    Returns ``(result, revision)``; ``revision`` is the resolved commit hash for hub models
-    and a content fingerprint for local folders.
-    """
-    path = Path(model).expanduser()
-    if path.is_dir():
-        require_tokenizer_files(path, model)
-        return loader(str(path), local_files_only=True, revision=None), fingerprint(path)
-    if model.startswith((".", "/", "~")) or model.count("/") > 1:
-        raise not_found(model, "no such directory")
-    try:
-        result = loader(model, local_files_only=True, revision=revision)
-    except OSError:
-        if not hub_reachable():
-            raise not_found(model, "it is not a local directory, not in the Hugging Face cache, and the hub is unreachable") from None
-        try:
-            result = loader(model, local_files_only=False, revision=revision)
-        except OSError as exc:
-            raise not_found(model, f"the hub refused it ({str(exc).splitlines()[0]})") from None
-    return result, hub_commit(model, revision)
-
-
-def hub_commit(model: str, revision: str | None) -> str:
-    """The commit a hub model was loaded from, read from the local Hugging Face cache.
-
-    transformers 5 no longer records it on the config (``_commit_hash`` is gone); the cache
-    keeps each revision's files under ``snapshots/<commit>/``. Falls back to the requested
-    revision (or ``"unknown"``) when the cache layout says nothing.
-    """
-    from huggingface_hub import try_to_load_from_cache
-
-    path = try_to_load_from_cache(model, "config.json", revision=revision)
-    if isinstance(path, str):
-        match = re.search(r"/snapshots/([0-9a-f]{40})/", Path(path).as_posix())
-        if match:
-            return match.group(1)
-    return revision or "unknown"
-
 
 def pick_device(device: str = "auto") -> str:
-    """``auto`` → cuda, then mps, then cpu; anything else is passed through."""
+    """``auto`` → cuda, then mps, then cpu; an explicit device must exist on this machine.
+
+    Raises:
+        ConfigError: ``cuda``/``mps`` asked for where torch sees none.
+    """
     import torch
 
-    if device != "auto":
-        return device
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "mps" if mps else "cpu"
+    kind, _, index = device.partition(":")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device} requested but torch sees no CUDA GPU; use --device cpu")
+    if kind == "cuda" and index and int(index) >= torch.cuda.device_count():
+        raise ConfigError(f"device {device} requested but torch sees {torch.cuda.device_count()} GPU(s)")
+    if kind == "mps" and not mps:
+        raise ConfigError(f"device {device} requested but MPS is not available; use --device cpu")
+    if kind not in ("cpu", "cuda", "mps") or (index and not index.isdigit()):
+        raise ConfigError(f"unknown device {device!r}; choose auto, cpu, cuda, cuda:N or mps")
+    return device
 
 
 def pick_dtype(dtype: str, device: str, family: str):
@@ -159,7 +65,7 @@ def pick_dtype(dtype: str, device: str, family: str):
 
 @dataclass
 class HFEngine(CodecEngine):
-    """A loaded transformers model behind the :class:`summ.translate.Engine` protocol."""
+    """A loaded transformers model behind the :class:`summ.engines.base.Engine` protocol."""
 
     model_id: str
     revision: str
@@ -207,10 +113,11 @@ class HFEngine(CodecEngine):
         if threads:
             torch.set_num_threads(threads)
         common = {"trust_remote_code": trust_remote_code}
-        tokenizer, resolved = load_pretrained(model, revision, lambda src, **kw: load_tokenizer(model, src, **kw, **common))
         device = pick_device(device)
+        tokenizer, resolved = load_tokenizer(model, revision, **common)
         net, _ = load_pretrained(
-            model, revision, lambda src, **kw: AutoModelForSeq2SeqLM.from_pretrained(src, **kw, **common)
+            model, revision,
+            lambda src, **kw: AutoModelForSeq2SeqLM.from_pretrained(src, **kw, **common),
         )
         config = net.config
         # transformers builds a generation_config for every seq2seq model it loads (from
@@ -234,33 +141,29 @@ class HFEngine(CodecEngine):
         }
 
     def _generate_kwargs(self, max_new_tokens: int) -> dict:
-        d = self.decode
-        gen = self.generation_config
-        beams = d.beam_size if d.beam_size is not None else (gen.num_beams or 1)
+        d = resolved_decode(self.decode, self.generation_config)
         kwargs = {
-            "num_beams": beams,
+            "num_beams": d["beam_size"],
             "do_sample": False,
             "num_return_sequences": 1,
             # The pipeline sets the length; the model's max_length (NLLB: 200) must not apply.
             "max_length": None,
             "max_new_tokens": max_new_tokens,
-            "min_new_tokens": d.min_new_tokens or None,
+            "min_new_tokens": d["min_new_tokens"] or None,
             # A model's own floor (distilbart-cnn: 56) cannot exceed the cap asked for; without
             # this, transformers warns and the cap wins anyway.
-            "min_length": min(gen.min_length or 0, max_new_tokens),
+            "min_length": min(d["model_min_length"], max_new_tokens),
             # Marian configs force </s> at the last position, hiding that an output was cut;
             # off, so a capped output is reported as capped (and CTranslate2 behaves the same).
             "forced_eos_token_id": None,
-            "repetition_penalty": d.repetition_penalty if d.repetition_penalty is not None else gen.repetition_penalty,
-            "no_repeat_ngram_size": d.no_repeat_ngram_size if d.no_repeat_ngram_size is not None else gen.no_repeat_ngram_size,
-            "bad_words_ids": gen.bad_words_ids,
+            "repetition_penalty": d["repetition_penalty"],
+            "no_repeat_ngram_size": d["no_repeat_ngram_size"],
+            "bad_words_ids": self.generation_config.bad_words_ids,
             "decoder_start_token_id": self.codec.decoder_start_token_id,
         }
-        if beams > 1:
-            # Neither set (e.g. mT5 XL-Sum's generation_config): transformers' own default, 1.0.
-            # An explicit None would override that default and crash beam search.
-            kwargs["length_penalty"] = next((x for x in (d.length_penalty, gen.length_penalty) if x is not None), 1.0)
-            kwargs["early_stopping"] = d.early_stopping if d.early_stopping is not None else gen.early_stopping
+        if d["beam_size"] > 1:
+            kwargs["length_penalty"] = d["length_penalty"]
+            kwargs["early_stopping"] = d["early_stopping"]
         if self.codec.target_prefix:
             kwargs["forced_bos_token_id"] = self.codec.target_prefix[0]
         return kwargs
