@@ -160,26 +160,39 @@ class SummaryConfig:
     damping: float = 0.85
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.strategy not in STRATEGIES:
-            problems.append(f"unknown strategy {self.strategy!r} (choose {', '.join(STRATEGIES)})")
-        if self.lang not in LANGS:
-            problems.append(f"unknown lang {self.lang!r} (choose {', '.join(LANGS)})")
-        if isinstance(self.sentences, bool) or not isinstance(self.sentences, int) or self.sentences < 1:
-            problems.append(f"sentences must be an integer >= 1, got {self.sentences!r}")
-        if self.max_tokens is not None and (not isinstance(self.max_tokens, int) or self.max_tokens < 1):
-            problems.append(f"max_tokens must be an integer >= 1, got {self.max_tokens!r}")
-        limit = self.max_input_tokens
-        if limit is not None and (not isinstance(limit, int) or limit < 8):
-            problems.append(f"max_input_tokens must be an integer >= 8, got {self.max_input_tokens!r}")
-        if isinstance(self.damping, bool) or not isinstance(self.damping, (int, float)) or not 0.0 < self.damping < 1.0:
-            problems.append(f"damping must be a number in (0, 1), got {self.damping!r}")
-        if not isinstance(self.skip_duplicates, bool):  # "false" from a config would read as True
-            problems.append(f"skip_duplicates must be true or false, got {self.skip_duplicates!r}")
-        if self.engine not in ENGINES:
-            problems.append(f"unknown engine {self.engine!r} (choose {', '.join(ENGINES)})")
-        if not isinstance(self.translate_decode, DecodeConfig):
-            problems.append(f"translate_decode must be a DecodeConfig, got {type(self.translate_decode).__name__}")
+        # One rule per field, as in DecodeConfig: a problem about one field starts with its
+        # name (summ.config puts the location in the experiment config in front of it).
+        inf = float("inf")  # also refuses NaN: every comparison with it is False
+        choices = {"strategy": STRATEGIES, "lang": LANGS, "engine": ENGINES}
+        rules = {  # field: (type, test, what the value must be, None allowed)
+            "sentences": (int, lambda v: v >= 1, "an integer >= 1", False),
+            "max_tokens": (int, lambda v: v >= 1, "an integer >= 1", True),
+            "model": (str, bool, "a model id or path", True),
+            "translator": (str, bool, "a model id or path", True),
+            "device": (str, bool, "a device name", False),
+            "dtype": (str, bool, "a dtype name", False),
+            "beam_size": (int, lambda v: v >= 1, "an integer >= 1", True),
+            "length_penalty": (float, lambda v: -inf < v < inf, "a number", True),
+            "no_repeat_ngram_size": (int, lambda v: v >= 0, "an integer >= 0", True),
+            "translate_decode": (DecodeConfig, bool, "a DecodeConfig", False),
+            "max_input_tokens": (int, lambda v: v >= 8, "an integer >= 8", True),
+            "cache": (str, bool, "a file path", True),
+            # "false" from a config would read as True: only real booleans.
+            "skip_duplicates": (bool, lambda v: True, "true or false", False),
+            "damping": (float, lambda v: 0.0 < v < 1.0, "a number in (0, 1)", False),
+        }
+        problems = [f"unknown {name} {getattr(self, name)!r} (choose {', '.join(allowed)})"
+                    for name, allowed in choices.items() if getattr(self, name) not in allowed]
+        for name, (kind, test, what, optional) in rules.items():
+            value = getattr(self, name)
+            if value is None and optional:
+                continue
+            # bool is an int subclass (True would pass as 1 sentence); an int is a fine float.
+            types = (int, float) if kind is float else kind
+            typed = isinstance(value, types) and isinstance(value, bool) == (kind is bool)
+            if not typed or not test(value):
+                none = " or None" if optional else ""
+                problems.append(f"{name} must be {what}{none}, got {value!r}")
         if self.strategy in EXTRACTIVE:
             if self.max_tokens is not None:
                 problems.append(f"{self.strategy} is extractive: its length is set by sentences, not max_tokens")
@@ -198,7 +211,9 @@ class SummaryConfig:
         if self.strategy == "direct" and self.translator is not None:
             problems.append("direct uses one cross-lingual model and no translator")
         if problems:
-            raise ConfigError("summary config: " + "; ".join(problems))
+            error = ConfigError("summary config: " + "; ".join(problems))
+            error.problems = problems
+            raise error
 
     @property
     def summary_model(self) -> str | None:

@@ -61,6 +61,40 @@ class DecodeConfig:
     # the ratio rule when set.
     max_new_tokens: int | None = None
 
+    def __post_init__(self) -> None:
+        # Checked here, not where the values are used, so that the CLI, experiment configs and
+        # Python callers all get the same one-line error before any model loads (a beam of 0
+        # or a ratio of 0 would otherwise surface as a raw exception, or an empty output, deep
+        # inside generate()). Each problem starts with its field name: summ.config prefixes
+        # it with the location in the config file.
+        inf = float("inf")  # also refuses NaN: every comparison with it is False
+        rules = {  # field: (type, test, what the value must be, None allowed)
+            "beam_size": (int, lambda v: v >= 1, "an integer >= 1", True),
+            "length_penalty": (float, lambda v: -inf < v < inf, "a number", True),
+            "repetition_penalty": (float, lambda v: 0 < v < inf, "a number > 0", True),
+            "no_repeat_ngram_size": (int, lambda v: v >= 0, "an integer >= 0", True),
+            "early_stopping": (bool, lambda v: True, "true or false", True),
+            "min_new_tokens": (int, lambda v: v >= 0, "an integer >= 0", False),
+            "length_ratio": (float, lambda v: 0 < v < inf, "a number > 0", False),
+            "length_margin": (int, lambda v: v >= 0, "an integer >= 0", False),
+            "max_new_tokens": (int, lambda v: v >= 1, "an integer >= 1", True),
+        }
+        problems = []
+        for name, (kind, test, what, optional) in rules.items():
+            value = getattr(self, name)
+            if value is None and optional:
+                continue
+            # bool is an int subclass (True would pass as a beam of 1); an int is a fine float.
+            types = (int, float) if kind is float else kind
+            typed = isinstance(value, types) and isinstance(value, bool) == (kind is bool)
+            if not typed or not test(value):
+                none = " or None" if optional else ""
+                problems.append(f"{name} must be {what}{none}, got {value!r}")
+        if problems:
+            error = ConfigError("DecodeConfig: " + "; ".join(problems))
+            error.problems = problems
+            raise error
+
 
 @dataclass(frozen=True)
 class BatchConfig:
@@ -76,6 +110,28 @@ class BatchConfig:
     max_input_tokens: int | None = None
     # Pieces translated between cache commits: a kill loses at most this much work.
     commit_every: int = 256
+
+    def __post_init__(self) -> None:
+        # The same rule as DecodeConfig's: one clear error here rather than an empty batch or
+        # an endless loop later. Each problem starts with its field name.
+        rules = {  # field: (smallest value, None allowed)
+            "batch_tokens": (1, False),
+            "max_batch_size": (1, False),
+            "max_input_tokens": (1, True),
+            "commit_every": (1, False),
+        }
+        problems = []
+        for name, (low, optional) in rules.items():
+            value = getattr(self, name)
+            if value is None and optional:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                none = " or None" if optional else ""
+                problems.append(f"{name} must be an integer >= {low}{none}, got {value!r}")
+        if problems:
+            error = ConfigError("BatchConfig: " + "; ".join(problems))
+            error.problems = problems
+            raise error
 
 
 # --------------------------------------------------------------------------------------
@@ -291,7 +347,7 @@ class PipelineTranslator:
         # the length cap and the cache key. Any other difference would file outputs of one
         # setting under another's key.
         built = getattr(engine, "decode", None)
-        length = dict(length_ratio=0.0, length_margin=0, max_new_tokens=None)
+        length = dict(length_ratio=1.0, length_margin=0, max_new_tokens=None)  # any valid values
         if isinstance(built, DecodeConfig) and replace(built, **length) != replace(decode, **length):
             raise ConfigError(f"the pipeline's decode settings ({decode}) differ from those {engine.name} was "
                               f"loaded with ({built}) beyond the output length; load the engine with them")
