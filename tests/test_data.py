@@ -1,20 +1,28 @@
 """Tests for summ.data: readers, parallel corpora, NTREX-128 fetch/load, summarisation data.
 
-No network: fetch_ntrex128 gets a fake opener that serves the shared NTREX files from memory.
+No network: fetch_ntrex128 downloads the shared NTREX files from a local HTTP server.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
+import http.server
 import io
+import logging
 import os
 import shutil
+import socket
 import sys
+import tempfile
+import threading
+import time
 import types
-import urllib.error
+from collections.abc import Iterator
 from pathlib import Path
 
+import pooch
 import pytest
 
 from summ import data
@@ -102,6 +110,15 @@ def test_cp1256_file_names_file_line_and_fix(tmp_path: Path) -> None:
     assert f"{path}:3:" in msg
     assert "--encoding cp1256" in msg
     assert read_lines(path, encoding="cp1256") == lines
+
+
+def test_decode_error_ends_with_the_callers_fix(tmp_path: Path) -> None:
+    # `summ run` reads its encoding from the config, not from an --encoding flag.
+    path = write_bytes(tmp_path / "w.txt", "ok\n".encode() + "مرحبا\n".encode("cp1256"))
+    with pytest.raises(InputError) as err:
+        check_text_file(path, fix='set encoding = "cp1256" in the table')
+    assert str(err.value).startswith(f"{path}:2: not valid utf-8 ")
+    assert str(err.value).endswith('Windows Arabic, set encoding = "cp1256" in the table')
 
 
 def test_decode_error_line_number_counts_lone_cr(tmp_path: Path) -> None:
@@ -352,100 +369,151 @@ def test_jsonl_records_need_string_text_and_id(tmp_path: Path, content: str, pat
         load_summaries_jsonl(summaries)
 
 
-class FakeOpener:
-    """Serves the upstream URLs from the shared NTREX files; records every call."""
+class Upstream:
+    """A local HTTP server holding the pinned NTREX files under their upstream paths.
 
-    def __init__(self, ntrex_dir: Path, corrupt: str | None = None, error: Exception | None = None) -> None:
-        self.bodies = {NTREX.url(f): (ntrex_dir / f.name).read_bytes() for f in NTREX.files}
-        self.corrupt = corrupt
-        self.error = error
-        self.calls: list[tuple[str, float]] = []
+    ``fetch_ntrex128`` is pointed at it through ``NTREX.url_template``, so the tests run the
+    real download path (pooch's HTTPDownloader over requests) without a network.
+    """
 
-    def __call__(self, url: str, timeout: float) -> io.BytesIO:
-        self.calls.append((url, timeout))
-        if self.error is not None:
-            raise self.error
-        body = self.bodies[url]  # KeyError: a URL that is not the pinned one
-        if self.corrupt and url.endswith(self.corrupt):
-            body = body[:-10]  # a truncated download
-        return io.BytesIO(body)
+    def __init__(self, ntrex_dir: Path) -> None:
+        self.bodies = {f"/{NTREX.commit}/{f.path}": (ntrex_dir / f.name).read_bytes()
+                       for f in NTREX.files}
+        self.served: list[str] = []
+        self.delay = 0.0
+        upstream = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                upstream.served.append(self.path)
+                time.sleep(upstream.delay)
+                body = upstream.bodies.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (the timeout test): nothing to serve
+
+            def log_message(self, *args: object) -> None:  # keep the test output clean
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def served_files(self) -> list[str]:
+        return [p.rsplit("/", 1)[1] for p in self.served]
 
 
-def test_fetch_ntrex128_downloads_verifies_and_is_idempotent(ntrex_dir: Path, tmp_path: Path) -> None:
-    opener = FakeOpener(ntrex_dir)
-    folder = fetch_ntrex128(tmp_path / "cache", opener=opener, timeout=7)
+@pytest.fixture()
+def upstream(ntrex_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Upstream]:
+    server = Upstream(ntrex_dir)
+    local = dataclasses.replace(NTREX, url_template=server.url + "/{commit}/{path}")
+    monkeypatch.setattr(data, "NTREX", local)
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def test_fetch_ntrex128_downloads_verifies_and_is_idempotent(
+    upstream: Upstream, tmp_path: Path, capfd: pytest.CaptureFixture
+) -> None:
+    folder = fetch_ntrex128(tmp_path / "cache", timeout=7)
     assert folder == tmp_path / "cache" / "ntrex128"
-    assert sorted(u for u, _ in opener.calls) == sorted(NTREX.url(f) for f in NTREX.files)
-    assert {t for _, t in opener.calls} == {7}  # the timeout reaches the opener
+    assert sorted(upstream.served_files()) == sorted(NTREX_FILES)  # upstream and local names agree
     for f in NTREX.files:
         assert sha256_file(folder / f.name) == f.sha256
     source = (folder / "SOURCE.txt").read_text(encoding="utf-8")
     assert NTREX.commit in source and "CC BY-SA 4.0" in source and NTREX.repository in source
+    # Nothing else: no temp file left behind.
     assert sorted(p.name for p in folder.iterdir()) == sorted([*NTREX_FILES, "SOURCE.txt"])
     assert len(load_ntrex128(tmp_path / "cache")) == 1997
+    assert "Downloading data" not in capfd.readouterr().err  # pooch's own stderr logging stays off
+    assert pooch.get_logger().level == logging.NOTSET  # ...and is restored afterwards
 
-    opener.calls.clear()
-    assert fetch_ntrex128(tmp_path / "cache", opener=opener) == folder
-    assert opener.calls == []  # second time: nothing downloaded
+    upstream.served.clear()
+    assert fetch_ntrex128(tmp_path / "cache") == folder
+    assert upstream.served == []  # second time: nothing downloaded
 
-    # A single missing file is fetched alone.
+    # A single missing file is fetched alone, and so is one that lost its hash.
     (folder / "DOCUMENT_IDS.tsv").unlink()
-    fetch_ntrex128(tmp_path / "cache", opener=opener)
-    assert [u for u, _ in opener.calls] == [NTREX.url(NTREX.file("DOCUMENT_IDS.tsv"))]
+    (folder / "newstest2019-src.eng.txt").write_bytes(b"edited\n")
+    fetch_ntrex128(tmp_path / "cache")
+    assert sorted(upstream.served_files()) == ["DOCUMENT_IDS.tsv", "newstest2019-src.eng.txt"]
+    edited = "newstest2019-src.eng.txt"
+    assert sha256_file(folder / edited) == NTREX.file(edited).sha256
 
 
-def test_fetch_ntrex128_rejects_corrupted_download(ntrex_dir: Path, tmp_path: Path) -> None:
-    opener = FakeOpener(ntrex_dir, corrupt="newstest2019-src.eng.txt")
-    with pytest.raises(InputError, match=r"newstest2019-src\.eng\.txt: downloaded file has sha256 .* not kept"):
-        fetch_ntrex128(tmp_path, opener=opener)
-    left = sorted(p.name for p in (tmp_path / "ntrex128").iterdir())
-    assert "newstest2019-src.eng.txt" not in left
-    assert not [n for n in left if n.endswith(".partial")]  # no partial file left behind
-
-
-def test_fetch_ntrex128_network_error_is_one_line(ntrex_dir: Path, tmp_path: Path) -> None:
-    opener = FakeOpener(ntrex_dir, error=urllib.error.URLError("[Errno -3] Temporary failure in name resolution"))
-    with pytest.raises(SummError) as err:
-        fetch_ntrex128(tmp_path, opener=opener)
+def test_fetch_ntrex128_names_the_file_that_fails_its_hash(
+    upstream: Upstream, tmp_path: Path
+) -> None:
+    path = f"/{NTREX.commit}/{NTREX.file('newstest2019-src.eng.txt').path}"
+    upstream.bodies[path] = upstream.bodies[path][:-10]  # a truncated download
+    with pytest.raises(InputError) as err:
+        fetch_ntrex128(tmp_path)
     msg = str(err.value)
-    assert "\n" not in msg and "offline" in msg
-    assert NTREX.url(NTREX.files[0]) in msg
-    assert not [p for p in (tmp_path / "ntrex128").iterdir()]  # nothing half-written
+    bad = tmp_path / "ntrex128" / "newstest2019-src.eng.txt"
+    assert msg.startswith(f"{bad}: the download from ")
+    assert "does not match its pinned sha256" in msg and "not kept" in msg and "\n" not in msg
+    # The file before it is kept (verified); the bad one and its temp file are gone.
+    left = sorted(p.name for p in (tmp_path / "ntrex128").iterdir())
+    assert left == ["newstest2019-ref.arb.txt"]
 
-    with pytest.raises(SummError, match="timed out"):
-        fetch_ntrex128(tmp_path, opener=FakeOpener(ntrex_dir, error=TimeoutError("timed out")))
+
+def test_fetch_ntrex128_offline_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as s:  # a port nobody listens on: connection refused, as offline
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    template = f"http://127.0.0.1:{port}" + "/{commit}/{path}"
+    monkeypatch.setattr(data, "NTREX", dataclasses.replace(NTREX, url_template=template))
+    with pytest.raises(SummError) as err:
+        fetch_ntrex128(tmp_path)
+    msg = str(err.value)
+    assert "\n" not in msg and "offline" in msg and "SUMM_DATA_DIR" in msg
+    assert msg.startswith(f"could not download {data.NTREX.url(NTREX.files[0])} (")
+    assert not list((tmp_path / "ntrex128").iterdir())  # nothing half-written
 
 
-def test_fetch_ntrex128_disk_full_is_not_offline(ntrex_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The network works; writing the download fails as on a full disk.
-    real_fdopen = os.fdopen
+def test_fetch_ntrex128_timeout_reaches_the_request(upstream: Upstream, tmp_path: Path) -> None:
+    upstream.delay = 2.0
+    start = time.monotonic()
+    with pytest.raises(SummError) as err:
+        fetch_ntrex128(tmp_path, timeout=0.2)
+    assert time.monotonic() - start < 1.5
+    # A network error, not a disk one (InputError is a SummError too).
+    assert type(err.value) is SummError
+    assert "timed out" in str(err.value) and "offline" in str(err.value)
 
+
+def test_fetch_ntrex128_disk_full_is_not_offline(upstream: Upstream, tmp_path: Path) -> None:
     class FullDisk(io.RawIOBase):
-        def __init__(self, fd: int, *args: object) -> None:
-            super().__init__()
-            self.fh = real_fdopen(fd, *args)
-
         def writable(self) -> bool:
             return True
 
         def write(self, b: object) -> int:
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        def close(self) -> None:
-            self.fh.close()
-            super().close()
+    http_download = pooch.HTTPDownloader(timeout=5)
 
-    monkeypatch.setattr(data.os, "fdopen", FullDisk)
-    opener = FakeOpener(ntrex_dir)
+    def downloader(url: str, output_file: str, pooch_: object) -> None:
+        http_download(url, FullDisk(), pooch_)  # the network works; writing the download fails
+
     with pytest.raises(InputError, match=r"ntrex128: cannot write \(No space left on device\); .*SUMM_DATA_DIR") as err:
-        fetch_ntrex128(tmp_path, opener=opener)
+        fetch_ntrex128(tmp_path, downloader=downloader)
     assert "offline" not in str(err.value)
-    assert len(opener.calls) == 1  # the download was reached, and stopped at the first write
-    assert not list((tmp_path / "ntrex128").iterdir())  # the temp file was removed
+    assert len(upstream.served) == 1  # the download was reached, and stopped at the first write
+    assert not list((tmp_path / "ntrex128").iterdir())  # pooch removed its temp file
 
 
 def refuse_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make every way fetch_ntrex128 creates files fail, as on a read-only folder.
+    """Make every way fetch_ntrex128 (and pooch) creates files fail, as on a read-only folder.
 
     chmod alone cannot do this: tests may run as root, which ignores permission bits.
     """
@@ -453,35 +521,34 @@ def refuse_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(data.tempfile, "mkstemp", refuse)
-    monkeypatch.setattr(Path, "mkdir", refuse)
-    monkeypatch.setattr(data.os, "replace", refuse)
+    for module, name in ((tempfile, "mkstemp"), (tempfile, "NamedTemporaryFile"), (os, "makedirs"),
+                         (os, "replace"), (Path, "mkdir")):
+        monkeypatch.setattr(module, name, refuse)
 
 
 def test_fetch_ntrex128_read_only_valid_folder(
-    ntrex_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    upstream: Upstream, ntrex_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = copy_ntrex(ntrex_dir, tmp_path)
     before = sorted((p.name, p.stat().st_mtime_ns) for p in folder.iterdir())
     folder.chmod(0o555)
     try:
         refuse_writes(monkeypatch)
-        opener = FakeOpener(ntrex_dir)
-        assert fetch_ntrex128(tmp_path, opener=opener) == folder
-        assert opener.calls == []
+        assert fetch_ntrex128(tmp_path) == folder
+        assert upstream.served == []
         assert sorted((p.name, p.stat().st_mtime_ns) for p in folder.iterdir()) == before
     finally:
         folder.chmod(0o755)
 
 
 def test_fetch_ntrex128_read_only_invalid_folder_says_so(
-    ntrex_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    upstream: Upstream, ntrex_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = copy_ntrex(ntrex_dir, tmp_path)
     (folder / "DOCUMENT_IDS.tsv").unlink()
     refuse_writes(monkeypatch)
-    with pytest.raises(InputError, match=r"ntrex128: cannot write .*SUMM_DATA_DIR"):
-        fetch_ntrex128(tmp_path, opener=FakeOpener(ntrex_dir))
+    with pytest.raises(InputError, match=r"ntrex128: cannot write \(Permission denied\); .*DIR"):
+        fetch_ntrex128(tmp_path)
 
 
 # --------------------------------------------------------------------------------------------

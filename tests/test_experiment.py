@@ -302,16 +302,27 @@ options = {{ sentences = 0 }}
         run_experiment(config, output=tmp_path / "out")
     problems = err.value.problems
     message = str(err.value)
-    expected = ["unknown key 'colour'", "unknown metric 'blue'", "unknown level 'paragraph'", "level 'corpus' listed twice",
-                "unknown significance method 't-test'", "seed must be a positive integer",
-                "model directory", "not-here", "unknown tiny model family 'gpt'", "unknown engine 'onnx'",
-                "unknown key 'beam'", "two systems are named 'a'", "baseline 'nobody' is not a system",
-                "missing.ar does not exist", "missing.en does not exist", "unknown type 'wikipedia'",
-                "NTREX-128 file(s) missing", "direct takes the Arabic source", "system 'nobody' is not defined",
-                "sentences must be an integer >= 1"]
+    # Each problem once, with its place in the file (as a researcher would look for it).
+    expected = [
+        "top level: unknown key 'colour'", "metrics: unknown metric 'blue'",
+        "levels: unknown level 'paragraph'", "level 'corpus' listed twice",
+        "significance.methods: unknown significance method 't-test'",
+        "significance.seed must be an integer >= 1, got 0",
+        f"systems[0].model: model directory {tmp_path / 'models' / 'not-here'} does not exist",
+        "systems[1].model: unknown tiny model family 'gpt'",
+        "systems[1].engine: unknown engine 'onnx'", "systems[1].decode: unknown key 'beam'",
+        "two systems are named 'a'", "baseline 'nobody' is not a system",
+        f"datasets[0].src: {tmp_path / 'missing.ar'} does not exist",
+        f"datasets[0].refs[0]: {tmp_path / 'missing.en'} does not exist",
+        "datasets[1]: unknown type 'wikipedia'", "datasets[2]: NTREX-128 file(s) missing",
+        "summaries[0]: direct takes the Arabic source",
+        "summaries[0].systems: system 'nobody' is not defined",
+        "summaries[1].options.sentences must be an integer >= 1, got 0",
+    ]
     for text in expected:
         assert text in message, text
-    assert len(problems) >= 14
+    assert len(problems) == 18 and len(set(problems)) == 18  # one line per problem, none twice
+    assert message.startswith(f"{config}: 18 problems: ")
     assert not (tmp_path / "out").exists()  # nothing was created: validation comes first
 
 

@@ -85,7 +85,7 @@ def test_input_limit_leaves_room_for_output_and_respects_user_limit():
 @pytest.mark.parametrize(
     ("tokens", "ratio", "margin", "limit", "expected"),
     [(10, 2.0, 16, 1000, 48), (40, 2.0, 16, 1000, 96), (41, 2.0, 16, 1000, 128), (1, 2.0, 16, 1000, 24),
-     (300, 2.0, 16, 200, 200), (7, 1.0, 0, 1000, 16), (200, 2.0, 16, 1000, 512), (0, 0.0, 0, 1000, 16)],
+     (300, 2.0, 16, 200, 200), (7, 1.0, 0, 1000, 16), (200, 2.0, 16, 1000, 512), (0, 2.0, 0, 1000, 16)],
 )
 def test_output_cap_grows_with_input_in_few_classes(tokens, ratio, margin, limit, expected):
     assert output_cap(tokens, DecodeConfig(length_ratio=ratio, length_margin=margin), limit) == expected

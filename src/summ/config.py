@@ -5,12 +5,18 @@ every problem it finds in one :class:`~summ.errors.ConfigError` (unknown keys, m
 engines, missing files, duplicate names...), so a researcher fixes a config in one pass
 instead of one failed run per typo. :mod:`summ.experiment` runs what this module describes.
 
+The shape of each table (its keys, their types, names, choices and ranges) is declared as a
+pydantic model; the settings the library's own dataclasses own (``decode``, ``batch``,
+summary ``options``) are checked by those dataclasses, so a config, the CLI and Python callers
+obey the same rules; what spans tables (names, the baseline, files, devices) is checked after.
+
 Relative paths in a config are relative to the config file, so ``summ run`` gives the same
 result from any working directory.
 """
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import os
 import re
@@ -18,11 +24,14 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from summ.errors import ConfigError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from summ.errors import ConfigError, InputError
 from summ.metrics import ALL_METRICS, LEVELS, METRICS
 from summ.engines.base import ENGINES, BatchConfig, DecodeConfig, check_model
+from summ.summarise import MONOLINGUAL, STRATEGIES, SummaryConfig
 
 
 DATASET_TYPES = ("ntrex128", "parallel", "articles")
@@ -200,103 +209,223 @@ class ExperimentConfig:
         return self.cache if self.cache is not None else self.output / "cache.sqlite"
 
 
-class _Problems:
-    """Collects every configuration problem so that one error lists them all."""
 
-    def __init__(self, where: Path) -> None:
-        self.where = where
-        self.items: list[str] = []
-
-    def add(self, message: str) -> None:
-        self.items.append(message)
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            n = len(self.items)
-            error = ConfigError(f"{self.where}: {n} problem{'s' if n > 1 else ''}: " + "; ".join(self.items))
-            error.problems = list(self.items)  # for callers that want them one by one
-            raise error
+# --------------------------------------------------------------------------------------
+# The shape of each table, declared as a pydantic model.
+# --------------------------------------------------------------------------------------
 
 
-_TOP_KEYS = {"name", "description", "baseline", "metrics", "levels", "output", "cache", "published",
-             "significance", "defaults", "systems", "datasets", "summaries"}
-_SYSTEM_KEYS = {"name", "model", "engine", "revision", "device", "options", "decode", "batch"}
-_DEFAULT_KEYS = _SYSTEM_KEYS - {"name", "model"}
-_DATASET_KEYS = {"name", "type", "documents", "root", "src", "refs", "doc_ids", "path", "test_set", "encoding"}
-_SIGNIFICANCE_KEYS = {"methods", "n_samples", "seed", "metrics"}
-_SUMMARY_KEYS = {"name", "strategy", "input", "model", "translator", "systems", "datasets", "options"}
+def _one_of(allowed: Sequence[str], what: str) -> Any:
+    """A string that must be one of ``allowed`` (the message names them all)."""
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"unknown {what} {value!r} (choose {', '.join(allowed)})")
+        return value
+
+    return Annotated[str, AfterValidator(check)]
 
 
-def _unknown(table: dict, allowed: set[str], where: str, problems: _Problems) -> None:
-    for key in sorted(set(table) - allowed):
-        problems.add(f"{where}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
+def _distinct(allowed: Sequence[str], what: str) -> Any:
+    """A list of distinct names, each one of ``allowed``."""
+
+    def check(values: list[str]) -> list[str]:
+        twice = sorted({v for v in values if values.count(v) > 1})
+        problems = [f"unknown {what} {v!r} (choose {', '.join(allowed)})"
+                    for v in values if v not in allowed]
+        problems += [f"{what} {v!r} listed twice" for v in twice]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return values
+
+    return Annotated[list[str], AfterValidator(check)]
 
 
-def _as_str_list(value: Any, where: str, problems: _Problems) -> tuple[str, ...] | None:
-    if isinstance(value, str) or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        problems.add(f"{where} must be a list of strings, e.g. [\"bleu\", \"chrf\"]")
-        return None
-    return tuple(value)
+def _file_name(value: str) -> str:
+    # Names become file names and table rows: keep them to characters every filesystem and
+    # LaTeX (after escaping) handle.
+    if not _NAME.match(value):
+        raise ValueError(f"name {value!r} must be letters, digits and . _ + - "
+                         f"(it becomes a file name)")
+    return value
 
 
-def _path(value: Any, base: Path, where: str, problems: _Problems) -> Path | None:
-    """A path from the config: ``~`` and ``$VARS`` expanded, relative to the config's folder."""
-    if not isinstance(value, str) or not value:
-        problems.add(f"{where} must be a path string")
-        return None
-    expanded = os.path.expandvars(os.path.expanduser(value))
-    path = Path(expanded)
-    return path if path.is_absolute() else (base / path).resolve()
-
-
-def _dataclass_from(cls, table: Any, base_obj, where: str, problems: _Problems):
-    """``dataclasses.replace(base_obj, **table)`` with unknown keys and wrong types reported."""
-    if not isinstance(table, dict):
-        problems.add(f"{where} must be a table")
-        return base_obj
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    good = {}
-    for key, value in table.items():
-        if key not in fields:
-            problems.add(f"{where}: unknown key {key!r} (allowed: {', '.join(fields)})")
-            continue
-        current = getattr(base_obj, key)
-        # Decode and batch settings are all counts or ratios: the default's type says which
-        # (a None default, such as max_new_tokens, stands for a count).
-        is_ratio = isinstance(current, float)
-        if isinstance(value, bool) or not isinstance(value, (int, float) if is_ratio else int):
-            problems.add(f"{where}.{key} must be {'a number' if is_ratio else 'an integer'}, not {value!r}")
-            continue
-        if value < 0:
-            problems.add(f"{where}.{key} must not be negative, got {value!r}")
-            continue
-        good[key] = value
+def _encoding(value: str) -> str:
     try:
-        return dataclasses.replace(base_obj, **good)
-    except (TypeError, ValueError) as exc:  # a dataclass __post_init__ may reject a value
-        problems.add(f"{where}: {exc}")
-        return base_obj
+        codecs.lookup(value)
+    except LookupError:
+        raise ValueError(f"unknown encoding {value!r} (try utf-8 or cp1256)") from None
+    return value
 
 
-def _choices(raw: dict, key: str, what: str, allowed: Sequence[str], default: tuple[str, ...],
-             problems: _Problems) -> tuple[str, ...]:
-    """``raw[key]`` as a list of known, distinct names (``default`` when absent or unusable)."""
-    if key not in raw:
-        return default
-    values = _as_str_list(raw[key], key, problems) or default
-    for v in values:
-        if v not in allowed:
-            problems.add(f"unknown {what} {v!r} (choose from {', '.join(allowed)})")
-    for v in sorted({v for v in values if values.count(v) > 1}):
-        problems.add(f"{what} {v!r} listed twice")
-    return values
+Name = Annotated[str, AfterValidator(_file_name)]
+Text = Annotated[str, Field(min_length=1)]  # model ids, paths, devices: "" is never meant
+Count = Annotated[int, Field(ge=1)]
 
 
-def _check_name(name: Any, where: str, problems: _Problems) -> str | None:
-    if not isinstance(name, str) or not _NAME.match(name):
-        problems.add(f"{where}: name {name!r} must be letters, digits and . _ + - (it becomes a file name)")
+class _Table(BaseModel):
+    # TOML values come typed, so strict: "3" is not a number and true is not 1.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _SystemSettings(_Table):  # [defaults], and what each [[systems]] table may override
+    engine: _one_of(ENGINES, "engine") | None = None
+    revision: Text | None = None
+    device: Text | None = None
+    options: dict[str, Any] = {}
+    decode: dict[str, Any] = {}  # checked by DecodeConfig itself
+    batch: dict[str, Any] = {}  # checked by BatchConfig itself
+
+
+class _System(_SystemSettings):
+    name: Name
+    model: Text = Field(description="hub id, local directory or tiny:FAMILY")
+
+
+class _Significance(_Table):
+    methods: _distinct(SIGNIFICANCE_METHODS, "significance method") | None = None
+    n_samples: Count | None = None
+    seed: Count | None = None  # 0 is refused by metrics.compare: sacrebleu reads it as "unseeded"
+    metrics: list[str] | None = None
+
+
+class _Dataset(_Table):
+    type: str
+    name: Name | None = None
+    documents: Count | None = None
+    test_set: Text | None = None
+    encoding: Annotated[str, AfterValidator(_encoding)] | None = None
+
+
+class _Ntrex(_Dataset):
+    root: Text | None = None
+
+
+class _Parallel(_Dataset):
+    src: Text = Field(description="the source file")
+    # One file or a list of them; one is read as a list of one.
+    refs: Annotated[list[Text], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)] = \
+        Field(description="reference files, line-aligned with src")
+    doc_ids: Text | None = None
+
+
+class _Articles(_Dataset):
+    path: Text = Field(description="a folder of .txt files or a .jsonl file")
+
+
+_DATASETS: dict[str, type[_Dataset]] = dict(zip(DATASET_TYPES, (_Ntrex, _Parallel, _Articles)))
+
+
+class _Summary(_Table):
+    name: Name
+    strategy: _one_of(STRATEGIES, "strategy")
+    input: _one_of(SUMMARY_INPUTS, "input") | None = None
+    model: Text | None = None
+    translator: Text | None = None
+    systems: list[str] = []
+    datasets: list[str] = []
+    options: dict[str, Any] = {}  # checked by SummaryConfig itself
+
+
+class _Experiment(_Table):
+    name: Name | None = None
+    description: str = ""
+    baseline: str | None = None
+    metrics: _distinct(ALL_METRICS, "metric") | None = None
+    levels: _distinct(LEVELS, "level") | None = None
+    output: Text | None = None
+    cache: Text | None = None
+    published: Text | None = None
+    significance: _Significance = _Significance()
+    defaults: _SystemSettings = _SystemSettings()
+    systems: list[Any] = []  # items are validated one by one: their index goes into messages
+    datasets: list[Any] = []
+    summaries: list[Any] = []
+
+
+# What a value must be, by pydantic error type, in TOML's words rather than Python's.
+_MUST_BE = {"string_type": "a string", "int_type": "an integer", "float_type": "a number",
+            "bool_type": "true or false", "list_type": "a list", "dict_type": "a table",
+            "model_type": "a table", "string_too_short": "a non-empty string",
+            "greater_than_equal": "an integer >= {ge}"}
+
+
+def _location(where: str, loc: Sequence[str | int]) -> str:
+    for part in loc:
+        where += f"[{part}]" if isinstance(part, int) else f".{part}" if where else part
+    return where or "top level"
+
+
+def _problem(model: type[BaseModel], where: str, error: dict) -> str:
+    """One pydantic error as one line, located like ``systems[2].decode``."""
+    loc, kind = error["loc"], error["type"]
+    if kind in ("extra_forbidden", "missing"):
+        table = model
+        for part in loc[:-1]:  # [significance] and [defaults] are models of their own
+            table = table.model_fields[part].annotation
+        at = _location(where, loc[:-1])
+        if kind == "missing":
+            hint = table.model_fields[loc[-1]].description
+            return f"{at}: {loc[-1]} is required" + (f" ({hint})" if hint else "")
+        return f"{at}: unknown key {loc[-1]!r} (allowed: {', '.join(sorted(table.model_fields))})"
+    if kind == "value_error":  # from one of the validators above, in its own words
+        return f"{_location(where, loc)}: {error['ctx']['error']}"
+    if kind in _MUST_BE:
+        what = _MUST_BE[kind].format(**error.get("ctx", {}))
+        return f"{_location(where, loc)} must be {what}, got {error['input']!r}"
+    return f"{_location(where, loc)}: {error['msg']}"
+
+
+def _validate(model: type[BaseModel], data: Any, where: str, problems: list[str]) -> Any:
+    """``data`` as ``model``, every problem in it added to ``problems``.
+
+    A table with problems is validated again without its bad keys, so that the rest of it
+    still takes part in the checks across tables (names, baseline, references): one problem
+    must neither hide another nor fake one (a system with a bad engine is still a system).
+    None if even that fails: a required key is bad, or ``data`` is not a table.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    problems.extend(_problem(model, where, e) for e in errors)
+    if not isinstance(data, dict):
         return None
-    return name
+    bad = {e["loc"][0] for e in errors if e["loc"]}
+    try:
+        return model.model_validate({k: v for k, v in data.items() if k not in bad})
+    except ValidationError:
+        return None
+
+
+# --------------------------------------------------------------------------------------
+# Checks beyond one table's shape, and the tables into dataclasses.
+# --------------------------------------------------------------------------------------
+
+
+def _settings(base: Any, table: Any, where: str, problems: list[str]) -> Any:
+    """``base`` (a DecodeConfig or BatchConfig) with ``table``'s values, checked by its class.
+
+    The rules live in the dataclass's ``__post_init__``, so a config, the CLI and Python
+    callers refuse the same values; each of its problems starts with the field's name.
+    """
+    if not isinstance(table, dict):
+        problems.append(f"{where} must be a table, got {table!r}")
+        return base
+    allowed = sorted(f.name for f in dataclasses.fields(base))
+    for key in sorted(set(table) - set(allowed)):
+        problems.append(f"{where}: unknown key {key!r} (allowed: {', '.join(allowed)})")
+    try:
+        return dataclasses.replace(base, **{k: v for k, v in table.items() if k in allowed})
+    except ConfigError as exc:
+        problems.extend(f"{where}.{p}" for p in getattr(exc, "problems", [str(exc)]))
+        return base
+
+
+def _path(value: str, base: Path) -> Path:
+    """A path from the config: ``~`` and ``$VARS`` expanded, relative to the config's folder."""
+    path = Path(os.path.expandvars(os.path.expanduser(value)))
+    return path if path.is_absolute() else (base / path).resolve()
 
 
 def _model_problem(model: str, base: Path) -> tuple[str, str | None]:
@@ -315,6 +444,194 @@ def _model_problem(model: str, base: Path) -> tuple[str, str | None]:
     if model.startswith((".", "/", "~", "$")) or model.count("/") > 1 or Path(expanded).is_absolute():
         return model, f"model directory {candidate} does not exist"
     return model, None  # a hub id: checked when the system loads (failure recorded, run goes on)
+
+
+def _device_problem(engine: str, device: str) -> str | None:
+    """Why ``engine`` cannot run on ``device`` on this machine, or None.
+
+    A GPU is asked of the engine's own library (torch or ctranslate2), imported only then:
+    ``auto`` and ``cpu`` need no import, and other devices fail or run when the model loads.
+    """
+    kind, _, index = device.partition(":")
+    if engine == "ct2" and kind not in ("auto", "cpu", "cuda"):
+        return f"CTranslate2 runs on auto, cpu or cuda[:N], not {device!r} (use engine \"hf\")"
+    if kind == "mps" and engine == "hf":
+        import torch
+
+        available = torch.backends.mps.is_available()
+        return None if available else "mps requested but no Apple GPU is visible"
+    if kind != "cuda":
+        return None
+    if index and not index.isdigit():
+        return f"{device!r} is not a device (cuda or cuda:N)"
+    if engine == "ct2":
+        import ctranslate2
+
+        count = ctranslate2.get_cuda_device_count()
+    else:
+        import torch
+
+        count = torch.cuda.device_count()
+    if count == 0:
+        return "cuda requested but no CUDA GPU is visible"
+    if int(index or 0) >= count:
+        return f"{device} requested but only {count} CUDA GPU(s) are visible"
+    return None
+
+
+def _check_metric_requirements(metrics: Sequence[str], problems: list[str]) -> None:
+    """Optional metrics whose requirements can be checked now, not after hours of decoding."""
+    import importlib.util
+
+    from summ.metrics import spm_model_path
+
+    for m in metrics:
+        spm = spm_model_path(m.removeprefix("spbleu-")) if m.startswith("spbleu-") else None
+        if spm is not None and not os.path.isfile(spm):
+            problems.append(f"metric {m!r} needs the SentencePiece model {spm}, which is missing")
+        if m == "comet" and importlib.util.find_spec("comet") is None:
+            problems.append('metric "comet" needs unbabel-comet: pip install "summ[comet]"')
+
+
+def _duplicates(names: list[str], what: str, problems: list[str]) -> None:
+    twice = sorted({n for n in names if names.count(n) > 1})
+    problems.extend(f"two {what}s are named {n!r}" for n in twice)
+
+
+def _significance(
+    sig: _Significance, metrics: Sequence[str], problems: list[str]
+) -> SignificanceConfig:
+    for m in sig.metrics or ():
+        if m not in metrics:
+            problems.append(f"significance.metrics: {m!r} is not one of the experiment's metrics")
+        if m == "comet":
+            problems.append("significance.metrics: sacrebleu cannot resample comet "
+                            "(only its own metrics)")
+    default = SignificanceConfig()
+    return SignificanceConfig(
+        methods=tuple(sig.methods or default.methods), n_samples=sig.n_samples,
+        seed=sig.seed or default.seed, metrics=None if sig.metrics is None else tuple(sig.metrics))
+
+
+def _system(i: int, table: Any, defaults: _SystemSettings, decode: DecodeConfig,
+            batch: BatchConfig, base: Path, problems: list[str]) -> SystemConfig | None:
+    """``[[systems]]`` table ``i`` over ``[defaults]``; None if it cannot name a system."""
+    where = f"systems[{i}]"
+    s = _validate(_System, table, where, problems)
+    if s is None:
+        return None
+    model, problem = _model_problem(s.model, base)
+    if problem:
+        problems.append(f"{where}.model: {problem}")
+    # The system's own value, else [defaults]'s, else (left out) SystemConfig's default.
+    own = {k: getattr(s, k) if getattr(s, k) is not None else getattr(defaults, k)
+           for k in ("engine", "revision", "device")}
+    return SystemConfig(name=s.name, model=model, **{k: v for k, v in own.items() if v},
+                        options={**defaults.options, **s.options},
+                        decode=_settings(decode, s.decode, f"{where}.decode", problems),
+                        batch=_settings(batch, s.batch, f"{where}.batch", problems))
+
+
+# The fix for an undecodable dataset file under `summ run`, which has no --encoding flag.
+_ENCODING_FIX = 'set encoding = "cp1256" in its [[datasets]] table'
+
+
+def _dataset(i: int, table: Any, base: Path, problems: list[str]) -> DatasetConfig | None:
+    """``[[datasets]]`` table ``i``, its files there and decodable; None if it is unusable."""
+    from summ.data import NTREX, check_text_file, data_dir
+
+    where = f"datasets[{i}]"
+    if not isinstance(table, dict):
+        problems.append(f"{where} must be a table, got {table!r}")
+        return None
+    kind = table.get("type")
+    if not isinstance(kind, str) or kind not in _DATASETS:  # the type decides the other keys
+        problems.append(f"{where}: unknown type {kind!r} (choose {', '.join(DATASET_TYPES)})")
+        return None
+    before = len(problems)
+    d = _validate(_DATASETS[kind], table, where, problems)
+    if d is None:
+        return None
+    files = [(key, _path(getattr(d, key), base)) for key in ("root", "src", "doc_ids", "path")
+             if getattr(d, key, None) is not None]
+    files += [(f"refs[{j}]", _path(r, base)) for j, r in enumerate(getattr(d, "refs", []))]
+    problems.extend(f"{where}.{key}: {p} does not exist" for key, p in files if not p.exists())
+    encoding = d.encoding or DatasetConfig.encoding
+    if kind == "ntrex128":
+        folder = dict(files).get("root", data_dir()) / NTREX.name
+        missing = [f.name for f in NTREX.files if not (folder / f.name).is_file()]
+        if missing:
+            problems.append(f"{where}: NTREX-128 file(s) missing in {folder}: "
+                            f"{', '.join(missing)} (run `summ data fetch ntrex128` or set "
+                            f"SUMM_DATA_DIR)")
+    elif len(problems) == before:
+        # Decode every file now, with the fix that applies here: a wrong encoding is then one
+        # more problem in this list, not the end of a run that has started.
+        for key, p in files:
+            try:
+                for f in sorted(p.glob("*.txt")) if p.is_dir() else [p]:
+                    check_text_file(f, encoding, fix=_ENCODING_FIX)
+            except (ConfigError, InputError) as exc:
+                problems.append(f"{where}.{key}: {exc}")
+    paths = {key: p for key, p in files if not key.startswith("refs")}
+    return DatasetConfig(name=d.name or kind, type=kind, documents=d.documents, encoding=encoding,
+                         test_set=d.test_set or ("ntrex128" if kind == "ntrex128" else None),
+                         refs=tuple(p for key, p in files if key.startswith("refs")), **paths)
+
+
+# SummaryConfig fields the experiment sets itself, per strategy and dataset.
+_RESERVED_OPTIONS = ("strategy", "lang", "model", "translator", "cache")
+
+
+def _summary(i: int, table: Any, systems: list[str], datasets: list[str], base: Path,
+             problems: list[str]) -> StrategyConfig | None:
+    """``[[summaries]]`` table ``i``, its options checked by SummaryConfig; None if unusable."""
+    where = f"summaries[{i}]"
+    s = _validate(_Summary, table, where, problems)
+    if s is None:
+        return None
+    kind = s.input or ("translation" if s.strategy in MONOLINGUAL else "source")
+    if kind == "translation" and s.strategy not in MONOLINGUAL:
+        problems.append(f"{where}: {s.strategy} takes the Arabic source; use input = \"source\" "
+                        f"(or lead, textrank, abstractive on the translations)")
+    models = {}
+    for key in ("model", "translator"):
+        if getattr(s, key) is not None:
+            models[key], problem = _model_problem(getattr(s, key), base)
+            if problem:
+                problems.append(f"{where}.{key}: {problem}")
+    if "translator" in models and kind == "translation":
+        problems.append(f"{where}: a translator applies to input = \"source\"; "
+                        f"the translations come from the systems")
+    for what, named, known in (("system", s.systems, systems), ("dataset", s.datasets, datasets)):
+        problems.extend(f"{where}.{what}s: {what} {n!r} is not defined"
+                        for n in named if n not in known)
+    allowed = sorted(f.name for f in dataclasses.fields(SummaryConfig)
+                     if f.name not in _RESERVED_OPTIONS)
+    for key in sorted(set(s.options) - set(allowed)):
+        why = ("the experiment sets it" if key in _RESERVED_OPTIONS
+               else "allowed: " + ", ".join(allowed))
+        problems.append(f"{where}.options: unknown key {key!r} ({why})")
+    options = {k: v for k, v in s.options.items() if k in allowed}
+    if "translate_decode" in options:  # a TOML table: checked like [defaults.decode]
+        options["translate_decode"] = _settings(DecodeConfig(), options["translate_decode"],
+                                                f"{where}.options.translate_decode", problems)
+    try:
+        # The summariser's own rules, now rather than after the translations ran. (A strategy
+        # given the wrong input was reported above: check the rest with the Arabic it takes.)
+        lang = "en" if kind == "translation" and s.strategy in MONOLINGUAL else "ar"
+        config = SummaryConfig(strategy=s.strategy, lang=lang, **models, **options)
+    except ConfigError as exc:
+        for p in getattr(exc, "problems", [str(exc)]):
+            head = p.split(" ", 1)[0]  # a problem about one field starts with its name
+            problems.append(f"{where}.options.{p}" if head in options
+                            else f"{where}.{p}" if head in models else f"{where}: {p}")
+    else:
+        if problem := _device_problem(config.engine, config.device):
+            problems.append(f"{where}.options.device: {problem}")
+    return StrategyConfig(name=s.name, strategy=s.strategy, input=kind, model=models.get("model"),
+                          translator=models.get("translator"), systems=tuple(s.systems),
+                          datasets=tuple(s.datasets), options=options)
 
 
 def load_config(
@@ -341,9 +658,11 @@ def load_config(
         The validated config.
 
     Raises:
-        ConfigError: listing every problem found (unknown keys, metrics, engines, levels,
-            missing model folders and data files, duplicate names, a baseline that is not a
-            system...), not just the first.
+        ConfigError: listing every problem found, each with its place in the file (unknown
+            keys, wrong types, metrics, engines, levels, decode and batch settings, missing
+            model folders and data files, files that do not decode, a GPU this machine lacks,
+            duplicate names, a baseline that is not a system...); ``error.problems`` has them
+            one by one.
     """
     path = Path(path)
     if not path.is_file():
@@ -353,336 +672,85 @@ def load_config(
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     base = path.resolve().parent
-    problems = _Problems(path)
-    _unknown(raw, _TOP_KEYS, "top level", problems)
+    problems: list[str] = []
+    top = _validate(_Experiment, raw, "", problems)  # never None: every key has a default
 
-    name = raw.get("name", path.stem)
-    name = _check_name(name, "top level", problems) or path.stem
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        problems.add("description must be a string")
-        description = ""
-
-    metrics = _choices(raw, "metrics", "metric", ALL_METRICS, METRICS, problems)
-    if "metrics" in raw:
+    name = top.name or path.stem
+    metrics = METRICS if top.metrics is None else tuple(top.metrics)
+    if top.metrics is not None:
         _check_metric_requirements(metrics, problems)
-    levels = _choices(raw, "levels", "level", LEVELS, LEVELS, problems)
+    levels = LEVELS if top.levels is None else tuple(top.levels)
     if "corpus" not in levels:
-        problems.add("levels must include 'corpus' (the tables report corpus scores)")
+        problems.append("levels must include 'corpus' (the tables report corpus scores)")
+    significance = _significance(top.significance, metrics, problems)
 
-    significance = _parse_significance(raw.get("significance", {}), metrics, problems)
-    defaults = raw.get("defaults", {})
-    if not isinstance(defaults, dict):
-        problems.add("[defaults] must be a table")
-        defaults = {}
-    _unknown(defaults, _DEFAULT_KEYS, "[defaults]", problems)
-
-    system_list = raw.get("systems", [])
-    if not isinstance(system_list, list) or not system_list:
-        problems.add("no systems: add at least one [[systems]] table with name and model")
-        system_list = []
-    # Defaults are parsed once (one message per problem), then each system overrides them.
-    base_decode = _dataclass_from(DecodeConfig, defaults.get("decode", {}), DecodeConfig(), "[defaults.decode]", problems)
-    base_batch = _dataclass_from(BatchConfig, defaults.get("batch", {}), BatchConfig(), "[defaults.batch]", problems)
-    parsed_systems = [_parse_system(i, s, defaults, base_decode, base_batch, base, problems)
-                      for i, s in enumerate(system_list)]
-    parsed_systems = [s for s in parsed_systems if s is not None]
+    if "systems" not in raw or raw["systems"] == []:
+        problems.append("no systems: add at least one [[systems]] table with name and model")
+    # Defaults are checked once (one message per problem), then each system overrides them.
+    decode = _settings(DecodeConfig(), top.defaults.decode, "defaults.decode", problems)
+    batch = _settings(BatchConfig(), top.defaults.batch, "defaults.batch", problems)
+    parsed = [_system(i, t, top.defaults, decode, batch, base, problems)
+              for i, t in enumerate(top.systems)]
     if model is not None:
         # Typed by the user: relative to the working directory, not to the config file.
         resolved, problem = _model_problem(model, Path.cwd())
         if problem:
-            problems.add(f"--model: {problem}")
-        parsed_systems = [dataclasses.replace(s, model=resolved) for s in parsed_systems]
+            problems.append(f"--model: {problem}")
+        parsed = [s and dataclasses.replace(s, model=resolved) for s in parsed]
     if device is not None:
-        parsed_systems = [dataclasses.replace(s, device=device) for s in parsed_systems]
-    _duplicates([s.name for s in parsed_systems], "system", problems)
-
-    baseline = raw.get("baseline")
-    names = [s.name for s in parsed_systems]
+        parsed = [s and dataclasses.replace(s, device=device) for s in parsed]
+    names = [s.name for s in parsed if s is not None]
+    _duplicates(names, "system", problems)
+    baseline = top.baseline
     if baseline is not None and baseline not in names:
-        problems.add(f"baseline {baseline!r} is not a system (systems: {', '.join(names) or 'none'})")
-    if baseline is None and names:
-        baseline = names[0]
+        problems.append(f"baseline {baseline!r} is not a system "
+                        f"(systems: {', '.join(names) or 'none'})")
+    baseline = baseline or (names[0] if names else None)
     if systems is not None:
         unknown = [s for s in systems if s not in names]
         if unknown:
-            problems.add(f"--systems: unknown system(s) {', '.join(unknown)} (systems: {', '.join(names)})")
-        keep = set(systems) | ({baseline} if baseline else set())
-        parsed_systems = [s for s in parsed_systems if s.name in keep]
+            problems.append(f"--systems: unknown system(s) {', '.join(unknown)} "
+                            f"(systems: {', '.join(names)})")
+        parsed = [s if s is not None and s.name in {*systems, baseline} else None for s in parsed]
+    for i, s in enumerate(parsed):  # the systems that will run: --systems may leave a GPU one out
+        if s is not None and (problem := _device_problem(s.engine, s.device)):
+            problems.append(f"{'--device' if device else f'systems[{i}].device'}: {problem}")
 
-    dataset_list = raw.get("datasets", [])
-    if not isinstance(dataset_list, list) or not dataset_list:
-        problems.add("no datasets: add at least one [[datasets]] table with name and type")
-        dataset_list = []
-    parsed_datasets = [_parse_dataset(i, d, base, problems) for i, d in enumerate(dataset_list)]
-    parsed_datasets = [d for d in parsed_datasets if d is not None]
+    if "datasets" not in raw or raw["datasets"] == []:
+        problems.append("no datasets: add at least one [[datasets]] table with name and type")
+    datasets = [d for i, t in enumerate(top.datasets) if (d := _dataset(i, t, base, problems))]
     if documents is not None:
-        if not isinstance(documents, int) or documents < 1:
-            problems.add(f"--documents must be a positive integer, not {documents!r}")
+        if isinstance(documents, bool) or not isinstance(documents, int) or documents < 1:
+            problems.append(f"--documents must be a positive integer, not {documents!r}")
         else:
-            parsed_datasets = [
-                dataclasses.replace(d, documents=documents if d.documents is None else min(d.documents, documents))
-                for d in parsed_datasets
-            ]
-    _duplicates([d.name for d in parsed_datasets], "dataset", problems)
+            datasets = [dataclasses.replace(d, documents=min(d.documents or documents, documents))
+                        for d in datasets]
+    _duplicates([d.name for d in datasets], "dataset", problems)
 
-    summary_list = raw.get("summaries", [])
-    if not isinstance(summary_list, list):
-        problems.add("summaries must be [[summaries]] tables")
-        summary_list = []
-    parsed_summaries = [_parse_summary(i, s, names, [d.name for d in parsed_datasets], base, problems)
-                        for i, s in enumerate(summary_list)]
-    parsed_summaries = [s for s in parsed_summaries if s is not None]
-    _duplicates([s.name for s in parsed_summaries], "summary", problems)
+    summaries = [s for i, t in enumerate(top.summaries)
+                 if (s := _summary(i, t, names, [d.name for d in datasets], base, problems))]
+    _duplicates([s.name for s in summaries], "summary", problems)
 
-    out = None
+    out = _path(top.output, base) if top.output else (base.parent / "results" / name).resolve()
     if output is not None:
         out = Path(output).expanduser().resolve()
-    elif "output" in raw:
-        out = _path(raw["output"], base, "output", problems)
-    out = out or (base.parent / "results" / name).resolve()
-    cache = _path(raw["cache"], base, "cache", problems) if "cache" in raw else None
-    published = None
-    if "published" in raw:
-        published = _path(raw["published"], base, "published", problems)
-        if published is not None and not published.is_file():
-            problems.add(f"published: no such file {published}")
-    elif (base.parent / "published.csv").is_file():
-        published = (base.parent / "published.csv").resolve()
+    published = _path(top.published, base) if top.published else base.parent / "published.csv"
+    if top.published and not published.is_file():
+        problems.append(f"published: no such file {published}")
 
-    problems.raise_if_any()
-    overrides = {k: v for k, v in {"output": str(output) if output is not None else None, "model": model,
-                                   "documents": documents, "device": device,
-                                   "systems": list(systems) if systems is not None else None}.items() if v is not None}
+    if problems:
+        problems = list(dict.fromkeys(problems))  # --device's problem once, not once per system
+        n = len(problems)
+        error = ConfigError(f"{path}: {n} problem{'s' if n > 1 else ''}: " + "; ".join(problems))
+        error.problems = problems  # for callers that want them one by one
+        raise error
+    overrides = {"output": output and str(output), "model": model, "documents": documents,
+                 "device": device, "systems": systems and list(systems)}
     return ExperimentConfig(
-        name=name, path=path.resolve(), output=out, systems=tuple(parsed_systems), datasets=tuple(parsed_datasets),
-        baseline=baseline, metrics=tuple(metrics), levels=tuple(levels), significance=significance, cache=cache,
-        published=published, summaries=tuple(parsed_summaries), description=description, overrides=overrides,
+        name=name, path=path.resolve(), output=out, systems=tuple(s for s in parsed if s),
+        datasets=tuple(datasets), baseline=baseline, metrics=metrics, levels=levels,
+        significance=significance, cache=_path(top.cache, base) if top.cache else None,
+        published=published.resolve() if published.is_file() else None, summaries=tuple(summaries),
+        description=top.description,
+        overrides={k: v for k, v in overrides.items() if v is not None},
     )
-
-
-def _duplicates(names: list[str], what: str, problems: _Problems) -> None:
-    for n in sorted({n for n in names if names.count(n) > 1}):
-        problems.add(f"two {what}s are named {n!r}")
-
-
-def _check_metric_requirements(metrics: Sequence[str], problems: _Problems) -> None:
-    """Optional metrics whose requirements can be checked now rather than after hours of decoding."""
-    import importlib.util
-
-    from summ.metrics import spm_model_path
-
-    for m in metrics:
-        if m.startswith("spbleu-"):
-            tokenizer = m.removeprefix("spbleu-")
-            if not os.path.isfile(spm_model_path(tokenizer)):
-                problems.add(f"metric {m!r} needs the SentencePiece model {spm_model_path(tokenizer)}, which is missing")
-        if m == "comet" and importlib.util.find_spec("comet") is None:
-            problems.add('metric "comet" needs unbabel-comet: pip install "summ[comet]"')
-
-
-def _parse_significance(table: Any, metrics: Sequence[str], problems: _Problems) -> SignificanceConfig:
-    default = SignificanceConfig()
-    if not isinstance(table, dict):
-        problems.add("[significance] must be a table")
-        return default
-    _unknown(table, _SIGNIFICANCE_KEYS, "[significance]", problems)
-    methods = default.methods
-    if "methods" in table:
-        methods = _as_str_list(table["methods"], "significance.methods", problems) or default.methods
-        for m in methods:
-            if m not in SIGNIFICANCE_METHODS:
-                problems.add(f"unknown significance method {m!r} (bs = paired bootstrap, ar = approximate randomisation)")
-    n_samples = table.get("n_samples", default.n_samples)
-    if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1):
-        problems.add(f"significance.n_samples must be a positive integer, not {n_samples!r}")
-        n_samples = default.n_samples
-    seed = table.get("seed", default.seed)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
-        # 0 is refused by summ.metrics.compare (sacrebleu reads it as "unseeded").
-        problems.add(f"significance.seed must be a positive integer, not {seed!r}")
-        seed = default.seed
-    sig_metrics = None
-    if "metrics" in table:
-        sig_metrics = _as_str_list(table["metrics"], "significance.metrics", problems)
-        for m in sig_metrics or ():
-            if m not in metrics:
-                problems.add(f"significance metric {m!r} is not one of the experiment's metrics")
-            if m == "comet":
-                problems.add("significance cannot test comet (sacrebleu resamples its own metrics only)")
-    return SignificanceConfig(methods=tuple(methods), n_samples=n_samples, seed=seed, metrics=sig_metrics)
-
-
-def _parse_system(i: int, table: Any, defaults: dict, base_decode: DecodeConfig, base_batch: BatchConfig,
-                  base: Path, problems: _Problems) -> SystemConfig | None:
-    where = f"systems[{i}]"
-    if not isinstance(table, dict):
-        problems.add(f"{where} must be a table")
-        return None
-    if "name" in table and isinstance(table["name"], str):
-        where = f"systems[{i}] ({table['name']})"
-    _unknown(table, _SYSTEM_KEYS, where, problems)
-    name = _check_name(table.get("name"), where, problems)
-    model = table.get("model")
-    if not isinstance(model, str) or not model:
-        problems.add(f"{where}: model is required (hub id, local directory or tiny:FAMILY)")
-        model = None
-    else:
-        model, problem = _model_problem(model, base)
-        if problem:
-            problems.add(f"{where}: {problem}")
-    merged = {**{k: v for k, v in defaults.items() if k in _DEFAULT_KEYS}, **table}
-    engine = merged.get("engine", SystemConfig.engine)
-    if engine not in ENGINES:
-        problems.add(f"{where}: unknown engine {engine!r} (choose {', '.join(ENGINES)})")
-    revision = merged.get("revision")
-    if revision is not None and not isinstance(revision, str):
-        problems.add(f"{where}: revision must be a string")
-    device = merged.get("device", SystemConfig.device)
-    if not isinstance(device, str):
-        problems.add(f"{where}: device must be a string")
-    decode, batch = base_decode, base_batch
-    if "decode" in table:
-        decode = _dataclass_from(DecodeConfig, table["decode"], decode, f"{where}.decode", problems)
-    if "batch" in table:
-        batch = _dataclass_from(BatchConfig, table["batch"], batch, f"{where}.batch", problems)
-    options = {**defaults.get("options", {}), **table.get("options", {})} \
-        if isinstance(defaults.get("options", {}), dict) and isinstance(table.get("options", {}), dict) else None
-    if options is None:
-        problems.add(f"{where}: options must be a table, e.g. options = {{ compute_type = \"int8\" }}")
-        options = {}
-    if name is None or model is None:
-        return None
-    return SystemConfig(name=name, model=model, engine=engine, revision=revision, device=device,
-                        decode=decode, batch=batch, options=options)
-
-
-def _parse_dataset(i: int, table: Any, base: Path, problems: _Problems) -> DatasetConfig | None:
-    where = f"datasets[{i}]"
-    if not isinstance(table, dict):
-        problems.add(f"{where} must be a table")
-        return None
-    kind = table.get("type")
-    name = table.get("name", kind)
-    if isinstance(name, str):
-        where = f"datasets[{i}] ({name})"
-    _unknown(table, _DATASET_KEYS, where, problems)
-    name = _check_name(name, where, problems)
-    if kind not in DATASET_TYPES:
-        problems.add(f"{where}: unknown type {kind!r} (choose {', '.join(DATASET_TYPES)})")
-        return None
-    documents = table.get("documents")
-    if documents is not None and (isinstance(documents, bool) or not isinstance(documents, int) or documents < 1):
-        problems.add(f"{where}: documents must be a positive integer, not {documents!r}")
-        documents = None
-    encoding = table.get("encoding", DatasetConfig.encoding)
-    test_set = table.get("test_set", "ntrex128" if kind == "ntrex128" else None)
-    fields: dict[str, Any] = {}
-    required = {"ntrex128": (), "parallel": ("src", "refs"), "articles": ("path",)}[kind]
-    allowed = {"ntrex128": {"root"}, "parallel": {"src", "refs", "doc_ids"}, "articles": {"path"}}[kind]
-    for key in ("root", "src", "refs", "doc_ids", "path"):
-        if key in table and key not in allowed:
-            problems.add(f"{where}: {key!r} does not apply to type {kind!r}")
-    for key in required:
-        if key not in table:
-            problems.add(f"{where}: type {kind!r} needs {key!r}")
-    for key in ("root", "src", "doc_ids", "path"):
-        if key in table and key in allowed:
-            p = _path(table[key], base, f"{where}.{key}", problems)
-            if p is not None and not p.exists():
-                problems.add(f"{where}: {key} {p} does not exist")
-            fields[key] = p
-    if "refs" in table and "refs" in allowed:
-        refs = table["refs"]
-        refs = [refs] if isinstance(refs, str) else refs
-        paths = []
-        for j, r in enumerate(refs if isinstance(refs, list) else [None]):
-            p = _path(r, base, f"{where}.refs[{j}]", problems)
-            if p is not None and not p.is_file():
-                problems.add(f"{where}: reference file {p} does not exist")
-            if p is not None:
-                paths.append(p)
-        fields["refs"] = tuple(paths)
-    if kind == "ntrex128":
-        from summ.data import NTREX, data_dir
-
-        folder = (fields.get("root") or data_dir()) / NTREX.name
-        missing = [f.name for f in NTREX.files if not (folder / f.name).is_file()]
-        if missing:
-            problems.add(f"{where}: NTREX-128 file(s) missing in {folder}: {', '.join(missing)} "
-                         f"(run `summ data fetch ntrex128` or set SUMM_DATA_DIR)")
-    if name is None:
-        return None
-    return DatasetConfig(name=name, type=kind, documents=documents, test_set=test_set, encoding=encoding, **fields)
-
-
-def _parse_summary(i: int, table: Any, systems: list[str], datasets: list[str], base: Path,
-                   problems: _Problems) -> StrategyConfig | None:
-    where = f"summaries[{i}]"
-    if not isinstance(table, dict):
-        problems.add(f"{where} must be a table")
-        return None
-    if isinstance(table.get("name"), str):
-        where = f"summaries[{i}] ({table['name']})"
-    _unknown(table, _SUMMARY_KEYS, where, problems)
-    name = _check_name(table.get("name"), where, problems)
-    from summ.summarise import MONOLINGUAL, STRATEGIES, SummaryConfig  # light: imports no model library
-
-    strategy = table.get("strategy")
-    if strategy not in STRATEGIES:
-        problems.add(f"{where}: unknown strategy {strategy!r} (choose {', '.join(STRATEGIES)})")
-        return None
-    default_input = "translation" if strategy in MONOLINGUAL else "source"
-    kind = table.get("input", default_input)
-    if kind not in SUMMARY_INPUTS:
-        problems.add(f"{where}: input must be 'translation' (each system's output) or 'source' (the Arabic), not {kind!r}")
-        return None
-    if kind == "translation" and strategy not in MONOLINGUAL:
-        problems.add(f"{where}: {strategy} takes the Arabic source; use input = \"source\" "
-                     f"(or lead, textrank, abstractive on the translations)")
-    models = {}
-    for key in ("model", "translator"):
-        value = table.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            problems.add(f"{where}: {key} must be a string")
-            continue
-        value, problem = _model_problem(value, base)
-        if problem:
-            problems.add(f"{where}: {key}: {problem}")
-        models[key] = value
-    if "translator" in models and kind == "translation":
-        problems.add(f"{where}: a translator applies to input = \"source\"; the translations come from the systems")
-    sys_names = _as_str_list(table.get("systems", []), f"{where}.systems", problems) or ()
-    for s in sys_names:
-        if s not in systems:
-            problems.add(f"{where}: system {s!r} is not defined")
-    ds_names = _as_str_list(table.get("datasets", []), f"{where}.datasets", problems) or ()
-    for d in ds_names:
-        if d not in datasets:
-            problems.add(f"{where}: dataset {d!r} is not defined")
-    options = table.get("options", {})
-    if not isinstance(options, dict):
-        problems.add(f"{where}: options must be a table, e.g. options = {{ sentences = 3 }}")
-        options = {}
-    reserved = sorted(set(options) & {"strategy", "lang", "model", "translator", "cache"})
-    if reserved:
-        problems.add(f"{where}: options may not set {', '.join(reserved)} (the experiment sets them)")
-        options = {k: v for k, v in options.items() if k not in reserved}
-    if "translate_decode" in options:  # a TOML table: checked like [defaults.decode]
-        options = {**options, "translate_decode": _dataclass_from(
-            DecodeConfig, options["translate_decode"], DecodeConfig(), f"{where}.options.translate_decode", problems)}
-    try:
-        # The summariser's own validation, now rather than after the translations ran.
-        SummaryConfig(strategy=strategy, lang="en" if kind == "translation" else "ar", **models, **options)
-    except ConfigError as exc:
-        problems.add(f"{where}: {exc}")
-    except TypeError as exc:  # an option that is not a SummaryConfig field
-        known = ", ".join(f.name for f in dataclasses.fields(SummaryConfig)
-                          if f.name not in ("strategy", "lang", "model", "translator", "cache"))
-        problems.add(f"{where}: bad option ({exc}); options are {known}")
-    if name is None:
-        return None
-    return StrategyConfig(name=name, strategy=strategy, input=kind, model=models.get("model"),
-                          translator=models.get("translator"), systems=sys_names, datasets=ds_names, options=options)

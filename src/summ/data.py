@@ -33,15 +33,14 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
 
+import platformdirs
+
 from summ.errors import ConfigError, InputError, SummError, require
 
 log = logging.getLogger(__name__)
 
 # Encodings Arabic text commonly arrives in when it is not UTF-8; named in error messages.
 _ARABIC_LEGACY_ENCODING = "cp1256"
-
-# Read files in 1 MiB pieces when hashing or downloading, so memory stays flat.
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -76,14 +75,23 @@ def _codec_name(path: Path, encoding: str) -> str:
     return name
 
 
-def _decode_error(path: Path, lineno: int, encoding: str, reason: str, byte: int) -> InputError:
+#: What an undecodable line's error tells the user to do, for commands with an --encoding flag.
+#: Callers that take the encoding elsewhere (an experiment config's dataset table) pass their own.
+ENCODING_FIX = f"rerun with --encoding {_ARABIC_LEGACY_ENCODING}"
+
+
+def _decode_error(
+    path: Path, lineno: int, encoding: str, reason: str, byte: int, fix: str
+) -> InputError:
     return InputError(
         f"{path}:{lineno}: not valid {encoding} ({reason} at byte {byte} of the line); "
-        f"if the file is Windows Arabic, rerun with --encoding {_ARABIC_LEGACY_ENCODING}"
+        f"if the file is Windows Arabic, {fix}"
     )
 
 
-def iter_lines(path: str | os.PathLike, encoding: str = "utf-8") -> Iterator[str]:
+def iter_lines(
+    path: str | os.PathLike, encoding: str = "utf-8", *, fix: str = ENCODING_FIX
+) -> Iterator[str]:
     """Yield the lines of a text file without their line endings, streaming.
 
     ``\\r\\n`` and a lone ``\\r`` each count as one line break (and nothing else does: unlike
@@ -95,13 +103,14 @@ def iter_lines(path: str | os.PathLike, encoding: str = "utf-8") -> Iterator[str
     Args:
         path: the text file.
         encoding: its encoding; any ASCII-compatible codec (utf-8, cp1256, latin-1, ...).
+        fix: how the user sets the encoding, ending the message of an undecodable line
+            (default :data:`ENCODING_FIX`, the ``--encoding cp1256`` flag).
 
     Yields:
         Each line, in order, without its line ending.
 
     Raises:
-        InputError: on the first undecodable line, naming its 1-based number and the
-            ``--encoding cp1256`` fix.
+        InputError: on the first undecodable line, naming its 1-based number and ``fix``.
         ConfigError: for an unknown encoding or one that is not ASCII-compatible (UTF-16).
     """
     path = Path(path)
@@ -119,23 +128,32 @@ def iter_lines(path: str | os.PathLike, encoding: str = "utf-8") -> Iterator[str
                 # Report the logical line: lone CRs before the bad byte were line breaks too.
                 before = raw[: exc.start]
                 byte = exc.start - (before.rfind(b"\r") + 1)
-                raise _decode_error(path, lineno + 1 + before.count(b"\r"), encoding, exc.reason, byte) from None
+                line_no = lineno + 1 + before.count(b"\r")
+                raise _decode_error(path, line_no, encoding, exc.reason, byte, fix) from None
             # Binary iteration splits on \n only; a lone \r (old Mac) would hide line breaks.
             parts = line.removesuffix("\n").removesuffix("\r").split("\r")
             lineno += len(parts)
             yield from parts
 
 
-def check_text_file(path: str | os.PathLike, encoding: str = "utf-8") -> int:
+def check_text_file(
+    path: str | os.PathLike, encoding: str = "utf-8", *, fix: str = ENCODING_FIX
+) -> int:
     """Decode the whole file once and return its number of lines; raise on the first bad line.
+
+    Args:
+        path: the text file.
+        encoding: its encoding.
+        fix: the advice for an undecodable line (see :func:`iter_lines`).
 
     Raises:
         InputError: the file is missing or a line does not decode.
+        ConfigError: the encoding is unknown or not ASCII-compatible.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    return sum(1 for _ in iter_lines(path, encoding))
+    return sum(1 for _ in iter_lines(path, encoding, fix=fix))
 
 
 def read_lines(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
@@ -244,24 +262,34 @@ def read_articles(path: str | os.PathLike, encoding: str = "utf-8") -> list[Docu
 
 
 def user_cache_dir(name: str, env: str | None = None) -> Path:
-    """One of summ's folders in the user cache: ``$env`` if set, else ``$XDG_CACHE_HOME/summ/NAME``,
-    else ``~/.cache/summ/NAME`` (the XDG spec says a relative ``XDG_CACHE_HOME`` is invalid and
-    must be ignored). The one rule for data, tiny models, CTranslate2 conversions and the
-    translation cache; nothing is created here.
+    """One of summ's folders in the user cache; nothing is created here.
+
+    ``$env`` if set (``~`` expanded); else ``NAME`` in summ's user cache folder as
+    :mod:`platformdirs` finds it: ``$XDG_CACHE_HOME/summ`` when that is an absolute path (a
+    relative one is invalid per the XDG spec and ignored), else ``~/.cache/summ`` on Linux,
+    ``~/Library/Caches/summ`` on macOS, ``%LOCALAPPDATA%\\summ\\Cache`` on Windows. The one rule
+    for data, tiny models, CTranslate2 conversions and the translation cache.
+
+    Args:
+        name: the folder (or file) name inside summ's cache folder.
+        env: environment variable that, when set, replaces the whole path.
+
+    Returns:
+        The path, which may not exist yet.
     """
     value = os.environ.get(env) if env else None
     if value:
         return Path(value).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    cache = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return cache / "summ" / name
+    # appauthor=False: no vendor level on Windows (platformdirs would repeat "summ" there).
+    return platformdirs.user_cache_path("summ", appauthor=False) / name
 
 
 def data_dir() -> Path:
     """The folder that holds downloaded datasets (``<data_dir>/ntrex128/...``).
 
-    ``SUMM_DATA_DIR`` if set; otherwise ``$XDG_CACHE_HOME/summ/data``, falling back to
-    ``~/.cache/summ/data``. Nothing is created here: the folder appears on the first download.
+    ``SUMM_DATA_DIR`` if set; otherwise ``data`` in the user cache folder (see
+    :func:`user_cache_dir`: ``$XDG_CACHE_HOME/summ/data``, else ``~/.cache/summ/data`` on
+    Linux). Nothing is created here: the folder appears on the first download.
 
     Returns:
         The folder, which may not exist yet.
@@ -270,19 +298,16 @@ def data_dir() -> Path:
 
 
 def sha256_file(path: str | os.PathLike) -> str:
-    """The hex sha256 of a file, read in 1 MiB pieces.
+    """The hex sha256 of a file, read in pieces (memory stays flat for large files).
 
     Raises:
         InputError: the file is missing or unreadable.
     """
-    digest = hashlib.sha256()
     try:
         with open(path, "rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                digest.update(chunk)
+            return hashlib.file_digest(fh, "sha256").hexdigest()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -658,89 +683,38 @@ def output_lock(path: str | os.PathLike) -> Iterator[None]:
         fh.close()
 
 
-def _write_atomic(folder: Path, name: str, write: Callable[[object], None]) -> Path:
-    """Write ``folder/name`` through a temp file in the same folder and rename it into place.
-
-    A crash or error leaves no partial ``name`` behind: the temp file is removed, and the
-    rename is atomic because it stays on one filesystem.
-    """
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".partial")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, folder / name)
-    except BaseException:
-        # BaseException too: a Ctrl-C mid-download must not leave a .partial file behind.
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return folder / name
-
-
-def _download(url: str, expected: str, folder: Path, name: str, opener: Callable, timeout: float) -> None:
-    """Download ``url`` to ``folder/name`` if its sha256 is ``expected``; else raise."""
-    import http.client  # only when downloading: keeps the network stack out of import time
-
-    @contextlib.contextmanager
-    def network() -> Iterator[None]:
-        # Only the opener and resp.read go in here: an OSError from fh.write is the disk (full,
-        # read-only), which fetch_ntrex128 reports as such, not as "offline".
-        try:
-            yield
-        except (OSError, http.client.HTTPException) as exc:
-            # URLError, HTTPError, timeouts and resets are OSErrors; IncompleteRead is not.
-            reason = getattr(exc, "reason", None) or exc
-            raise SummError(
-                f"could not download {url} ({reason}); this machine may be offline: copy the files "
-                f"into {folder} from a connected machine, or set SUMM_DATA_DIR to a folder that has them"
-            ) from None
-
-    def write(fh) -> None:
-        digest = hashlib.sha256()
-        with contextlib.ExitStack() as stack:
-            with network():
-                resp = stack.enter_context(opener(url, timeout=timeout))
-            while True:
-                with network():
-                    chunk = resp.read(_CHUNK)
-                if not chunk:
-                    break
-                digest.update(chunk)
-                fh.write(chunk)
-        got = digest.hexdigest()
-        if got != expected:
-            raise InputError(
-                f"{url}: downloaded file has sha256 {got[:12]}..., expected {expected[:12]}...; "
-                f"not kept (corrupted download or upstream changed); try `summ data fetch {NTREX.name}` again"
-            )
-
-    _write_atomic(folder, name, write)
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line (requests' errors nest their causes' messages)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def fetch_ntrex128(
     dest: Path | None = None,
     *,
-    opener: Callable | None = None,
+    downloader: Callable | None = None,
     timeout: float = 30,
 ) -> Path:
     """Download NTREX-128 (Arabic, English, document ids) at the pinned commit, verified.
 
-    Files already present with the right hash are left alone; if all are, nothing is written,
-    so a read-only folder with valid files works. Each download goes to a temp file in the
-    target folder, is checked against its sha256 and only then renamed into place. A
-    ``SOURCE.txt`` records the upstream, commit and licence.
+    Files already present with the right hash are left alone; if all are, nothing is written
+    and the network is not touched, so a read-only folder with valid files works. The
+    downloads go through :func:`pooch.retrieve`: each lands in a temp file in the target
+    folder, is checked against its pinned sha256 and only then moved into place (a failed or
+    interrupted download leaves nothing behind). A ``SOURCE.txt`` records the upstream,
+    commit and licence.
 
     Args:
         dest: folder to hold ``ntrex128/``; defaults to :func:`data_dir`.
-        opener: ``urlopen``-compatible callable ``(url, timeout=...)`` returning a
-            context-managed file object; None means :func:`urllib.request.urlopen` (imported
-            only then, keeping ``import summ.data`` free of the network stack). Tests pass a fake.
+        downloader: a pooch downloader ``(url, output_file, pooch)``; None means
+            ``pooch.HTTPDownloader(timeout=timeout)``. Tests pass one that serves local files.
         timeout: seconds each network operation may wait, so an offline machine never hangs.
 
     Returns:
         The ``ntrex128`` folder.
 
     Raises:
-        InputError: a download does not match its pinned hash, or the folder is not writable.
+        InputError: a download does not match its pinned hash (the file is named), or the
+            folder is not writable.
         SummError: the network is unreachable (one line naming the URL).
     """
     folder = Path(dest if dest is not None else data_dir()) / NTREX.name
@@ -748,29 +722,56 @@ def fetch_ntrex128(
     if all(valid.values()):
         log.info("%s: NTREX-128 already present and verified; nothing to fetch", folder)
         return folder
-    if opener is None:
-        import urllib.request
+    # Both only when downloading: they bring the network stack, which `import summ` avoids.
+    import pooch
+    import requests
 
-        opener = urllib.request.urlopen
+    if downloader is None:
+        downloader = pooch.HTTPDownloader(timeout=timeout)
+    # pooch logs every download to stderr on its own handler; summ's log says the same.
+    pooch_log = pooch.get_logger()
+    level = pooch_log.level
+    pooch_log.setLevel(logging.WARNING)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         for f in NTREX.files:
             if valid[f.name]:
                 log.info("%s: already verified, kept", folder / f.name)
                 continue
             url = NTREX.url(f)
             log.info("downloading %s", url)
-            _download(url, f.sha256, folder, f.name, opener, timeout)
+            try:
+                pooch.retrieve(url, known_hash=f"sha256:{f.sha256}", fname=f.name, path=folder,
+                               downloader=downloader)
+            except requests.RequestException as exc:  # before OSError: it is one
+                raise SummError(
+                    f"could not download {url} ({_one_line(exc)}); this machine may be offline: "
+                    f"copy the files into {folder} from a connected machine, or set SUMM_DATA_DIR "
+                    f"to a folder that has them"
+                ) from None
+            except ValueError:  # pooch's hash mismatch; the download is already deleted
+                raise InputError(
+                    f"{folder / f.name}: the download from {url} does not match its pinned "
+                    f"sha256 {f.sha256[:12]}... (NTREX-128 at commit {NTREX.commit[:12]}); not "
+                    f"kept (corrupted download or upstream changed); try `summ data fetch "
+                    f"{NTREX.name}` again"
+                ) from None
         source = (
             f"NTREX-128 (Federmann, Kocmi, Xin 2022)\n"
             f"upstream: {NTREX.repository}\ncommit: {NTREX.commit}\nlicence: {NTREX.license}\n"
             + "".join(f"{f.name}: {f.path} sha256 {f.sha256}\n" for f in NTREX.files)
         )
-        _write_atomic(folder, "SOURCE.txt", lambda fh: fh.write(source.encode("utf-8")))
+        with atomic_write(folder / "SOURCE.txt") as fh:
+            fh.write(source)
     except OSError as exc:
         # Network failures were already turned into SummError; an OSError here is the disk
-        # (read-only folder or filesystem, disk full).
-        raise InputError(f"{folder}: cannot write ({exc.strerror or exc}); choose a writable folder with SUMM_DATA_DIR") from None
+        # (read-only folder or filesystem, disk full). pooch re-raises a PermissionError with
+        # its own long message; the original reason is its cause.
+        reason = exc.strerror or getattr(exc.__cause__, "strerror", None) or _one_line(exc)
+        raise InputError(
+            f"{folder}: cannot write ({reason}); choose a writable folder with SUMM_DATA_DIR"
+        ) from None
+    finally:
+        pooch_log.setLevel(level)
     log.info("%s: NTREX-128 fetched and verified", folder)
     return folder
 

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from summ import segment as seg
 from summ.errors import ConfigError, InputError, SummError
-from summ.engines.base import ENGINES, DecodeConfig
+from summ.engines.base import ENGINES, DecodeConfig, field_problems, raise_problems
 
 if TYPE_CHECKING:
     from summ.data import Document
@@ -161,29 +161,32 @@ class SummaryConfig:
     damping: float = 0.85
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.strategy not in STRATEGIES:
-            problems.append(f"unknown strategy {self.strategy!r} (choose {', '.join(STRATEGIES)})")
-        if self.lang not in LANGS:
-            problems.append(f"unknown lang {self.lang!r} (choose {', '.join(LANGS)})")
-        if isinstance(self.sentences, bool) or not isinstance(self.sentences, int) or self.sentences < 1:
-            problems.append(f"sentences must be an integer >= 1, got {self.sentences!r}")
-        if self.max_tokens is not None and (not isinstance(self.max_tokens, int) or self.max_tokens < 1):
-            problems.append(f"max_tokens must be an integer >= 1, got {self.max_tokens!r}")
-        limit = self.max_input_tokens
-        if limit is not None and (not isinstance(limit, int) or limit < 8):
-            problems.append(f"max_input_tokens must be an integer >= 8, got {self.max_input_tokens!r}")
-        if isinstance(self.damping, bool) or not isinstance(self.damping, (int, float)) or not 0.0 < self.damping < 1.0:
-            problems.append(f"damping must be a number in (0, 1), got {self.damping!r}")
-        if not isinstance(self.skip_duplicates, bool):  # "false" from a config would read as True
-            problems.append(f"skip_duplicates must be true or false, got {self.skip_duplicates!r}")
-        if self.engine not in ENGINES:
-            problems.append(f"unknown engine {self.engine!r} (choose {', '.join(ENGINES)})")
+        # One rule per field, as in DecodeConfig (summ.engines.base.field_problems).
+        inf = float("inf")  # also refuses NaN: every comparison with it is False
+        choices = {"strategy": STRATEGIES, "lang": LANGS, "engine": ENGINES}
+        rules = {  # field: (type, test, what the value must be, None allowed)
+            "sentences": (int, lambda v: v >= 1, "an integer >= 1", False),
+            "max_tokens": (int, lambda v: v >= 1, "an integer >= 1", True),
+            "model": (str, bool, "a model id or path", True),
+            "translator": (str, bool, "a model id or path", True),
+            "device": (str, bool, "a device name", False),
+            "dtype": (str, bool, "a dtype name", False),
+            "beam_size": (int, lambda v: v >= 1, "an integer >= 1", True),
+            "length_penalty": (float, lambda v: -inf < v < inf, "a number", True),
+            "no_repeat_ngram_size": (int, lambda v: v >= 0, "an integer >= 0", True),
+            "translate_decode": (DecodeConfig, bool, "a DecodeConfig", False),
+            "max_input_tokens": (int, lambda v: v >= 8, "an integer >= 8", True),
+            "cache": (str, bool, "a file path", True),
+            # "false" from a config would read as True: only real booleans.
+            "skip_duplicates": (bool, lambda v: True, "true or false", False),
+            "damping": (float, lambda v: 0.0 < v < 1.0, "a number in (0, 1)", False),
+        }
+        problems = [f"unknown {name} {getattr(self, name)!r} (choose {', '.join(allowed)})"
+                    for name, allowed in choices.items() if getattr(self, name) not in allowed]
+        problems += field_problems(self, rules)
         if self.dtype != "auto" and self.engine != "hf":
             problems.append(f"dtype {self.dtype!r} applies to engine 'hf'; CTranslate2 chooses its "
                             "own weight type (compute_type)")
-        if not isinstance(self.translate_decode, DecodeConfig):
-            problems.append(f"translate_decode must be a DecodeConfig, got {type(self.translate_decode).__name__}")
         if self.strategy in EXTRACTIVE:
             if self.max_tokens is not None:
                 problems.append(f"{self.strategy} is extractive: its length is set by sentences, not max_tokens")
@@ -201,8 +204,7 @@ class SummaryConfig:
             problems.append(f"{self.strategy} takes Arabic articles: lang must be 'ar' or 'auto', not 'en'")
         if self.strategy == "direct" and self.translator is not None:
             problems.append("direct uses one cross-lingual model and no translator")
-        if problems:
-            raise ConfigError("summary config: " + "; ".join(problems))
+        raise_problems("summary config", problems)
 
     @property
     def summary_model(self) -> str | None:

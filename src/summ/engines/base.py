@@ -10,32 +10,40 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from summ.errors import ConfigError
 
 
-def _check(cls_name: str, obj: object, rules: dict[str, tuple[str, Callable[[Any], bool]]]) -> None:
-    """Raise one ConfigError listing every field of ``obj`` that breaks its rule."""
+_INF = float("inf")  # also refuses NaN: every comparison with it is False
+
+#: A field rule: (type, test, what the value must be, None allowed).
+Rule = tuple[type, Callable[[Any], bool], str, bool]
+
+
+def field_problems(obj: object, rules: dict[str, Rule]) -> list[str]:
+    """One line per field of ``obj`` that breaks its rule, starting with the field's name
+    (summ.config puts the location in the experiment config in front of it)."""
     problems = []
-    for f in fields(obj):  # type: ignore[arg-type]
-        value = getattr(obj, f.name)
-        kind, ok = rules[f.name]
-        numeric = isinstance(value, int | float) and not isinstance(value, bool)
-        if value is None and kind.endswith("?"):
+    for name, (kind, test, what, optional) in rules.items():
+        value = getattr(obj, name)
+        if value is None and optional:
             continue
-        if kind.startswith("bool"):
-            good = isinstance(value, bool)
-        elif kind.startswith("int"):
-            good = isinstance(value, int) and not isinstance(value, bool) and ok(value)
-        else:
-            good = numeric and ok(value)
-        if not good:
-            problems.append(f"{f.name}={value!r}")
+        # bool is an int subclass (True would pass as a beam of 1); an int is a fine float.
+        types = (int, float) if kind is float else kind
+        typed = isinstance(value, types) and isinstance(value, bool) == (kind is bool)
+        if not typed or not test(value):
+            problems.append(f"{name} must be {what}{' or None' if optional else ''}, got {value!r}")
+    return problems
+
+
+def raise_problems(what: str, problems: list[str]) -> None:
+    """One ConfigError for all ``problems`` (kept one by one in ``error.problems``)."""
     if problems:
-        raise ConfigError(f"{cls_name}: invalid {', '.join(problems)} (see the field comments "
-                          f"of summ.{cls_name} for what each accepts)")
+        error = ConfigError(f"{what}: " + "; ".join(problems))
+        error.problems = problems
+        raise error
 
 
 @dataclass(frozen=True)
@@ -67,17 +75,20 @@ class DecodeConfig:
     max_new_tokens: int | None = None
 
     def __post_init__(self) -> None:
-        _check("DecodeConfig", self, {
-            "beam_size": ("int?", lambda v: v >= 1),
-            "length_penalty": ("num?", lambda v: True),
-            "repetition_penalty": ("num?", lambda v: v > 0),
-            "no_repeat_ngram_size": ("int?", lambda v: v >= 0),
-            "early_stopping": ("bool?", lambda v: True),
-            "min_new_tokens": ("int", lambda v: v >= 0),
-            "length_ratio": ("num", lambda v: v >= 0),
-            "length_margin": ("int", lambda v: v >= 0),
-            "max_new_tokens": ("int?", lambda v: v >= 1),
-        })
+        # Checked here, not where the values are used, so that the CLI, experiment configs and
+        # Python callers all get the same one-line error before any model loads (a beam of 0
+        # would otherwise surface as a raw exception deep inside generate()).
+        raise_problems("DecodeConfig", field_problems(self, {
+            "beam_size": (int, lambda v: v >= 1, "an integer >= 1", True),
+            "length_penalty": (float, lambda v: -_INF < v < _INF, "a number", True),
+            "repetition_penalty": (float, lambda v: 0 < v < _INF, "a number > 0", True),
+            "no_repeat_ngram_size": (int, lambda v: v >= 0, "an integer >= 0", True),
+            "early_stopping": (bool, lambda v: True, "true or false", True),
+            "min_new_tokens": (int, lambda v: v >= 0, "an integer >= 0", False),
+            "length_ratio": (float, lambda v: 0 < v < _INF, "a number > 0", False),
+            "length_margin": (int, lambda v: v >= 0, "an integer >= 0", False),
+            "max_new_tokens": (int, lambda v: v >= 1, "an integer >= 1", True),
+        }))
 
 
 @dataclass(frozen=True)
@@ -96,12 +107,15 @@ class BatchConfig:
     commit_every: int = 256
 
     def __post_init__(self) -> None:
-        _check("BatchConfig", self, {
-            "batch_tokens": ("int", lambda v: v >= 1),
-            "max_batch_size": ("int", lambda v: v >= 1),
-            "max_input_tokens": ("int?", lambda v: v >= 1),
-            "commit_every": ("int", lambda v: v >= 1),
-        })
+        # The same rule as DecodeConfig's: one clear error here rather than an empty batch or
+        # an endless loop later.
+        positive = (int, lambda v: v >= 1, "an integer >= 1")
+        raise_problems("BatchConfig", field_problems(self, {
+            "batch_tokens": (*positive, False),
+            "max_batch_size": (*positive, False),
+            "max_input_tokens": (*positive, True),
+            "commit_every": (*positive, False),
+        }))
 
 
 def resolved_decode(decode: DecodeConfig, gen: object) -> dict[str, Any]:
