@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from summ.engines.vocab import VOCABULARIES
 from summ.errors import ConfigError
 from summ.metrics import ALL_METRICS, LEVELS, METRICS
 from summ.translate import ENGINES, BatchConfig, DecodeConfig
@@ -50,7 +51,8 @@ class SystemConfig:
             a laptop and on a GPU box unchanged.
         decode: generation settings (defaults live in :class:`~summ.translate.DecodeConfig`).
         batch: batching settings (defaults live in :class:`~summ.translate.BatchConfig`).
-        options: engine options passed through (``dtype``, ``compute_type``, ``src_lang``...).
+        options: engine options passed through (``dtype``, ``compute_type``, ``src_lang``,
+            ``vocabulary``...).
     """
 
     name: str
@@ -554,6 +556,10 @@ def _parse_system(i: int, table: Any, defaults: dict, base_decode: DecodeConfig,
     if options is None:
         problems.add(f"{where}: options must be a table, e.g. options = {{ compute_type = \"int8\" }}")
         options = {}
+    # Checked here, not at load time: a typo would otherwise cost a run a system after others ran.
+    if "vocabulary" in options and options["vocabulary"] not in VOCABULARIES:
+        problems.add(f"{where}: options.vocabulary must be one of {', '.join(VOCABULARIES)} "
+                     f"(got {options['vocabulary']!r})")
     if name is None or model is None:
         return None
     return SystemConfig(name=name, model=model, engine=engine, revision=revision, device=device,
