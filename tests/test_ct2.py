@@ -465,8 +465,9 @@ def _hf_ts_ids(engine, batch: list[list[int]], cap: int) -> list[list[int]]:
     inputs = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch])
     mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch])
     with torch.inference_mode():
-        out = engine.model.generate(input_ids=inputs, attention_mask=mask, logits_processor=engine._restrict,
-                                    **engine._generate_kwargs(cap + len(engine.codec.target_prefix)))
+        out = engine.model.generate(
+            input_ids=inputs, attention_mask=mask, logits_processor=engine._restrict,
+            **engine._generate_kwargs(cap + len(engine.codec.target_prefix)))
     return [engine.codec.strip_output(row)[0] for row in out.tolist()]
 
 
@@ -491,7 +492,8 @@ def test_target_script_greedy_matches_hf(family, lively, ct2_cache, arabic):
         ct_gens += ct.generate(batch, CAP)
     assert len({tuple(ids) for ids in ct_out}) >= 20  # varied outputs
     mismatches = [i for i, (a, b) in enumerate(zip(hf_out, ct_out)) if a != b]
-    assert not mismatches, f"{len(mismatches)} outputs differ, first: {hf_out[mismatches[0]]} vs {ct_out[mismatches[0]]}"
+    assert not mismatches, (f"{len(mismatches)} outputs differ, first: "
+                            f"{hf_out[mismatches[0]]} vs {ct_out[mismatches[0]]}")
     assert ct_gens == hf_gens
     hf_kept, ct_kept = set(hf.target_vocabulary.ids), set(ct.target_vocabulary.ids)
     assert all(set(ids) <= ct_kept and set(ids) <= hf_kept for ids in ct_out)
@@ -532,7 +534,8 @@ def test_target_script_settings_folder_and_marker(lively, ct2_cache):
     assert ts.folder != full.folder and not (full.folder / VMAP_FILE).exists()
     marker = json.loads((ts.folder / MARKER).read_text(encoding="utf-8"))
     assert marker["vocabulary"]["rule"] == TS and marker["vocabulary"]["version"] == RULE_VERSION
-    assert marker["vocabulary"]["kept"] == len(ts.target_vocabulary.ids) < marker["vocabulary"]["of"]
+    kept = len(ts.target_vocabulary.ids)
+    assert marker["vocabulary"]["kept"] == kept < marker["vocabulary"]["of"]
     # The folder name hashes the rule version: a new rule is a new conversion.
     key = conversion_key(str(lively["nllb"]), ts.revision, "float32", vocabulary=TS)
     assert key["vocabulary"]["version"] == RULE_VERSION and "vocabulary" not in conversion_key(
@@ -547,7 +550,8 @@ def test_target_script_settings_folder_and_marker(lively, ct2_cache):
     # The map lists exactly the kept tokens, with an empty source.
     line = (ts.folder / VMAP_FILE).read_text(encoding="utf-8")
     listed = line[1:].split()
-    assert line.startswith("\t") and sorted(ts.target_ids[t] for t in listed) == list(ts.target_vocabulary.ids)
+    assert line.startswith("\t")
+    assert sorted(ts.target_ids[t] for t in listed) == list(ts.target_vocabulary.ids)
     # A target-script folder that lost its map is converted again, not loaded without it.
     (ts.folder / VMAP_FILE).unlink()
     again = _ct2(lively["nllb"], ct2_cache, vocabulary=TS)

@@ -45,9 +45,9 @@ def _add_translate(sub) -> None:
     p.add_argument("--engine", choices=ENGINES, default="hf")
     p.add_argument("--compute-type", default=None, help="CTranslate2 compute type (int8, int8_float32, float32, float16, bfloat16, auto)")
     p.add_argument("--vocabulary", choices=VOCABULARIES, default=VOCABULARIES[0],
-                   help="output tokens: full (default) or target-script (only tokens written in the target "
-                        "language's scripts: faster with ct2; outputs change only where the full model would "
-                        "emit another script's token)")
+                   help="output tokens: full (default) or target-script (only tokens written in "
+                        "the target language's scripts: faster with ct2; outputs change only where "
+                        "the full model would emit another script's token)")
     p.add_argument("--revision", default=None, help="hub branch, tag or commit")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
     p.add_argument("--dtype", default=None, help="HF engine: auto, float32, float16, bfloat16")

@@ -217,7 +217,8 @@ def conversion_key(model_id: str, revision: str, quantization: str, vmap: str | 
         "vmap": _file_digest(vmap) if vmap else None,
     }
     if check_vocabulary(vocabulary) == "target-script":
-        key["vocabulary"] = {"rule": vocabulary, "version": RULE_VERSION, "scripts": list(scripts_for(tgt_lang))}
+        key["vocabulary"] = {"rule": vocabulary, "version": RULE_VERSION,
+                             "scripts": list(scripts_for(tgt_lang))}
     return key
 
 
@@ -450,13 +451,15 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
                         f"CTranslate2 cannot convert {model!r} ({type(net.config).__name__}); use --engine hf"
                     ) from exc
                 raise
-        marker = {"model_id": model, "revision": revision, "quantization": quantization, "recipe": RECIPE}
+        marker = {"model_id": model, "revision": revision, "quantization": quantization,
+                  "recipe": RECIPE}
         if vocabulary == "target-script":
             kept = _write_target_map(out, tokenizer, tgt_lang)
             marker["vocabulary"] = {"rule": vocabulary, "version": RULE_VERSION, "lang": tgt_lang,
                                     "kept": len(kept.ids), "of": kept.total}
         seconds = time.perf_counter() - started
-        marker.update({"converted_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(seconds, 2)})
+        marker.update({"converted_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                       "seconds": round(seconds, 2)})
         (out / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
         try:
             os.rename(out, target)
@@ -637,8 +640,9 @@ class CT2Engine(CodecEngine):
         target_script = check_vocabulary(vocabulary) == "target-script"
         if target_script:
             if vmap is not None:
-                raise ConfigError("vmap and vocabulary='target-script' both restrict the output layer; give one "
-                                  "(the target-script map is built from the model's vocabulary)")
+                raise ConfigError("vmap and vocabulary='target-script' both restrict the output "
+                                  "layer; give one (the target-script map is built from the "
+                                  "model's vocabulary)")
             scripts_for(tgt_lang)  # a target without a rule fails before any conversion
 
         common = {"trust_remote_code": trust_remote_code}
@@ -654,7 +658,8 @@ class CT2Engine(CodecEngine):
         root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         root.mkdir(parents=True, exist_ok=True)
         clean_stale_temps(root)
-        key = conversion_key(model, resolved, compute, vmap, vocabulary=vocabulary, tgt_lang=tgt_lang)
+        key = conversion_key(model, resolved, compute, vmap, vocabulary=vocabulary,
+                             tgt_lang=tgt_lang)
         folder = conversion_dir(root, model, key)
         converted = False
         # A target-script folder is complete only with its map (written before the marker).
@@ -665,7 +670,8 @@ class CT2Engine(CodecEngine):
                 shutil.rmtree(folder)
             logger.info("converting %s (%s) to CTranslate2 %s in %s", model, resolved, compute, folder)
             seconds = convert(model, resolved, folder, compute, tokenizer=tokenizer, vmap=vmap,
-                              vocabulary=vocabulary, tgt_lang=tgt_lang, trust_remote_code=trust_remote_code)
+                              vocabulary=vocabulary, tgt_lang=tgt_lang,
+                              trust_remote_code=trust_remote_code)
             converted = seconds > 0
             logger.info("converted %s in %.1f s", model, seconds)
 
@@ -690,15 +696,17 @@ class CT2Engine(CodecEngine):
             logger.warning("%s has %d duplicate vocabulary entries", model, len(target_vocab) - len(target_ids))
         kept, vmap_digest = None, key["vmap"]
         if target_script:
-            kept = read_vmap((folder / VMAP_FILE).read_text(encoding="utf-8"), target_ids, tgt_lang)
+            text = (folder / VMAP_FILE).read_text(encoding="utf-8")
+            kept = read_vmap(text, target_ids, tgt_lang)
             vmap_digest = _file_digest(folder / VMAP_FILE)
-            logger.info("%s: target-script vocabulary, %d of %d target tokens", model, len(kept.ids), len(target_vocab))
+            logger.info("%s: target-script vocabulary, %d of %d target tokens", model,
+                        len(kept.ids), len(target_vocab))
         engine = cls(
             model_id=model, revision=resolved, translator=translator, codec=codec, generation_config=gen,
             device=kind, compute_type=compute, decode=decode, folder=folder, converted=converted,
             load_seconds=0.0, source_vocab=source_vocab, target_ids=target_ids, inter_threads=inter_threads,
-            intra_threads=intra_threads, use_vmap=vmap is not None or target_script, vmap_digest=vmap_digest,
-            target_vocabulary=kept,
+            intra_threads=intra_threads, use_vmap=vmap is not None or target_script,
+            vmap_digest=vmap_digest, target_vocabulary=kept,
         )
         engine._prefix = [target_vocab[i] for i in codec.target_prefix]
         engine._suppress = _suppress_sequences(gen, target_vocab)
@@ -752,7 +760,8 @@ class CT2Engine(CodecEngine):
             "max_input_length": 0,
             "vmap": self.vmap_digest,
             # Which tokens may be emitted (setting, rule version, kept set): part of the cache key.
-            **(self.target_vocabulary.settings() if self.target_vocabulary else {"vocabulary": "full"}),
+            **(self.target_vocabulary.settings() if self.target_vocabulary
+               else {"vocabulary": "full"}),
             "compute_type": self.compute_type,
             "device": self.device,
             "ctranslate2": ctranslate2.__version__,

@@ -242,12 +242,14 @@ class HFEngine(CodecEngine):
         torch_dtype = pick_dtype(dtype, device, codec.family)
         net = net.to(device=device, dtype=torch_dtype).eval()
         logger.info("loaded %s (%s, revision %s) on %s as %s", model, codec.family, resolved, device, torch_dtype)
-        engine = cls(model, resolved, net, codec, gen, device, str(torch_dtype).removeprefix("torch."), decode)
+        dtype_name = str(torch_dtype).removeprefix("torch.")
+        engine = cls(model, resolved, net, codec, gen, device, dtype_name, decode)
         if vocabulary == "target-script":
             check_tokenizer(tokenizer, model)
             size = net.get_output_embeddings().weight.shape[0]
             tokens = tokenizer.convert_ids_to_tokens(list(range(size)))
-            engine.target_vocabulary = build_target_vocabulary(tokens, tgt_lang, tokenizer_specials(tokenizer))
+            engine.target_vocabulary = build_target_vocabulary(tokens, tgt_lang,
+                                                               tokenizer_specials(tokenizer))
             engine._restrict = keep_only(engine.target_vocabulary.ids)
         return engine
 
@@ -261,7 +263,8 @@ class HFEngine(CodecEngine):
             "device": self.device.split(":")[0],
             "transformers": transformers.__version__,
             # Which tokens may be emitted (setting, rule version, kept set): part of the cache key.
-            **(self.target_vocabulary.settings() if self.target_vocabulary else {"vocabulary": "full"}),
+            **(self.target_vocabulary.settings() if self.target_vocabulary
+               else {"vocabulary": "full"}),
         }
 
     def _generate_kwargs(self, max_new_tokens: int) -> dict:
@@ -319,7 +322,7 @@ class HFEngine(CodecEngine):
 
 
 def keep_only(ids) -> object:
-    """A ``LogitsProcessorList`` that lets only ``ids`` be generated, scored as CTranslate2 scores them.
+    """A ``LogitsProcessorList`` that lets only ``ids`` be generated, scored as CTranslate2 does.
 
     Every other token gets ``-inf``, and the scores are renormalised over the kept ones
     (``log_softmax``): what CTranslate2's restricted output layer computes. In greedy search
@@ -340,7 +343,8 @@ def keep_only(ids) -> object:
             key = (scores.shape[-1], scores.device, scores.dtype)
             mask = self._masks.get(key)
             if mask is None:
-                mask = torch.full((scores.shape[-1],), float("-inf"), device=scores.device, dtype=scores.dtype)
+                mask = torch.full((scores.shape[-1],), float("-inf"), device=scores.device,
+                                  dtype=scores.dtype)
                 mask[kept[kept < scores.shape[-1]].to(scores.device)] = 0
                 self._masks[key] = mask
             return torch.log_softmax(scores + mask, dim=-1)

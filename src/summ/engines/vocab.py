@@ -74,7 +74,9 @@ def check_vocabulary(vocabulary: str) -> str:
         ConfigError: not one of :data:`VOCABULARIES`.
     """
     if vocabulary not in VOCABULARIES:
-        raise ConfigError(f"unknown vocabulary {vocabulary!r}; choose one of {', '.join(VOCABULARIES)}")
+        raise ConfigError(
+            f"unknown vocabulary {vocabulary!r}; choose one of {', '.join(VOCABULARIES)}"
+        )
     return vocabulary
 
 
@@ -87,8 +89,10 @@ def scripts_for(tgt_lang: str) -> tuple[str, ...]:
     try:
         return TARGET_SCRIPTS[tgt_lang]
     except KeyError:
-        raise ConfigError(f"vocabulary 'target-script' has no script rule for target language {tgt_lang!r} "
-                          f"(known: {', '.join(TARGET_SCRIPTS)}); use vocabulary 'full'") from None
+        raise ConfigError(
+            f"vocabulary 'target-script' has no script rule for target language {tgt_lang!r} "
+            f"(known: {', '.join(TARGET_SCRIPTS)}); use vocabulary 'full'"
+        ) from None
 
 
 @functools.lru_cache(maxsize=8)
@@ -153,11 +157,18 @@ class TargetVocabulary:
 
     def settings(self) -> dict:
         """What the cache key and the manifest record: the setting, the rule and the set."""
-        return {"vocabulary": "target-script", "vocabulary_rule": RULE_VERSION, "vocabulary_lang": self.lang,
-                "vocabulary_kept": len(self.ids), "vocabulary_digest": self.digest}
+        return {
+            "vocabulary": "target-script",
+            "vocabulary_rule": RULE_VERSION,
+            "vocabulary_lang": self.lang,
+            "vocabulary_kept": len(self.ids),
+            "vocabulary_digest": self.digest,
+        }
 
 
-def build_target_vocabulary(tokens: Sequence[str | None], tgt_lang: str, specials: Collection[str] = ()) -> TargetVocabulary:
+def build_target_vocabulary(
+    tokens: Sequence[str | None], tgt_lang: str, specials: Collection[str] = ()
+) -> TargetVocabulary:
     """Apply the rule to a vocabulary given by id.
 
     Args:
@@ -173,9 +184,14 @@ def build_target_vocabulary(tokens: Sequence[str | None], tgt_lang: str, special
     ids = tuple(i for i, token in enumerate(tokens) if keeps(token, scripts, specials))
     spaced = sum(1 for t in tokens if t and t not in specials and _WHITESPACE.search(t))
     if spaced:
-        logger.warning("%d vocabulary entries contain whitespace and cannot be listed in a vocabulary map: "
-                       "target-script decoding leaves them out", spaced)
-    logger.info("target-script vocabulary for %s: %d of %d tokens kept", tgt_lang, len(ids), len(tokens))
+        logger.warning(
+            "%d vocabulary entries contain whitespace and cannot be listed in a vocabulary map: "
+            "target-script decoding leaves them out",
+            spaced,
+        )
+    logger.info(
+        "target-script vocabulary for %s: %d of %d tokens kept", tgt_lang, len(ids), len(tokens)
+    )
     return TargetVocabulary(tgt_lang, ids, len(tokens))
 
 
@@ -200,8 +216,10 @@ def check_tokenizer(tokenizer, model: str) -> None:
     backend = getattr(tokenizer, "backend_tokenizer", None)
     decoder = getattr(backend, "decoder", None) if backend is not None else None
     if decoder is not None and "ByteLevel" in repr(decoder):
-        raise ConfigError(f"vocabulary 'target-script' reads SentencePiece-style vocabularies; {model!r} uses "
-                          "byte-level BPE, whose entries do not show their script; use vocabulary 'full'")
+        raise ConfigError(
+            f"vocabulary 'target-script' reads SentencePiece-style vocabularies; {model!r} uses "
+            "byte-level BPE, whose entries do not show their script; use vocabulary 'full'"
+        )
 
 
 def vmap_text(tokens: Sequence[str | None], vocabulary: TargetVocabulary) -> str:
@@ -227,11 +245,15 @@ def read_vmap(text: str, token_ids: dict[str, int], tgt_lang: str) -> TargetVoca
     """
     lines = text.split("\n")
     if len(lines) != 2 or lines[1] or not lines[0].startswith("\t"):
-        raise ConfigError("the vocabulary map is not a target-script map (one line with an empty source); "
-                          "delete the conversion folder to rebuild it")
+        raise ConfigError(
+            "the vocabulary map is not a target-script map (one line with an empty source); "
+            "delete the conversion folder to rebuild it"
+        )
     names = lines[0][1:].split(" ") if lines[0][1:] else []
     unknown = [t for t in names if t not in token_ids]
     if unknown:
-        raise ConfigError(f"the vocabulary map names {len(unknown)} tokens the model does not have "
-                          f"(first {unknown[0]!r}); delete the conversion folder to rebuild it")
+        raise ConfigError(
+            f"the vocabulary map names {len(unknown)} tokens the model does not have "
+            f"(first {unknown[0]!r}); delete the conversion folder to rebuild it"
+        )
     return TargetVocabulary(tgt_lang, tuple(sorted({token_ids[t] for t in names})), len(token_ids))
