@@ -19,7 +19,7 @@ from summ.config import DatasetConfig, SignificanceConfig, SystemConfig, load_co
 from summ.errors import ConfigError
 from summ.metrics import LEVELS, METRICS
 from summ.summarise import SummaryConfig
-from summ.translate import BatchConfig, DecodeConfig
+from summ.engines.base import BatchConfig, DecodeConfig
 
 from .conftest import ROOT
 

@@ -448,3 +448,125 @@ def test_a_stopping_rule_ctranslate2_lacks_is_an_error(lively, ct2_cache):
     with pytest.raises(ConfigError, match="early_stopping=False is not available"):
         _ct2(lively["marian"], ct2_cache, DecodeConfig(beam_size=4, early_stopping=False))
     _ct2(lively["marian"], ct2_cache, DecodeConfig(beam_size=1, early_stopping=False))  # greedy: no beams, no rule
+
+
+# --------------------------------------------------------------------------------------
+# The target-script vocabulary (summ.engines.vocab).
+# --------------------------------------------------------------------------------------
+
+TS = "target-script"
+
+
+def _hf_ts_ids(engine, batch: list[list[int]], cap: int) -> list[list[int]]:
+    """Like _hf_ids, with the engine's target-script restriction (what HFEngine.generate adds)."""
+    import torch
+
+    width = max(len(ids) for ids in batch)
+    pad = engine.codec.pad_token_id
+    inputs = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch])
+    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch])
+    with torch.inference_mode():
+        out = engine.model.generate(
+            input_ids=inputs, attention_mask=mask, logits_processor=engine._restrict,
+            **engine._generate_kwargs(cap + len(engine.codec.target_prefix)))
+    return [engine.codec.strip_output(row)[0] for row in out.tolist()]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_target_script_greedy_matches_hf(family, lively, ct2_cache, arabic):
+    """float32 greedy: the HF engine's restriction gives CTranslate2's tokens exactly; every
+    output token is a kept one; and the restriction bites (full-vocabulary outputs differ)."""
+    from transformers import AutoTokenizer
+
+    from summ.engines.hf import HFEngine
+
+    hf = HFEngine.load(str(lively[family]), decode=GREEDY, vocabulary=TS)
+    ct = _ct2(lively[family], ct2_cache, vocabulary=TS)
+    full = _ct2(lively[family], ct2_cache)
+    encoded = hf.encode(arabic[:96])
+    hf_out, ct_out, full_out, hf_gens, ct_gens = [], [], [], [], []
+    for batch in _batches(encoded):
+        hf_out += _hf_ts_ids(hf, batch, CAP)
+        ct_out += _ct2_ids(ct, batch, CAP)
+        full_out += _ct2_ids(full, batch, CAP)
+        hf_gens += hf.generate(batch, CAP)
+        ct_gens += ct.generate(batch, CAP)
+    assert len({tuple(ids) for ids in ct_out}) >= 20  # varied outputs
+    mismatches = [i for i, (a, b) in enumerate(zip(hf_out, ct_out)) if a != b]
+    assert not mismatches, (f"{len(mismatches)} outputs differ, first: "
+                            f"{hf_out[mismatches[0]]} vs {ct_out[mismatches[0]]}")
+    assert ct_gens == hf_gens
+    hf_kept, ct_kept = set(hf.target_vocabulary.ids), set(ct.target_vocabulary.ids)
+    assert all(set(ids) <= ct_kept and set(ids) <= hf_kept for ids in ct_out)
+    # The full model does emit dropped tokens here, so the comparison above has teeth.
+    assert any(not set(ids) <= ct_kept for ids in full_out)
+    assert sum(a != b for a, b in zip(full_out, ct_out)) >= 10
+    # Dropped tokens are the Arabic ones (by the tokenizer's own strings).
+    tok = AutoTokenizer.from_pretrained(lively[family])
+    emitted = {t for ids in ct_out for t in tok.convert_ids_to_tokens(ids)}
+    assert not any("\u0600" <= c <= "\u06ff" for t in emitted for c in t)
+
+
+@pytest.mark.parametrize("family", ["marian", "nllb"])
+def test_target_script_beam_matches_hf(family, lively, ct2_cache, arabic):
+    """Beam 4: HF renormalises over the kept tokens as CTranslate2's restricted softmax does,
+    so both engines rank hypotheses alike (fairseq stopping rule on both sides, as above)."""
+    from summ.engines.hf import HFEngine
+
+    beam = DecodeConfig(beam_size=4)
+    hf = HFEngine.load(str(lively[family]), decode=beam, vocabulary=TS)
+    ct = _ct2(lively[family], ct2_cache, beam, vocabulary=TS)
+    kwargs = hf._generate_kwargs
+    hf._generate_kwargs = lambda n: {**kwargs(n), "early_stopping": True}
+    same = total = 0
+    for batch in _batches(hf.encode(arabic[:48]), 16):
+        a, b = hf.generate(batch, CAP), ct.generate(batch, CAP)
+        same += sum(x == y for x, y in zip(a, b))
+        total += len(batch)
+    assert same / total >= 0.95, f"beam outputs agree on {same}/{total}"
+
+
+def test_target_script_settings_folder_and_marker(lively, ct2_cache):
+    from summ.engines.ct2 import MARKER, VMAP_FILE, conversion_key
+    from summ.engines.vocab import RULE_VERSION
+
+    full = _ct2(lively["nllb"], ct2_cache)
+    ts = _ct2(lively["nllb"], ct2_cache, vocabulary=TS)
+    assert ts.folder != full.folder and not (full.folder / VMAP_FILE).exists()
+    marker = json.loads((ts.folder / MARKER).read_text(encoding="utf-8"))
+    assert marker["vocabulary"]["rule"] == TS and marker["vocabulary"]["version"] == RULE_VERSION
+    kept = len(ts.target_vocabulary.ids)
+    assert marker["vocabulary"]["kept"] == kept < marker["vocabulary"]["of"]
+    # The folder name hashes the rule version: a new rule is a new conversion.
+    key = conversion_key(str(lively["nllb"]), ts.revision, "float32", vocabulary=TS)
+    assert key["vocabulary"]["version"] == RULE_VERSION and "vocabulary" not in conversion_key(
+        str(lively["nllb"]), ts.revision, "float32")
+    settings, plain = ts.settings(), full.settings()
+    assert settings["vocabulary"] == TS and settings["vocabulary_rule"] == RULE_VERSION
+    assert settings["use_vmap"] is True and settings["vmap"] and plain["vocabulary"] == "full"
+    assert plain["use_vmap"] is False and plain["vmap"] is None
+    pipeline = PipelineTranslator(ts, decode=GREEDY)
+    assert pipeline._key_parts()["settings"]["vocabulary_digest"] == ts.target_vocabulary.digest
+    json.dumps(settings)
+    # The map lists exactly the kept tokens, with an empty source.
+    line = (ts.folder / VMAP_FILE).read_text(encoding="utf-8")
+    listed = line[1:].split()
+    assert line.startswith("\t")
+    assert sorted(ts.target_ids[t] for t in listed) == list(ts.target_vocabulary.ids)
+    # A target-script folder that lost its map is converted again, not loaded without it.
+    (ts.folder / VMAP_FILE).unlink()
+    again = _ct2(lively["nllb"], ct2_cache, vocabulary=TS)
+    assert again.converted and (again.folder / VMAP_FILE).is_file()
+
+
+def test_target_script_errors(lively, ct2_cache, tiny_models, tmp_path):
+    words = tmp_path / "words.vmap"
+    words.write_text("\t▁the\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="give one"):
+        _ct2(lively["marian"], ct2_cache, vmap=str(words), vocabulary=TS)
+    with pytest.raises(ConfigError, match="unknown vocabulary"):
+        _ct2(lively["marian"], ct2_cache, vocabulary="latin")
+    with pytest.raises(ConfigError, match="no script rule for target language 'ar'"):
+        _ct2(lively["nllb"], ct2_cache, vocabulary=TS, src_lang="en", tgt_lang="ar")
+    with pytest.raises(ConfigError, match="byte-level BPE"):
+        _ct2(tiny_models["bart"], tmp_path / "cache", vocabulary=TS)

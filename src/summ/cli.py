@@ -31,6 +31,7 @@ def _defaults(cls) -> dict:
 
 def _add_translate(sub) -> None:
     from summ.engines.base import ENGINES, BatchConfig, DecodeConfig
+    from summ.engines.vocab import VOCABULARIES
 
     d, b = _defaults(DecodeConfig), _defaults(BatchConfig)
     p = sub.add_parser(
@@ -43,6 +44,10 @@ def _add_translate(sub) -> None:
     p.add_argument("--model", default="Helsinki-NLP/opus-mt-ar-en", help="hub id or local directory (default: %(default)s)")
     p.add_argument("--engine", choices=list(ENGINES), default="hf")
     p.add_argument("--compute-type", default=None, help="CTranslate2 compute type (int8, int8_float32, float32, float16, bfloat16, auto)")
+    p.add_argument("--vocabulary", choices=VOCABULARIES, default=VOCABULARIES[0],
+                   help="output tokens: full (default) or target-script (only tokens written in "
+                        "the target language's scripts: faster with ct2; outputs change only where "
+                        "the full model would emit another script's token)")
     p.add_argument("--revision", default=None, help="hub branch, tag or commit")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
     p.add_argument("--dtype", default=None, help="HF engine: auto, float32, float16, bfloat16")
@@ -103,6 +108,7 @@ def _run_translate(args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty(),
         src_lang=args.src_lang,
         tgt_lang=args.tgt_lang,
+        vocabulary=args.vocabulary,
         **options,
     )
     html = "keep" if args.keep_html else "strip"

@@ -28,6 +28,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from summ.engines.vocab import VOCABULARIES
 from summ.errors import ConfigError, InputError
 from summ.metrics import ALL_METRICS, LEVELS, METRICS
 from summ.engines.base import ENGINES, BatchConfig, DecodeConfig, check_model
@@ -57,7 +58,8 @@ class SystemConfig:
             a laptop and on a GPU box unchanged.
         decode: generation settings (defaults live in :class:`~summ.translate.DecodeConfig`).
         batch: batching settings (defaults live in :class:`~summ.translate.BatchConfig`).
-        options: engine options passed through (``dtype``, ``compute_type``, ``src_lang``...).
+        options: engine options passed through (``dtype``, ``compute_type``, ``src_lang``,
+            ``vocabulary``...).
     """
 
     name: str
@@ -526,8 +528,13 @@ def _system(i: int, table: Any, defaults: _SystemSettings, decode: DecodeConfig,
     # The system's own value, else [defaults]'s, else (left out) SystemConfig's default.
     own = {k: getattr(s, k) if getattr(s, k) is not None else getattr(defaults, k)
            for k in ("engine", "revision", "device")}
+    options = {**defaults.options, **s.options}
+    # Checked here, not at load time: a typo would otherwise cost a run a system after others ran.
+    if options.get("vocabulary", VOCABULARIES[0]) not in VOCABULARIES:
+        problems.append(f"{where}.options.vocabulary must be one of {', '.join(VOCABULARIES)}, "
+                        f"got {options['vocabulary']!r}")
     return SystemConfig(name=s.name, model=model, **{k: v for k, v in own.items() if v},
-                        options={**defaults.options, **s.options},
+                        options=options,
                         decode=_settings(decode, s.decode, f"{where}.decode", problems),
                         batch=_settings(batch, s.batch, f"{where}.batch", problems))
 

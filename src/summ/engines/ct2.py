@@ -48,6 +48,17 @@ from summ.engines.hub import (
     local_folder,
     user_revision,
 )
+from summ.engines.vocab import (
+    RULE_VERSION,
+    TargetVocabulary,
+    build_target_vocabulary,
+    check_tokenizer,
+    check_vocabulary,
+    read_vmap,
+    scripts_for,
+    tokenizer_specials,
+    vmap_text,
+)
 from summ.errors import ConfigError, require
 
 logger = logging.getLogger(__name__)
@@ -60,6 +71,8 @@ RECIPE = 1
 
 # Written last into a finished conversion; a folder without it is not a model of ours.
 MARKER = "summ-ct2.json"
+# The vocabulary map CTranslate2 loads from a model folder (a target-script conversion writes it).
+VMAP_FILE = "vmap.txt"
 _TMP_PREFIX = ".tmp-"
 # A temporary folder left by a process on another machine (shared cache) is removed only
 # when it is this old: its owner cannot be asked whether it is still alive.
@@ -188,12 +201,18 @@ def _file_digest(path: str | os.PathLike) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def conversion_key(model_id: str, revision: str, quantization: str, vmap: str | None = None) -> dict:
-    """What a converted folder depends on; its hash names the folder."""
+def conversion_key(model_id: str, revision: str, quantization: str, vmap: str | None = None, *,
+                   vocabulary: str = "full", tgt_lang: str = "en") -> dict:
+    """What a converted folder depends on; its hash names the folder.
+
+    A ``target-script`` conversion also depends on the rule's version and the target's
+    scripts (its map is built into the folder); a ``full`` one has no such entry, so folders
+    converted before the option existed stay valid.
+    """
     import ctranslate2
 
     local = Path(model_id).expanduser().is_dir()
-    return {
+    key = {
         # Local folders are identified by their content fingerprint (the revision), so a
         # moved folder is not converted again.
         "model": "local" if local else model_id,
@@ -203,6 +222,10 @@ def conversion_key(model_id: str, revision: str, quantization: str, vmap: str | 
         "recipe": RECIPE,
         "vmap": _file_digest(vmap) if vmap else None,
     }
+    if check_vocabulary(vocabulary) == "target-script":
+        key["vocabulary"] = {"rule": vocabulary, "version": RULE_VERSION,
+                             "scripts": list(scripts_for(tgt_lang))}
+    return key
 
 
 def conversion_dir(root: Path, model_id: str, key: dict) -> Path:
@@ -370,7 +393,8 @@ def _converter(local_dir: str, net, tokenizer):
 
 
 def convert(model: str, revision: str, target: Path, quantization: str, *, tokenizer=None,
-            vmap: str | None = None, trust_remote_code: bool = False) -> float:
+            vmap: str | None = None, vocabulary: str = "full", tgt_lang: str = "en",
+            trust_remote_code: bool = False) -> float:
     """Convert ``model`` into ``target`` atomically (temporary folder, then rename).
 
     Args:
@@ -380,6 +404,9 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
         quantization: CTranslate2 weight type (``float32``, ``int8``, ...).
         tokenizer: the model's tokenizer if already loaded (else it is loaded here).
         vmap: optional vocabulary map file stored with the model (``use_vmap``).
+        vocabulary: ``target-script`` builds the target-script map of
+            :mod:`summ.engines.vocab` from the converted target vocabulary into the folder.
+        tgt_lang: the target language whose scripts that map keeps.
         trust_remote_code: passed to transformers.
 
     Returns:
@@ -415,9 +442,15 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
                         f"CTranslate2 cannot convert {model!r} ({type(net.config).__name__}); use --engine hf"
                     ) from exc
                 raise
+        marker = {"model_id": model, "revision": revision, "quantization": quantization,
+                  "recipe": RECIPE}
+        if vocabulary == "target-script":
+            kept = _write_target_map(out, tokenizer, tgt_lang)
+            marker["vocabulary"] = {"rule": vocabulary, "version": RULE_VERSION, "lang": tgt_lang,
+                                    "kept": len(kept.ids), "of": kept.total}
         seconds = time.perf_counter() - started
-        marker = {"model_id": model, "revision": revision, "quantization": quantization, "recipe": RECIPE,
-                  "converted_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(seconds, 2)}
+        marker.update({"converted_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                       "seconds": round(seconds, 2)})
         (out / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
         try:
             os.rename(out, target)
@@ -429,6 +462,18 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
         return seconds
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_target_map(folder: Path, tokenizer, tgt_lang: str) -> TargetVocabulary:
+    """Write the target-script map of a fresh conversion as its ``vmap.txt``.
+
+    Built from the converted target vocabulary itself (what CTranslate2 will index), with the
+    tokenizer's special tokens; CTranslate2 loads ``vmap.txt`` from the model folder.
+    """
+    _, target_vocab = _read_vocabularies(folder)
+    kept = build_target_vocabulary(target_vocab, tgt_lang, tokenizer_specials(tokenizer))
+    (folder / VMAP_FILE).write_text(vmap_text(target_vocab, kept), encoding="utf-8")
+    return kept
 
 
 def _warn_marian_start(net) -> None:
@@ -509,6 +554,8 @@ class CT2Engine(CodecEngine):
     intra_threads: int = 1
     use_vmap: bool = False
     vmap_digest: str | None = None  # which vocabulary map (it changes outputs: part of settings)
+    # The tokens a target-script engine may emit (None: the full vocabulary, or a user's map).
+    target_vocabulary: TargetVocabulary | None = None
     _suppress: list[list[str]] = field(default_factory=list)
     _prefix: list[str] = field(default_factory=list)
 
@@ -531,6 +578,7 @@ class CT2Engine(CodecEngine):
         tgt_lang: str = "en",
         cache_dir: str | os.PathLike | None = None,
         vmap: str | None = None,
+        vocabulary: str = "full",
         trust_remote_code: bool = False,
     ) -> CT2Engine:
         """Convert (once) and load ``model`` for ``src_lang`` → ``tgt_lang``.
@@ -554,6 +602,11 @@ class CT2Engine(CodecEngine):
                 ``~/.cache/summ/ct2``).
             vmap: a CTranslate2 vocabulary map (``source<TAB>targets`` lines) restricting the
                 output layer per batch; faster, but outputs may change. Off by default.
+            vocabulary: ``full`` (default), or ``target-script``: decode over the tokens
+                written in ``tgt_lang``'s scripts only (:mod:`summ.engines.vocab`), through a
+                map built from the model's own vocabulary at conversion; faster, and outputs
+                change only where the full model would emit a token outside those scripts
+                (and, in beam search, through the renormalised scores).
             trust_remote_code: passed to transformers; never needed by the supported families.
 
         Returns:
@@ -562,7 +615,9 @@ class CT2Engine(CodecEngine):
         Raises:
             ModelNotFoundError: the model cannot be found (one line, as with the HF engine),
                 or its folder has no tokenizer.
-            ConfigError: a device, compute type, language or architecture CTranslate2 cannot run.
+            ConfigError: a device, compute type, language or architecture CTranslate2 cannot
+                run; ``vmap`` together with ``vocabulary="target-script"``; a target language
+                or tokenizer the target-script rule has no reading for.
         """
         ctranslate2 = require("ctranslate2")
         from transformers import AutoConfig
@@ -573,6 +628,13 @@ class CT2Engine(CodecEngine):
         inter_threads, intra_threads = thread_layout(kind, inter_threads, intra_threads)
         if vmap is not None and not Path(vmap).is_file():
             raise ConfigError(f"vocabulary map {vmap} does not exist")
+        target_script = check_vocabulary(vocabulary) == "target-script"
+        if target_script:
+            if vmap is not None:
+                raise ConfigError("vmap and vocabulary='target-script' both restrict the output "
+                                  "layer; give one (the target-script map is built from the "
+                                  "model's vocabulary)")
+            scripts_for(tgt_lang)  # a target without a rule fails before any conversion
 
         common = {"trust_remote_code": trust_remote_code}
         tokenizer, resolved = load_tokenizer(model, revision, **common)
@@ -581,20 +643,25 @@ class CT2Engine(CodecEngine):
         )
         if resolved == "unknown":
             logger.warning("no revision known for %s: its conversion is reused even if the hub model changes", model)
+        if target_script:
+            check_tokenizer(tokenizer, model)
 
         root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         root.mkdir(parents=True, exist_ok=True)
         clean_stale_temps(root)
-        key = conversion_key(model, resolved, compute, vmap)
+        key = conversion_key(model, resolved, compute, vmap, vocabulary=vocabulary,
+                             tgt_lang=tgt_lang)
         folder = conversion_dir(root, model, key)
         converted = False
-        if not is_converted(folder):
+        # A target-script folder is complete only with its map (written before the marker).
+        if not is_converted(folder) or (target_script and not (folder / VMAP_FILE).is_file()):
             if folder.exists():
                 # Not made by a finished conversion of ours (the rename is atomic): rebuild it.
                 logger.warning("%s is incomplete; converting again", folder)
                 shutil.rmtree(folder)
             logger.info("converting %s (%s) to CTranslate2 %s in %s", model, resolved, compute, folder)
             seconds = convert(model, resolved, folder, compute, tokenizer=tokenizer, vmap=vmap,
+                              vocabulary=vocabulary, tgt_lang=tgt_lang,
                               trust_remote_code=trust_remote_code)
             converted = seconds > 0
             logger.info("converted %s in %.1f s", model, seconds)
@@ -618,11 +685,19 @@ class CT2Engine(CodecEngine):
             target_ids.setdefault(token, i)
         if len(target_ids) != len(target_vocab):
             logger.warning("%s has %d duplicate vocabulary entries", model, len(target_vocab) - len(target_ids))
+        kept, vmap_digest = None, key["vmap"]
+        if target_script:
+            text = (folder / VMAP_FILE).read_text(encoding="utf-8")
+            kept = read_vmap(text, target_ids, tgt_lang)
+            vmap_digest = _file_digest(folder / VMAP_FILE)
+            logger.info("%s: target-script vocabulary, %d of %d target tokens", model,
+                        len(kept.ids), len(target_vocab))
         engine = cls(
             model_id=model, revision=resolved, translator=translator, codec=codec, generation_config=gen,
             device=kind, compute_type=compute, decode=decode, folder=folder, converted=converted,
             load_seconds=0.0, source_vocab=source_vocab, target_ids=target_ids, inter_threads=inter_threads,
-            intra_threads=intra_threads, use_vmap=vmap is not None, vmap_digest=key["vmap"],
+            intra_threads=intra_threads, use_vmap=vmap is not None or target_script,
+            vmap_digest=vmap_digest, target_vocabulary=kept,
         )
         engine._prefix = [target_vocab[i] for i in codec.target_prefix]
         engine._suppress = _suppress_sequences(gen, target_vocab)
@@ -667,6 +742,9 @@ class CT2Engine(CodecEngine):
             **options,
             "max_input_length": 0,
             "vmap": self.vmap_digest,
+            # Which tokens may be emitted (setting, rule version, kept set): part of the cache key.
+            **(self.target_vocabulary.settings() if self.target_vocabulary
+               else {"vocabulary": "full"}),
             "compute_type": self.compute_type,
             "device": self.device,
             "ctranslate2": ctranslate2.__version__,

@@ -12,6 +12,14 @@ from dataclasses import dataclass
 from summ.engines.base import DecodeConfig, Generation, resolved_decode
 from summ.engines.families import Codec, CodecEngine, make_codec
 from summ.engines.hub import load_pretrained, load_tokenizer
+from summ.engines.vocab import (
+    TargetVocabulary,
+    build_target_vocabulary,
+    check_tokenizer,
+    check_vocabulary,
+    scripts_for,
+    tokenizer_specials,
+)
 from summ.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -75,6 +83,9 @@ class HFEngine(CodecEngine):
     device: str
     dtype: str
     decode: DecodeConfig
+    # The tokens a target-script engine may emit (None: the full vocabulary).
+    target_vocabulary: TargetVocabulary | None = None
+    _restrict: object = None  # the LogitsProcessorList that enforces it
 
     @property
     def name(self) -> str:
@@ -93,6 +104,7 @@ class HFEngine(CodecEngine):
         tgt_lang: str = "en",
         trust_remote_code: bool = False,
         threads: int | None = None,
+        vocabulary: str = "full",
     ) -> HFEngine:
         """Load tokenizer and model (by hub id or local path) for ``src_lang`` → ``tgt_lang``.
 
@@ -106,10 +118,20 @@ class HFEngine(CodecEngine):
             tgt_lang: ISO 639-1 code of the output.
             trust_remote_code: never needed by the supported families; off unless asked.
             threads: torch intra-op threads (default: torch's choice).
+            vocabulary: ``full`` (default), or ``target-script``: only tokens written in
+                ``tgt_lang``'s scripts may be emitted (:mod:`summ.engines.vocab`), scored as
+                CTranslate2's restricted output layer scores them, so that float32 greedy
+                outputs equal the CTranslate2 engine's with the same option.
+
+        Raises:
+            ConfigError: an unknown ``vocabulary``, or a target language or tokenizer the
+                target-script rule has no reading for.
         """
         import torch
         from transformers import AutoModelForSeq2SeqLM, GenerationConfig
 
+        if check_vocabulary(vocabulary) == "target-script":
+            scripts_for(tgt_lang)  # fails before the model loads
         if threads:
             torch.set_num_threads(threads)
         common = {"trust_remote_code": trust_remote_code}
@@ -127,7 +149,16 @@ class HFEngine(CodecEngine):
         torch_dtype = pick_dtype(dtype, device, codec.family)
         net = net.to(device=device, dtype=torch_dtype).eval()
         logger.info("loaded %s (%s, revision %s) on %s as %s", model, codec.family, resolved, device, torch_dtype)
-        return cls(model, resolved, net, codec, gen, device, str(torch_dtype).removeprefix("torch."), decode)
+        dtype_name = str(torch_dtype).removeprefix("torch.")
+        engine = cls(model, resolved, net, codec, gen, device, dtype_name, decode)
+        if vocabulary == "target-script":
+            check_tokenizer(tokenizer, model)
+            size = net.get_output_embeddings().weight.shape[0]
+            tokens = tokenizer.convert_ids_to_tokens(list(range(size)))
+            engine.target_vocabulary = build_target_vocabulary(tokens, tgt_lang,
+                                                               tokenizer_specials(tokenizer))
+            engine._restrict = keep_only(engine.target_vocabulary.ids)
+        return engine
 
     def settings(self) -> dict:
         import transformers
@@ -138,6 +169,9 @@ class HFEngine(CodecEngine):
             "model_min_length": self.generation_config.min_length,
             "device": self.device.split(":")[0],
             "transformers": transformers.__version__,
+            # Which tokens may be emitted (setting, rule version, kept set): part of the cache key.
+            **(self.target_vocabulary.settings() if self.target_vocabulary
+               else {"vocabulary": "full"}),
         }
 
     def _generate_kwargs(self, max_new_tokens: int) -> dict:
@@ -179,6 +213,8 @@ class HFEngine(CodecEngine):
         input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch], device=self.device)
         mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch], device=self.device)
         kwargs = self._generate_kwargs(max_new_tokens + len(self.codec.target_prefix))
+        if self._restrict is not None:
+            kwargs["logits_processor"] = self._restrict
         with torch.inference_mode():
             out = self.model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
         results = []
@@ -186,3 +222,34 @@ class HFEngine(CodecEngine):
             ids, ended = self.codec.strip_output(row)
             results.append(Generation(self.codec.decode(ids), len(ids), hit_cap=not ended))
         return results
+
+
+def keep_only(ids) -> object:
+    """A ``LogitsProcessorList`` that lets only ``ids`` be generated, scored as CTranslate2 does.
+
+    Every other token gets ``-inf``, and the scores are renormalised over the kept ones
+    (``log_softmax``): what CTranslate2's restricted output layer computes. In greedy search
+    the renormalisation changes nothing (the argmax is the same); in beam search it makes HF
+    rank hypotheses by the same scores as CTranslate2. transformers applies custom processors
+    after its own (forced tokens, minimum length, bad words), so they still hold.
+    """
+    import torch
+    from transformers import LogitsProcessor, LogitsProcessorList
+
+    kept = torch.tensor(sorted(ids), dtype=torch.long)
+
+    class KeepTokens(LogitsProcessor):
+        def __init__(self) -> None:
+            self._masks: dict[tuple, torch.Tensor] = {}
+
+        def __call__(self, input_ids, scores):
+            key = (scores.shape[-1], scores.device, scores.dtype)
+            mask = self._masks.get(key)
+            if mask is None:
+                mask = torch.full((scores.shape[-1],), float("-inf"), device=scores.device,
+                                  dtype=scores.dtype)
+                mask[kept[kept < scores.shape[-1]].to(scores.device)] = 0
+                self._masks[key] = mask
+            return torch.log_softmax(scores + mask, dim=-1)
+
+    return LogitsProcessorList([KeepTokens()])
