@@ -119,6 +119,35 @@ class SignificanceConfig:
     metrics: tuple[str, ...] | None = None
 
 
+@dataclass(frozen=True)
+class MetricSettings:
+    """Metric settings of an experiment: ``[metric_settings.bleu]``, ``.chrf``, ``.ter``, ``.rouge``
+
+    Attributes:
+        bleu: keyword arguments of ``sacrebleu.BLEU`` under sacrebleu's names (``tokenize``,
+            ``lowercase``, ``smooth_method``, ...); empty = sacrebleu's defaults, the numbers
+            ``sacrebleu`` prints without flags. Checked by
+            :func:`summ.metrics.check_metric_settings`.
+        chrf: keyword arguments of ``sacrebleu.CHRF`` (for ``chrf`` and ``chrf++``).
+        ter: keyword arguments of ``sacrebleu.TER``.
+        rouge_stem: stemming of summary ROUGE (``[metric_settings.rouge] stem``); ``None`` =
+            the language's default (English: Porter; Arabic: none, ``true`` = XL-Sum's).
+    """
+
+    bleu: dict = field(default_factory=dict, hash=False)
+    chrf: dict = field(default_factory=dict, hash=False)
+    ter: dict = field(default_factory=dict, hash=False)
+    rouge_stem: bool | None = None
+
+    def sacrebleu(self) -> dict[str, dict]:
+        """``{"bleu": ..., "chrf": ..., "ter": ...}``, keyword arguments of score() and compare()"""
+        return {"bleu": dict(self.bleu), "chrf": dict(self.chrf), "ter": dict(self.ter)}
+
+    def as_dict(self) -> dict:
+        """Everything, as the manifest records it."""
+        return {**self.sacrebleu(), "rouge": {"stem": self.rouge_stem}}
+
+
 SUMMARY_INPUTS = ("translation", "source")
 
 
@@ -178,6 +207,7 @@ class ExperimentConfig:
         published: CSV of published scores to set beside this run's (matched rows are copied
             into the manifest; default ``<config dir>/../published.csv`` when it exists).
         summaries: summary strategies (may be empty).
+        metric_settings: sacrebleu and ROUGE settings (default: sacrebleu's and rouge-score's).
         description: free text shown in the report.
         overrides: what the command line changed (``model``, ``documents``, ...), recorded.
     """
@@ -194,6 +224,7 @@ class ExperimentConfig:
     cache: Path | None = None
     published: Path | None = None
     summaries: tuple[StrategyConfig, ...] = ()
+    metric_settings: MetricSettings = MetricSettings()
     description: str = ""
     overrides: dict = field(default_factory=dict, hash=False)
 
@@ -221,7 +252,8 @@ class _Problems:
 
 
 _TOP_KEYS = {"name", "description", "baseline", "metrics", "levels", "output", "cache", "published",
-             "significance", "defaults", "systems", "datasets", "summaries"}
+             "significance", "metric_settings", "defaults", "systems", "datasets", "summaries"}
+_METRIC_SETTINGS_KEYS = {"bleu", "chrf", "ter", "rouge"}
 _SYSTEM_KEYS = {"name", "model", "engine", "revision", "device", "options", "decode", "batch"}
 _DEFAULT_KEYS = _SYSTEM_KEYS - {"name", "model"}
 _DATASET_KEYS = {"name", "type", "documents", "root", "src", "refs", "doc_ids", "path", "test_set", "encoding"}
@@ -374,6 +406,7 @@ def load_config(
         problems.add("levels must include 'corpus' (the tables report corpus scores)")
 
     significance = _parse_significance(raw.get("significance", {}), metrics, problems)
+    metric_settings = _parse_metric_settings(raw.get("metric_settings", {}), problems)
     defaults = raw.get("defaults", {})
     if not isinstance(defaults, dict):
         problems.add("[defaults] must be a table")
@@ -460,7 +493,8 @@ def load_config(
     return ExperimentConfig(
         name=name, path=path.resolve(), output=out, systems=tuple(parsed_systems), datasets=tuple(parsed_datasets),
         baseline=baseline, metrics=tuple(metrics), levels=tuple(levels), significance=significance, cache=cache,
-        published=published, summaries=tuple(parsed_summaries), description=description, overrides=overrides,
+        published=published, summaries=tuple(parsed_summaries), metric_settings=metric_settings,
+        description=description, overrides=overrides,
     )
 
 
@@ -482,6 +516,36 @@ def _check_metric_requirements(metrics: Sequence[str], problems: _Problems) -> N
                 problems.add(f"metric {m!r} needs the SentencePiece model {spm_model_path(tokenizer)}, which is missing")
         if m == "comet" and importlib.util.find_spec("comet") is None:
             problems.add('metric "comet" needs unbabel-comet: pip install "summ[comet]"')
+
+
+def _parse_metric_settings(table: Any, problems: _Problems) -> MetricSettings:
+    """``[metric_settings]``: sacrebleu tables checked against sacrebleu's own signatures."""
+    from summ.metrics import check_metric_settings
+
+    if not isinstance(table, dict):
+        problems.add("[metric_settings] must be a table with bleu, chrf, ter or rouge tables")
+        return MetricSettings()
+    _unknown(table, _METRIC_SETTINGS_KEYS, "[metric_settings]", problems)
+    tables = {k: table[k] for k in ("bleu", "chrf", "ter") if k in table}
+    try:
+        checked = check_metric_settings(**tables)
+    except ConfigError as exc:
+        # One message per problem, each naming its [metric_settings.TABLE] key.
+        for item in getattr(exc, "problems", [str(exc)]):
+            problems.add(f"[metric_settings]: {item}")
+        checked = {"bleu": {}, "chrf": {}, "ter": {}}
+    stem = None
+    rouge = table.get("rouge", {})
+    if not isinstance(rouge, dict):
+        problems.add("[metric_settings.rouge] must be a table, e.g. stem = false")
+    else:
+        _unknown(rouge, {"stem"}, "[metric_settings.rouge]", problems)
+        stem = rouge.get("stem")
+        if stem is not None and not isinstance(stem, bool):
+            problems.add(f"[metric_settings.rouge] stem must be true or false, not {stem!r}")
+            stem = None
+    return MetricSettings(bleu=checked["bleu"], chrf=checked["chrf"], ter=checked["ter"],
+                          rouge_stem=stem)
 
 
 def _parse_significance(table: Any, metrics: Sequence[str], problems: _Problems) -> SignificanceConfig:
