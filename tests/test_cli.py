@@ -125,6 +125,179 @@ def test_evaluate_non_utf8_gives_the_same_error_style_as_translate(cli, systems,
     assert code == 2 and f"{hyp}:1:" in err and "--encoding cp1256" in err
 
 
+def _sacrebleu_json(ref, hyp, *args) -> dict:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sacrebleu",
+            str(ref),
+            "-i",
+            str(hyp),
+            "-f",
+            "json",
+            "-w",
+            "4",
+            "-q",
+            "-nc",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    return {r["name"]: r for r in (out if isinstance(out, list) else [out])}
+
+
+def test_evaluate_reads_files_as_sacrebleu_does(cli, tmp_path, caplog):
+    """A lone CR inside a line is text (summ used to split there and refuse the file), CRLF is
+    one line end, a leading BOM stays in line 1, trailing whitespace is dropped: the strings
+    sacrebleu's command line scores, so the numbers agree with it even where whitespace counts."""
+    ref = tmp_path / "ref.txt"
+    ref.write_bytes(
+        "The cat sat\ron the mat.\r\nIt is raining today.\r\nNo one came.  \r\n".encode()
+    )
+    hyp = tmp_path / "hyp.txt"
+    hyp.write_bytes("\ufeffThe cat sat on a mat.\nIt rains today.   \nNobody came.\n".encode())
+    with caplog.at_level("WARNING", logger="summ"):
+        code, out, _ = cli(
+            "evaluate",
+            "--hyp",
+            str(hyp),
+            "--ref",
+            str(ref),
+            "--metrics",
+            "bleu",
+            "chrf",
+            "--chrf-whitespace",
+            "--format",
+            "json",
+        )
+    assert code == 0
+    ours = {s["metric"]: s for s in json.loads(out)["scores"]}
+    theirs = _sacrebleu_json(ref, hyp, "-m", "bleu", "chrf", "--chrf-whitespace")
+    assert f"{ours['bleu']['score']:.4f}" == f"{theirs['BLEU']['score']:.4f}"
+    assert f"{ours['chrf']['score']:.4f}" == f"{theirs['chrF2']['score']:.4f}"
+    assert (
+        ours["chrf"]["signature"] == theirs["chrF2"]["signature"]
+        and "space:yes" in ours["chrf"]["signature"]
+    )
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert f"{ref}: 1 line(s) hold a lone carriage return" in messages
+    assert f"{hyp} starts with a byte order mark" in messages
+    # --encoding utf-8-sig drops the BOM, as sacrebleu's -e utf-8-sig does; the score changes.
+    code, out, _ = cli(
+        "evaluate",
+        "--hyp",
+        str(hyp),
+        "--ref",
+        str(ref),
+        "--metrics",
+        "chrf",
+        "--chrf-whitespace",
+        "--encoding",
+        "utf-8-sig",
+        "--format",
+        "json",
+    )
+    sig_score = json.loads(out)["scores"][0]["score"]
+    theirs_sig = _sacrebleu_json(ref, hyp, "-m", "chrf", "--chrf-whitespace", "-e", "utf-8-sig")[
+        "chrF2"
+    ]["score"]
+    assert f"{sig_score:.4f}" == f"{theirs_sig:.4f}" and sig_score != ours["chrf"]["score"]
+
+
+def test_evaluate_bad_setting_flag_value_is_a_one_line_error(cli, systems):
+    ref, good, _ = systems
+    code, out, err = cli(
+        "evaluate", "--hyp", str(good), "--ref", str(ref), "--max-ngram-order", "0"
+    )
+    assert code == 2 and out == "" and "bleu.max_ngram_order must be an integer >= 1" in err
+    assert err.count("\n") == 1
+
+
+def test_evaluate_settings_reach_the_table_and_latex_renderings(cli, systems):
+    ref, good, bad = systems
+    code, out, _ = cli(
+        "evaluate",
+        "--hyp",
+        str(good),
+        "--hyp",
+        str(bad),
+        "--ref",
+        str(ref),
+        "--baseline",
+        "good",
+        "--n-samples",
+        "50",
+        "-tok",
+        "intl",
+        "--chrf-beta",
+        "3",
+        "--ter-normalized",
+    )
+    assert code == 0
+    assert "tok:intl" in out and "|beta:3|" in out and "norm:yes" in out and "bad" in out
+    code, out, _ = cli(
+        "evaluate", "--hyp", str(good), "--ref", str(ref), "-tok", "char", "--format", "latex"
+    )
+    assert code == 0 and "tok:char" in out and "\\toprule" in out
+
+
+def test_summarise_references_with_rouge_stem_is_the_xlsum_variant(cli, tmp_path):
+    from summ.metrics import rouge
+
+    text = (
+        "أعلنت وزارة الصحة اليوم عن حملة تطعيم جديدة. وقال الوزير إن الحملة تبدأ الأسبوع المقبل."
+    )
+    articles = tmp_path / "a.jsonl"
+    articles.write_text(
+        json.dumps({"id": "a1", "text": text}, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    refs = tmp_path / "r.jsonl"
+    summary = "أطلقت الوزارة حملة تطعيم تبدأ الأسبوع المقبل"
+    refs.write_text(
+        json.dumps({"id": "a1", "text": text, "summary": summary}, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    code, out, err = cli(
+        "summarise",
+        str(articles),
+        "--strategy",
+        "lead",
+        "--sentences",
+        "1",
+        "--lang",
+        "ar",
+        "--references",
+        str(refs),
+        "--rouge-stem",
+    )
+    assert code == 0
+    lines = {line.split()[1]: line for line in err.splitlines() if line.startswith("summ: rouge")}
+    expected = rouge([out.strip()], [summary], lang="ar", stem=True, types=("rouge1",))[0]
+    assert (
+        f"rouge1 {expected.score:.2f}" in lines["rouge1"]
+        and "tok:xlsum-ar|stem:snowball-ar" in lines["rouge1"]
+    )
+    code, _, err = cli(
+        "summarise",
+        str(articles),
+        "--strategy",
+        "lead",
+        "--sentences",
+        "1",
+        "--lang",
+        "ar",
+        "--references",
+        str(refs),
+    )
+    assert code == 0 and "tok:summ-ar-v2|stem:no" in err
+
+
 # summ run / summ report -------------------------------------------------------------------
 
 
@@ -151,6 +324,108 @@ def test_run_config_problems_are_listed_together(cli, tmp_path):
     assert code == 2
     for problem in ("meteor", "no/such/model", "fast", "missing.ar"):
         assert problem in err
+
+
+def test_run_with_metric_settings_scores_tests_and_records_them(cli, tmp_path):
+    """[metric_settings] reaches scores, paired tests, summary ROUGE, manifest and report."""
+    import csv
+
+    from summ.metrics import compare, score
+
+    config = tmp_path / "settings.toml"
+    config.write_text(
+        'name = "settings"\nbaseline = "marian"\nmetrics = ["bleu", "chrf"]\nlevels = ["corpus"]\n'
+        "[significance]\nn_samples = 50\n"
+        '[metric_settings.bleu]\ntokenize = "none"\nlowercase = true\n'
+        "[metric_settings.chrf]\nbeta = 3\n"
+        "[metric_settings.rouge]\nstem = false\n"
+        '[defaults]\ndevice = "cpu"\n[defaults.decode]\nbeam_size = 1\nmax_new_tokens = 8\n'
+        '[[systems]]\nname = "marian"\nmodel = "tiny:marian"\n'
+        '[[systems]]\nname = "nllb"\nmodel = "tiny:nllb"\n'
+        '[[datasets]]\nname = "ntrex128"\ntype = "ntrex128"\ndocuments = 1\n'
+        '[[summaries]]\nname = "lead1"\nstrategy = "lead"\noptions = { sentences = 1 }\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    code, stdout, _ = cli("run", str(config), "--output", str(out), "--no-progress")
+    assert code == 0, stdout
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["metric_settings"] == {
+        "bleu": {"tokenize": "none", "lowercase": True},
+        "chrf": {"beta": 3},
+        "ter": {},
+        "rouge": {"stem": False},
+    }
+    rows = {
+        (r["system"], r["metric"]): r
+        for r in csv.DictReader((out / "scores.csv").open(encoding="utf-8"))
+    }
+    hyps = {s: read_lines(out / "outputs" / "ntrex128" / f"{s}.txt") for s in ("marian", "nllb")}
+    from summ.data import load_ntrex128
+
+    corpus = load_ntrex128().select_documents(1)
+    assert len(hyps["marian"]) == len(corpus)
+    for system, lines in hyps.items():
+        for s in score(
+            lines,
+            corpus.refs[0],
+            ["bleu", "chrf"],
+            bleu={"tokenize": "none", "lowercase": True},
+            chrf={"beta": 3},
+        ):
+            row = rows[(system, s.metric)]
+            assert float(row["score"]) == s.score and row["signature"] == s.signature
+    assert (
+        "tok:none" in rows[("marian", "bleu")]["signature"]
+        and "case:lc" in rows[("marian", "bleu")]["signature"]
+    )
+    assert "|beta:3|" in rows[("marian", "chrf")]["signature"]
+    sig_rows = list(csv.DictReader((out / "significance.csv").open(encoding="utf-8")))
+    expected = compare(
+        hyps,
+        corpus.refs[0],
+        "marian",
+        ["bleu", "chrf"],
+        n_samples=50,
+        seed=12345,
+        bleu={"tokenize": "none", "lowercase": True},
+        chrf={"beta": 3},
+    )
+    assert [(r["system"], r["metric"], r["signature"]) for r in sig_rows] == [
+        (c.system, c.metric, c.signature) for c in expected
+    ]
+    summary_sigs = {
+        r["signature"]
+        for r in csv.DictReader((out / "summary_scores.csv").open(encoding="utf-8"))
+        if r["metric"].startswith("rouge")
+    }
+    assert summary_sigs and all("stem:no" in sig for sig in summary_sigs)
+    report = (out / "report" / "tables.md").read_text(
+        encoding="utf-8"
+    )  # the report renders the signatures
+    assert "tok:none" in report and "|beta:3|" in report
+
+
+def test_run_metric_settings_problems_are_listed_together(cli, tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text(
+        '[metric_settings.bleu]\ntokenise = "none"\nmax_ngram_order = 0\n'
+        '[metric_settings.rouge]\nstem = "yes"\n'
+        "[metric_settings.meteor]\nalpha = 1\n"
+        '[[systems]]\nname = "a"\nmodel = "tiny:marian"\n'
+        '[[datasets]]\nname = "ntrex128"\ntype = "ntrex128"\n',
+        encoding="utf-8",
+    )
+    code, _, err = cli("run", str(config))
+    assert code == 2
+    for problem in (
+        "unknown bleu setting 'tokenise' (sacrebleu.BLEU takes: lowercase",
+        "bleu.max_ngram_order must be an integer >= 1",
+        "stem must be true or false",
+        "metric_settings: unknown key 'meteor'",
+    ):
+        assert problem in err, problem
+    assert "4 problems" in err
 
 
 def test_shipped_real_config_offline_fails_per_system_with_clear_errors(tmp_path):

@@ -66,8 +66,9 @@ LINE_CASES = [
     (b"one\n", ["one"]),
     (b"one\ntwo", ["one", "two"]),
     (b"one\r\ntwo\r\n", ["one", "two"]),
-    (b"one\rtwo\r", ["one", "two"]),  # lone CR (old Mac) is a line break
-    (b"one\r\rtwo\n", ["one", "", "two"]),
+    (b"one\rtwo\r", ["one\rtwo\r"]),  # a lone CR is text, as in sacrebleu (lines end at \n)
+    (b"one\r\rtwo\n", ["one\r\rtwo"]),
+    (b"one\r\r\ntwo", ["one\r", "two"]),  # CRLF is one line end; the CR before it is text
     (b"a\r\n\r\nb", ["a", "", "b"]),  # blank line kept
     (b"a\n   \n\t\nb\n", ["a", "   ", "\t", "b"]),  # whitespace-only lines kept as is
     (b"a\n\n", ["a", ""]),  # a trailing blank line is a line
@@ -121,10 +122,37 @@ def test_decode_error_ends_with_the_callers_fix(tmp_path: Path) -> None:
     assert str(err.value).endswith('Windows Arabic, set encoding = "cp1256" in the table')
 
 
-def test_decode_error_line_number_counts_lone_cr(tmp_path: Path) -> None:
-    path = write_bytes(tmp_path / "mac.txt", b"a\rb\r" + "ج".encode("cp1256") + b"\r")
-    with pytest.raises(InputError, match=r"mac\.txt:3: .*byte 0 of the line"):
+def test_decode_error_line_number_ignores_lone_cr(tmp_path: Path) -> None:
+    # A lone CR does not end a line, so the bad byte is on line 2, 4 bytes in ("b\rc\r").
+    path = write_bytes(tmp_path / "mac.txt", b"a\nb\rc\r" + "ج".encode("cp1256") + b"\r")
+    with pytest.raises(InputError, match=r"mac\.txt:2: .*byte 4 of the line"):
         read_lines(path)
+
+
+def test_lone_cr_is_text_and_warned_about_once(tmp_path: Path, caplog) -> None:
+    path = write_bytes(tmp_path / "cr.txt", b"a\rb\nc\r\nd\re\rf\n")
+    with caplog.at_level(logging.WARNING, logger="summ.data"):
+        assert read_lines(path) == ["a\rb", "c", "d\re\rf"]
+        assert check_text_file(path) == 3  # no warning of its own: its caller reads the file again
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1
+    assert str(path) in warnings[0] and "2 line(s)" in warnings[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="summ.data"):
+        read_lines(write_bytes(tmp_path / "crlf.txt", b"a\r\nb\r\n"))
+    assert not caplog.records  # CRLF files are ordinary
+
+
+def test_keep_bom_keeps_a_leading_bom_as_sacrebleu_does(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path / "bom.txt", b"\xef\xbb\xbfone\ntwo\n")
+    assert read_lines(path, keep_bom=True) == ["\ufeffone", "two"]
+    assert read_lines(path) == ["one", "two"]
+    # What sacrebleu's own reader gives (open(..., encoding="utf-8", newline="\n")):
+    from sacrebleu.utils import smart_open
+
+    with smart_open(str(path)) as fh:
+        assert [line.rstrip("\n") for line in fh] == read_lines(path, keep_bom=True)
+    assert read_lines(path, encoding="utf-8-sig", keep_bom=True) == ["one", "two"]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "UTF_8_SIG"])

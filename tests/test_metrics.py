@@ -473,10 +473,59 @@ def test_rouge_arabic_partial_overlap_hand_computed():
         ("قناة BBC العربية", ["قناة", "bbc", "العربية"]),  # Latin kept, lowercased
         ("\ufefb", ["لا"]),  # presentation-form ligature folded by NFKC
         ("أحمد إلى آخر", ["أحمد", "إلى", "آخر"]),  # hamza forms kept as written (no normalisation)
+        # v2 (summ-ar-v2) rules; v1 gave "و34", "ب300", "2019م" as single tokens, "m" + "ller",
+        # and cut words at a ZWNJ or a bidi mark.
+        ("قتل و34 وتبرع ب300 عام 2019م",
+         ["قتل", "و", "34", "وتبرع", "ب", "300", "عام", "2019", "م"]),
+        # Every letter kept, lowercased.
+        ("قال Müller و Горбачёв", ["قال", "müller", "و", "горбачёв"]),
+        ("عبد\u200cالله \u200fمحمد\u200e", ["عبدالله", "محمد"]),  # ZWNJ and bidi marks removed
+        ("ب\u0654\u0670ت \u0610صلى", ["بت", "صلى"]),  # combining hamza, dagger alef, honorific sign
     ],
 )
 def test_arabic_tokenizer_rules(text, tokens):
     assert ArabicRougeTokenizer().tokenize(text) == tokens
+
+
+def _chars(ranges):
+    return [chr(cp) for lo, hi in ranges for cp in range(lo, hi + 1)]
+
+
+def test_the_arabic_character_table_covers_unicode_and_rouge_and_display_use_it():
+    import unicodedata
+
+    from summ import display
+    from summ import segment as seg
+
+    letters, marks = set(_chars(seg.ARABIC_LETTERS)), set(_chars(seg.ARABIC_MARKS))
+    presentation = set(_chars(seg.PRESENTATION_FORMS))
+    for ch in _chars(seg.ARABIC_SCRIPT):
+        if ch in presentation:
+            continue
+        category = unicodedata.category(ch)
+        assert (category == "Lo") == (ch in letters), hex(ord(ch))
+        if category == "Mn":
+            assert ch in marks, hex(ord(ch))
+    assert set(_chars(seg.DIACRITICS)) <= marks and seg.TATWEEL not in letters | marks
+    assert {unicodedata.category(d) for d in _chars(seg.ARABIC_DIGITS)} == {"Nd"}
+    tokenizer = ArabicRougeTokenizer()
+    for ch in letters:  # every letter is a token (NFKC may rewrite a few compatibility letters)
+        assert len(tokenizer.tokenize(ch)) == 1, hex(ord(ch))
+    for ch in marks | {seg.TATWEEL}:  # every mark and tatweel vanishes inside a word
+        assert tokenizer.tokenize(f"ب{ch}ت") == [unicodedata.normalize("NFKC", "بت")], hex(ord(ch))
+    # display's Arabic detection is segment's table (block edges on both sides).
+    for lo, hi in seg.ARABIC_SCRIPT:
+        for cp in (lo - 1, lo, hi, hi + 1):
+            assert display._has_arabic(f"x{chr(cp)}") == seg.contains_arabic(chr(cp))
+    assert seg.contains_arabic("\u0600") and not seg.contains_arabic("abc")
+
+
+def test_rouge_english_without_stemming():
+    s = rouge(["the cat is running"], ["the cat runs"], lang="en", types=("rouge1",), stem=False)[0]
+    assert s.score == pytest.approx(100 * 2 * (2 / 4) * (2 / 3) / (2 / 4 + 2 / 3))  # the, cat
+    assert "stem:no" in s.signature
+    with pytest.raises(ConfigError, match="stem must be true, false or None"):
+        rouge(["a"], ["a"], stem="yes")
 
 
 def test_rouge_english_porter_stemming():

@@ -188,6 +188,9 @@ def _add_summarise(sub) -> None:
     p.add_argument("--output", "-o", type=Path, default=None, help="write JSONL (id + summary fields) here instead of printing")
     p.add_argument("--references", type=Path, default=None, help="JSONL with id and reference summaries: print ROUGE/chrF")
     p.add_argument("--reference-field", default="summary", help="field of --references to score against (default: %(default)s)")
+    p.add_argument("--rouge-stem", action=argparse.BooleanOptionalAction, default=None,
+                   help="ROUGE stemming (default: the language's: Porter for English, none for "
+                   "Arabic); Arabic --rouge-stem is XL-Sum/CrossSum's scorer (summ[xlsum])")
     p.add_argument("--encoding", default="utf-8")
     p.set_defaults(func=_run_summarise)
 
@@ -222,7 +225,8 @@ def _run_summarise(args: argparse.Namespace) -> int:
         if summary.flags or summary.chunked:
             _report(args, f"{doc.id}: flags {', '.join(summary.flags) or '-'}; chunked: {summary.chunked} ({summary.chunks} chunks)")
     if references is not None:
-        for s in evaluate(docs, summaries, references, reference_field=args.reference_field):
+        for s in evaluate(docs, summaries, references, reference_field=args.reference_field,
+                          rouge_stem=args.rouge_stem):
             _report(args, f"{s.metric} {s.score:.2f}  {s.signature}")
     return 0
 
@@ -290,8 +294,72 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--n-samples", type=int, default=None, help="resamples/trials (default: sacrebleu's)")
     p.add_argument("--seed", type=int, default=SignificanceConfig.seed)
     p.add_argument("--format", choices=["table", "json", "csv", "latex"], default="table")
-    p.add_argument("--encoding", default="utf-8")
+    p.add_argument("--encoding", default="utf-8",
+                   help="of every file (utf-8-sig drops a BOM; utf-8 keeps it, as sacrebleu)")
+    _add_sacrebleu_settings(p)
     p.set_defaults(func=_run_evaluate)
+
+
+# sacrebleu's command-line flags for its metric settings, with sacrebleu's names and short
+# forms: (flags, settings table, setting, argparse options). Flags left out keep sacrebleu's
+# default, read from its classes; --max-ngram-order and --effective-order are summ's, for
+# settings sacrebleu's API has and its command line lacks.
+_SACREBLEU_FLAGS: tuple[tuple[tuple[str, ...], str, str, dict], ...] = (
+    (("--tokenize", "-tok"), "bleu", "tokenize", {}),
+    (("--lowercase", "-lc"), "bleu", "lowercase", {"action": "store_true"}),
+    (("--smooth-method", "-s"), "bleu", "smooth_method", {}),
+    (("--smooth-value", "-sv"), "bleu", "smooth_value", {"type": float, "metavar": "X"}),
+    (("--force",), "bleu", "force", {"action": "store_true"}),
+    (("--max-ngram-order",), "bleu", "max_ngram_order", {"type": int, "metavar": "N"}),
+    (("--effective-order",), "bleu", "effective_order", {"action": argparse.BooleanOptionalAction}),
+    (("--chrf-char-order", "-cc"), "chrf", "char_order", {"type": int, "metavar": "N"}),
+    (("--chrf-word-order", "-cw"), "chrf", "word_order", {"type": int, "metavar": "N"}),
+    (("--chrf-beta",), "chrf", "beta", {"type": int, "metavar": "N"}),
+    (("--chrf-whitespace",), "chrf", "whitespace", {"action": "store_true"}),
+    (("--chrf-lowercase",), "chrf", "lowercase", {"action": "store_true"}),
+    (("--chrf-eps-smoothing",), "chrf", "eps_smoothing", {"action": "store_true"}),
+    (("--ter-case-sensitive",), "ter", "case_sensitive", {"action": "store_true"}),
+    (("--ter-asian-support",), "ter", "asian_support", {"action": "store_true"}),
+    (("--ter-no-punct",), "ter", "no_punct", {"action": "store_true"}),
+    (("--ter-normalized",), "ter", "normalized", {"action": "store_true"}),
+)
+
+
+def _add_sacrebleu_settings(p: argparse.ArgumentParser) -> None:
+    import sacrebleu
+
+    from summ.metrics import setting_defaults
+
+    groups = {
+        "bleu": p.add_argument_group("BLEU settings (sacrebleu's flags and defaults)"),
+        "chrf": p.add_argument_group(
+            "chrF settings (sacrebleu's flags and defaults; chrF++ keeps word order 2)"),
+        "ter": p.add_argument_group("TER settings (sacrebleu's flags and defaults)"),
+    }
+    choices = {"tokenize": list(sacrebleu.BLEU.TOKENIZERS),
+               "smooth_method": list(sacrebleu.BLEU.SMOOTH_DEFAULTS)}
+    for flags, table, key, options in _SACREBLEU_FLAGS:
+        default = setting_defaults(table)[key]
+        if key == "tokenize":
+            default = f"{sacrebleu.BLEU.TOKENIZER_DEFAULT} (spBLEU metrics keep theirs)"
+        if key == "effective_order":
+            default = "on at --level sentence (as sacrebleu -sl), off otherwise"
+        if key in choices:
+            options = {**options, "choices": choices[key]}
+        # default=None: a flag not given is not a setting, so sacrebleu's own default applies.
+        groups[table].add_argument(
+            *flags, dest=f"{table}__{key}", default=None,
+            help=f"sacrebleu {table.upper()} {key} (default: {default})", **options)
+
+
+def _sacrebleu_settings(args: argparse.Namespace) -> dict[str, dict]:
+    """{"bleu": {...}, "chrf": {...}, "ter": {...}} of the flags the user gave."""
+    out: dict[str, dict] = {"bleu": {}, "chrf": {}, "ter": {}}
+    for _, table, key, _ in _SACREBLEU_FLAGS:
+        value = getattr(args, f"{table}__{key}")
+        if value is not None:
+            out[table][key] = value
+    return out
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
@@ -304,7 +372,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     evaluation = evaluate_files(
         args.hyp, args.ref, metrics=args.metrics, level=args.level, doc_ids=args.doc_ids, names=names,
         baseline=args.baseline, method=args.method, n_samples=args.n_samples, seed=args.seed,
-        encoding=args.encoding, src=args.src,
+        encoding=args.encoding, src=args.src, **_sacrebleu_settings(args),
     )
     print(render_evaluation(evaluation, args.format), end="")
     return 0

@@ -128,6 +128,35 @@ class SignificanceConfig:
     metrics: tuple[str, ...] | None = None
 
 
+@dataclass(frozen=True)
+class MetricSettings:
+    """Metric settings of an experiment: ``[metric_settings.bleu]``, ``.chrf``, ``.ter``, ``.rouge``
+
+    Attributes:
+        bleu: keyword arguments of ``sacrebleu.BLEU`` under sacrebleu's names (``tokenize``,
+            ``lowercase``, ``smooth_method``, ...); empty = sacrebleu's defaults, the numbers
+            ``sacrebleu`` prints without flags. Checked by
+            :func:`summ.metrics.check_metric_settings`.
+        chrf: keyword arguments of ``sacrebleu.CHRF`` (for ``chrf`` and ``chrf++``).
+        ter: keyword arguments of ``sacrebleu.TER``.
+        rouge_stem: stemming of summary ROUGE (``[metric_settings.rouge] stem``); ``None`` =
+            the language's default (English: Porter; Arabic: none, ``true`` = XL-Sum's).
+    """
+
+    bleu: dict = field(default_factory=dict, hash=False)
+    chrf: dict = field(default_factory=dict, hash=False)
+    ter: dict = field(default_factory=dict, hash=False)
+    rouge_stem: bool | None = None
+
+    def sacrebleu(self) -> dict[str, dict]:
+        """``{"bleu": ..., "chrf": ..., "ter": ...}``, keyword arguments of score() and compare()"""
+        return {"bleu": dict(self.bleu), "chrf": dict(self.chrf), "ter": dict(self.ter)}
+
+    def as_dict(self) -> dict:
+        """Everything, as the manifest records it."""
+        return {**self.sacrebleu(), "rouge": {"stem": self.rouge_stem}}
+
+
 SUMMARY_INPUTS = ("translation", "source")
 
 
@@ -187,6 +216,7 @@ class ExperimentConfig:
         published: CSV of published scores to set beside this run's (matched rows are copied
             into the manifest; default ``<config dir>/../published.csv`` when it exists).
         summaries: summary strategies (may be empty).
+        metric_settings: sacrebleu and ROUGE settings (default: sacrebleu's and rouge-score's).
         description: free text shown in the report.
         overrides: what the command line changed (``model``, ``documents``, ...), recorded.
     """
@@ -203,6 +233,7 @@ class ExperimentConfig:
     cache: Path | None = None
     published: Path | None = None
     summaries: tuple[StrategyConfig, ...] = ()
+    metric_settings: MetricSettings = MetricSettings()
     description: str = ""
     overrides: dict = field(default_factory=dict, hash=False)
 
@@ -339,6 +370,7 @@ class _Experiment(_Table):
     cache: Text | None = None
     published: Text | None = None
     significance: _Significance = _Significance()
+    metric_settings: dict[str, Any] = {}  # checked against sacrebleu's own signatures
     defaults: _SystemSettings = _SystemSettings()
     systems: list[Any] = []  # items are validated one by one: their index goes into messages
     datasets: list[Any] = []
@@ -641,6 +673,28 @@ def _summary(i: int, table: Any, systems: list[str], datasets: list[str], base: 
                           datasets=tuple(s.datasets), options=options)
 
 
+def _metric_settings(table: dict[str, Any], problems: list[str]) -> MetricSettings:
+    """``[metric_settings]``: sacrebleu tables checked against sacrebleu's own signatures."""
+    from summ.metrics import check_metric_settings
+
+    for key in sorted(set(table) - {"bleu", "chrf", "ter", "rouge"}):
+        problems.append(f"metric_settings: unknown key {key!r} (allowed: bleu, chrf, rouge, ter)")
+    tables = {k: table[k] for k in ("bleu", "chrf", "ter") if k in table}
+    try:
+        checked = check_metric_settings(**tables)
+    except ConfigError as exc:
+        problems += [f"metric_settings: {item}" for item in getattr(exc, "problems", [str(exc)])]
+        checked = {"bleu": {}, "chrf": {}, "ter": {}}
+    rouge = table.get("rouge", {})
+    stem = rouge.get("stem") if isinstance(rouge, dict) else None
+    if not isinstance(rouge, dict) or set(rouge) - {"stem"} or stem not in (None, True, False):
+        problems.append(f"metric_settings.rouge: stem must be true or false (its only key), "
+                        f"got {rouge!r}")
+        stem = None
+    return MetricSettings(bleu=checked["bleu"], chrf=checked["chrf"], ter=checked["ter"],
+                          rouge_stem=stem)
+
+
 def load_config(
     path: str | os.PathLike,
     *,
@@ -691,6 +745,7 @@ def load_config(
         problems.append("levels must include 'corpus' (the tables report corpus scores)")
     significance = _significance(top.significance, metrics, problems)
 
+    metric_settings = _metric_settings(top.metric_settings, problems)
     if "systems" not in raw or raw["systems"] == []:
         problems.append("no systems: add at least one [[systems]] table with name and model")
     # Defaults are checked once (one message per problem), then each system overrides them.
@@ -758,6 +813,6 @@ def load_config(
         datasets=tuple(datasets), baseline=baseline, metrics=metrics, levels=levels,
         significance=significance, cache=_path(top.cache, base) if top.cache else None,
         published=published.resolve() if published.is_file() else None, summaries=tuple(summaries),
-        description=top.description,
+        metric_settings=metric_settings, description=top.description,
         overrides={k: v for k, v in overrides.items() if v is not None},
     )

@@ -66,7 +66,7 @@ def _codec_name(path: Path, encoding: str) -> str:
     # Lines are split on the byte 0x0A before decoding; in UTF-16/32 that byte occurs inside
     # characters, so such files would be cut in the wrong places. Refuse instead of garbling.
     # utf-8-sig writes a BOM before the first character; it is still ASCII-compatible (iter_lines
-    # drops the BOM), so compare without it.
+    # drops a leading BOM with it), so compare without it.
     if "\n".encode(name).removeprefix(codecs.BOM_UTF8) != b"\n":
         raise ConfigError(
             f"{path}: encoding {encoding} is not supported for line files; "
@@ -90,19 +90,26 @@ def _decode_error(
 
 
 def iter_lines(
-    path: str | os.PathLike, encoding: str = "utf-8", *, fix: str = ENCODING_FIX
+    path: str | os.PathLike, encoding: str = "utf-8", *, keep_bom: bool = False,
+    fix: str = ENCODING_FIX,
 ) -> Iterator[str]:
     """Yield the lines of a text file without their line endings, streaming.
 
-    ``\\r\\n`` and a lone ``\\r`` each count as one line break (and nothing else does: unlike
-    :meth:`str.splitlines`, U+2028 or form feeds stay inside the line, so line counts agree
-    with ``wc -l``); a UTF-8 BOM is dropped at the start of the file only. Blank and
-    whitespace-only lines are kept. Callers that must not write partial output validate with
-    :func:`check_text_file` first.
+    A line ends at ``\\n`` (a ``\\r\\n`` pair is one line end), and nothing else ends one: a
+    lone ``\\r`` stays inside its line as text, and so do U+2028 and form feeds (unlike
+    :meth:`str.splitlines`). This is how sacrebleu reads files (``open(..., newline="\\n")``),
+    so line counts agree with ``wc -l`` and with ``sacrebleu``; a file holding lone ``\\r``
+    (old Mac line ends, or a stray CR inside a segment) gets one warning naming the file and
+    how many of its lines hold one. A UTF-8 BOM at the start of the file is dropped unless
+    ``keep_bom`` (a BOM later on is content, kept as is). Blank and whitespace-only lines are
+    kept. Callers that must not write partial output validate with :func:`check_text_file`
+    first.
 
     Args:
         path: the text file.
         encoding: its encoding; any ASCII-compatible codec (utf-8, cp1256, latin-1, ...).
+        keep_bom: keep a leading UTF-8 BOM as the first character of line 1, as sacrebleu does
+            when it reads a file as ``utf-8`` (``utf-8-sig`` drops it either way).
         fix: how the user sets the encoding, ending the message of an undecodable line
             (default :data:`ENCODING_FIX`, the ``--encoding cp1256`` flag).
 
@@ -114,26 +121,36 @@ def iter_lines(
         ConfigError: for an unknown encoding or one that is not ASCII-compatible (UTF-16).
     """
     path = Path(path)
+    with_cr = 0
+    for line in _decoded_lines(path, encoding, keep_bom, fix):
+        with_cr += "\r" in line
+        yield line
+    if with_cr:
+        log.warning(
+            "%s: %d line(s) hold a lone carriage return (\\r), kept as text inside the line: lines "
+            "end at \\n only, as in sacrebleu; convert old Mac line ends first (tr '\\r' '\\n')",
+            path, with_cr,
+        )
+
+
+def _decoded_lines(path: Path, encoding: str, keep_bom: bool, fix: str = ENCODING_FIX) -> Iterator[str]:
+    """The lines of ``path`` as :func:`iter_lines` yields them, without its warning."""
     codec = _codec_name(path, encoding)
     utf8 = codec in {"utf-8", "utf-8-sig"}
-    first_enc = "utf-8-sig" if utf8 else codec
+    drop_bom = codec == "utf-8-sig" or (utf8 and not keep_bom)
+    first_enc = "utf-8-sig" if drop_bom else ("utf-8" if utf8 else codec)
     rest_enc = "utf-8" if utf8 else codec
     with path.open("rb") as fh:
-        lineno = 0  # lines yielded so far; counts lone-CR breaks too
+        # Binary iteration splits on b"\n" only, which is the line rule itself.
         for i, raw in enumerate(fh):
             try:
                 # Only the first line may carry a BOM; a BOM later on is content, kept as is.
                 line = raw.decode(first_enc if i == 0 else rest_enc)
             except UnicodeDecodeError as exc:
-                # Report the logical line: lone CRs before the bad byte were line breaks too.
-                before = raw[: exc.start]
-                byte = exc.start - (before.rfind(b"\r") + 1)
-                line_no = lineno + 1 + before.count(b"\r")
-                raise _decode_error(path, line_no, encoding, exc.reason, byte, fix) from None
-            # Binary iteration splits on \n only; a lone \r (old Mac) would hide line breaks.
-            parts = line.removesuffix("\n").removesuffix("\r").split("\r")
-            lineno += len(parts)
-            yield from parts
+                raise _decode_error(path, i + 1, encoding, exc.reason, exc.start, fix) from None
+            # "\r\n" is one line end; a "\r" not followed by "\n" (even at the end of the
+            # file) is text.
+            yield line[:-2] if line.endswith("\r\n") else line.removesuffix("\n")
 
 
 def check_text_file(
@@ -153,13 +170,21 @@ def check_text_file(
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    return sum(1 for _ in iter_lines(path, encoding, fix=fix))
+    # Without iter_lines' warning: the caller reads the file again with iter_lines, which warns.
+    return sum(1 for _ in _decoded_lines(path, encoding, keep_bom=False, fix=fix))
 
 
-def read_lines(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
+def read_lines(
+    path: str | os.PathLike, encoding: str = "utf-8", *, keep_bom: bool = False
+) -> list[str]:
     """All lines of a text file (see :func:`iter_lines`), blank lines kept in place.
 
     An empty file gives ``[]``; a final line without a newline is still a line.
+
+    Args:
+        path: the text file.
+        encoding: its encoding.
+        keep_bom: keep a leading UTF-8 BOM in line 1 (see :func:`iter_lines`).
 
     Raises:
         InputError: the file is missing or a line does not decode.
@@ -167,7 +192,34 @@ def read_lines(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    return list(iter_lines(path, encoding))
+    return list(iter_lines(path, encoding, keep_bom=keep_bom))
+
+
+def read_scored_lines(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
+    """Lines of a hypothesis or reference file, read as sacrebleu's command line reads them.
+
+    ``sacrebleu REF -i HYP`` opens files with ``newline="\\n"`` and the given encoding and
+    scores ``line.rstrip()``: lines end at ``\\n`` only (a lone ``\\r`` inside a line is text,
+    as in :func:`iter_lines`), trailing whitespace is dropped, and with ``utf-8`` a leading BOM
+    stays in line 1 as text (``utf-8-sig`` drops it). The same here, so ``summ evaluate`` and
+    ``sacrebleu`` score the same strings; a BOM gets a warning, since it usually spoils the
+    first segment's score.
+
+    Args:
+        path: the text file.
+        encoding: its encoding (``utf-8-sig`` to drop a BOM).
+
+    Returns:
+        One string per line.
+
+    Raises:
+        InputError: the file is missing or a line does not decode.
+    """
+    lines = read_lines(path, encoding, keep_bom=True)
+    if lines and lines[0].startswith("\ufeff"):
+        log.warning("%s starts with a byte order mark (U+FEFF), scored as text of line 1 as "
+                    "sacrebleu does; use --encoding utf-8-sig to drop it", path)
+    return [line.rstrip() for line in lines]
 
 
 def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:

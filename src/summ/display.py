@@ -424,8 +424,10 @@ ARABIC_FONTS: tuple[str, ...] = (
 
 
 def _has_arabic(text: str) -> bool:
-    return any("\u0600" <= ch <= "\u06ff" or "\u0750" <= ch <= "\u077f" or "\u08a0" <= ch <= "\u08ff"
-               or "\ufb50" <= ch <= "\ufdff" or "\ufe70" <= ch <= "\ufeff" for ch in text)
+    # The one Arabic character table (summ.segment.ARABIC_SCRIPT), not a copy of its ranges.
+    from summ.segment import contains_arabic
+
+    return contains_arabic(text)
 
 
 def shape_arabic(text: str) -> str:

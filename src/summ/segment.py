@@ -233,6 +233,42 @@ ARABIC_SCRIPT: tuple[tuple[int, int], ...] = (
     (0xFE70, 0xFEFF),
 )
 
+# The Arabic character table, the one every module reads (segmentation above, ROUGE in
+# summ.metrics, Arabic detection for display in summ.display). It covers the blocks of
+# ARABIC_SCRIPT; the newer Arabic Extended-B block (U+0870–U+089F) is not in it.
+# ARABIC_LETTERS: every letter (Unicode category Lo) of those blocks; tatweel (U+0640) is a
+# stretching glyph, not a letter, and is TATWEEL above.
+ARABIC_LETTERS: tuple[tuple[int, int], ...] = (
+    (0x0620, 0x063F),
+    (0x0641, 0x064A),
+    (0x066E, 0x066F),
+    (0x0671, 0x06D3),
+    (0x06D5, 0x06D5),
+    (0x06EE, 0x06EF),
+    (0x06FA, 0x06FC),
+    (0x06FF, 0x06FF),
+    (0x0750, 0x077F),
+    (0x08A0, 0x08C8),
+)
+# Arabic-Indic and Extended (Persian/Urdu) Arabic-Indic digits; ASCII digits are not listed.
+ARABIC_DIGITS: tuple[tuple[int, int], ...] = ((0x0660, 0x0669), (0x06F0, 0x06F9))
+# Every mark written on or around Arabic letters: all combining marks (category Mn) of the
+# blocks, plus the small waw and yeh (U+06E5–U+06E6), modifier letters written like marks.
+# DIACRITICS above is this set less what normalise() keeps: the honorific signs and small high
+# letters (U+0610–U+061A), U+06E5–U+06E6, U+08CA–U+08D2, and the combining madda and hamza
+# (U+0653–U+0655), which in decomposed text are part of the letters آ أ إ. ROUGE, which applies
+# NFKC first (composing those letters), removes all of them.
+ARABIC_MARKS: tuple[tuple[int, int], ...] = (
+    (0x0610, 0x061A),
+    (0x064B, 0x065F),
+    (0x0670, 0x0670),
+    (0x06D6, 0x06DC),
+    (0x06DF, 0x06E8),
+    (0x06EA, 0x06ED),
+    (0x08CA, 0x08E1),
+    (0x08E3, 0x08FF),
+)
+
 # normalise(html="strip"): what each known HTML tag becomes. Block elements end a paragraph,
 # <br> and list items end a line, table cells are separated by a space, inline elements
 # vanish. Unknown names are left alone, so "<unk>", "<2en>" and "</s>" survive.
@@ -795,6 +831,19 @@ def arabic_ratio(text: str) -> float:
     if not letters:
         return 0.0
     return sum(ch.isalpha() for ch in _ARABIC_SCRIPT_RE.findall(text)) / letters
+
+
+def contains_arabic(text: str) -> bool:
+    """True if ``text`` holds any character of the ``ARABIC_SCRIPT`` blocks (letters, marks,
+    digits, punctuation, presentation forms).
+
+    Args:
+        text: any text.
+
+    Returns:
+        Whether one character of ``text`` is Arabic script; ``False`` for ``""``.
+    """
+    return _ARABIC_SCRIPT_RE.search(text) is not None
 
 
 def is_arabic(text: str, threshold: float = 0.5) -> bool:

@@ -945,17 +945,20 @@ def for_rouge(summary: Summary) -> str:
 def score_texts(
     hyps: list[str], refs: list[str], lang: str, metrics: Sequence[str], level: str, *,
     hyp_name: str = "summaries", ref_name: str = "reference summaries",
+    rouge_stem: bool | None = None,
 ) -> list[MetricScore]:
     """Summary texts (one sentence per line) against references: ROUGE types through
-    :func:`summ.metrics.rouge`, other metrics (chrF...) through :func:`summ.metrics.score` on
-    the texts with their line breaks as spaces."""
+    :func:`summ.metrics.rouge` (``rouge_stem`` is its ``stem``: ``None`` = the language's
+    default, Arabic ``True`` = XL-Sum-compatible), other metrics (chrF...) through
+    :func:`summ.metrics.score` on the texts with their line breaks as spaces."""
     from summ.metrics import rouge, score
 
     rouge_types = [m for m in metrics if m.startswith("rouge")]
     others = [m for m in metrics if not m.startswith("rouge")]
     out: list[MetricScore] = []
     if rouge_types:
-        out += rouge(hyps, refs, lang, rouge_types, level=level, hyp_name=hyp_name, ref_names=[ref_name])
+        out += rouge(hyps, refs, lang, rouge_types, stem=rouge_stem, level=level, hyp_name=hyp_name,
+                     ref_names=[ref_name])
     if others:
         flat = [h.replace("\n", " ") for h in hyps]
         out += score(flat, [r.replace("\n", " ") for r in refs], others, level=level, hyp_name=hyp_name,
@@ -972,6 +975,7 @@ def evaluate(
     reference_field: str = "summary",
     metrics: Sequence[str] = SUMMARY_METRICS,
     level: str = "corpus",
+    rouge_stem: bool | None = None,
 ) -> list[MetricScore]:
     """Score summaries against reference summaries (ROUGE and chrF, with signatures).
 
@@ -987,6 +991,8 @@ def evaluate(
             ``target_summary`` for the cross-lingual side of XL-Sum style files).
         metrics: ROUGE types and/or sacrebleu metrics (``chrf``, ``bleu``...).
         level: ``"corpus"`` or ``"sentence"`` (one score per summary).
+        rouge_stem: ROUGE stemming (:func:`summ.metrics.rouge`'s ``stem``); for Arabic
+            summaries ``True`` gives the XL-Sum/CrossSum scorer's ROUGE.
 
     Returns:
         :class:`summ.metrics.MetricScore` rows, metrics in the order given.
@@ -1010,7 +1016,8 @@ def evaluate(
     if missing:
         raise InputError(f"{len(missing)} reference(s) have no {reference_field!r} text, e.g. {', '.join(missing[:5])}")
     refs = [r.meta[reference_field] for r in references]
-    return score_texts([for_rouge(s) for s in summaries], refs, lang, metrics, level)
+    return score_texts([for_rouge(s) for s in summaries], refs, lang, metrics, level,
+                       rouge_stem=rouge_stem)
 
 
 @dataclass(frozen=True)
