@@ -530,9 +530,9 @@ def plot_documents(results: Results, dataset: str, stem: Path) -> list[Path]:
     if not systems:
         return []
     data = [[r["score"] for r in rows if r["system"] == s] for s in systems]
-    from summ.display import _figure
+    from summ.display import figure
 
-    fig = _figure(max(4.0, 1.2 * len(systems) + 2), 3.6)
+    fig = figure(max(4.0, 1.2 * len(systems) + 2), 3.6)
     ax = fig.add_subplot()
     ax.boxplot(data, showmeans=True)
     ax.set_xticks(range(1, len(systems) + 1), systems, rotation=20, ha="right")
@@ -605,9 +605,9 @@ def plot_length(results: Results, dataset: str, stem: Path) -> list[Path]:
         return []
     labels = bucket_labels()
     counts = next(iter(buckets.values()))
-    from summ.display import _figure
+    from summ.display import figure
 
-    fig = _figure(6.4, 3.6)
+    fig = figure(6.4, 3.6)
     ax = fig.add_subplot()
     for system, values in buckets.items():
         xs = [i for i, (_, v) in enumerate(values) if v is not None]
