@@ -5,8 +5,9 @@ and writes ``report/``:
 
 * ``tables.md``, ``tables.tex`` (booktabs), ``tables.csv``: per dataset, systems as rows and
   metrics as columns (corpus level), ``±`` the bootstrap 95% CI half-width and ``†`` where
-  the paired test against the baseline gives p < 0.05; failed systems as rows with their
-  error; published scores beside this run's only where the test set is the same;
+  the paired test against the baseline gives p < 0.05; failed systems as rows marked
+  ``failed``, their errors in the notes; summary tables; published scores beside this run's
+  only where the test set is the same; run summaries and signatures;
 * ``DATASET.documents.{png,svg}``: per-document chrF distribution per system;
 * ``DATASET.length.{png,svg}``: mean sentence chrF by source-length bucket per system.
 

@@ -1,28 +1,12 @@
 """The one definition of a results folder: its files, their columns, reading and writing.
 
 ``summ run`` (:mod:`summ.experiment`) writes through this module and ``summ report``
-(:mod:`summ.report`) reads through it; no other module knows a file name or a column:
-
-.. code-block:: text
-
-    eval/results/NAME/
-      manifest.json              versions, machine, model revisions, settings, data hashes,
-                                 signatures, per-system run summaries and failures, wall time
-      config.toml                the config as run (byte copy)
-      outputs/DATASET/SYSTEM.txt           one English line per source line (parallel data)
-      outputs/DATASET/SYSTEM/ID.txt        one English article per source article (articles)
-      outputs/DATASET/SYSTEM.segments.jsonl  one object per source segment
-      scores.csv                 corpus level: SCORE_COLUMNS
-      scores.document.csv        the same columns, one row per document
-      scores.sentence.csv        the same columns, one row per line
-      significance.csv           each system against the baseline: SIGNIFICANCE_COLUMNS
-      summaries/DATASET/STRATEGY/SYSTEM.jsonl   one summary per document ([[summaries]]);
-                                 _reference.jsonl (of the human reference translation),
-                                 _source.jsonl (strategies that summarise the Arabic)
-      summary_scores.csv         summary(MT) vs summary(reference): SUMMARY_SCORE_COLUMNS
-      summary_scores.document.csv  the same per document
-      cache.sqlite               finished segments: a rerun translates nothing twice
-      report/                    tables and plots (summ.report; rebuilt from the files above)
+(:mod:`summ.report`) reads through it; no other module knows a file name or a column.
+``eval/results/README.md`` describes every file and column: ``manifest.json``,
+``config.toml``, ``outputs/DATASET/`` (``SYSTEM.txt``, ``SYSTEM/ID.txt``,
+``SYSTEM.segments.jsonl``), ``scores*.csv``, ``significance.csv``,
+``summaries/DATASET/STRATEGY/SYSTEM.jsonl``, ``summary_scores*.csv``, ``cache.sqlite`` and
+``report/``.
 
 :func:`load_results` reads a folder back as pandas DataFrames in long (tidy) form. Every file
 is written whole through a temporary file and a rename, so a killed run never leaves half a
