@@ -21,8 +21,9 @@
 # one results folder with every output, per-segment score, significance test and the exact
 # settings, versions and data hashes (`manifest.json`). Tables and plots are rebuilt from that
 # folder alone by `summ report`. This notebook writes a config from its parameters, runs it,
-# renders the tables (with significance marks) and plots here, sets published scores beside
-# them where that is legitimate, and rebuilds the report.
+# reads the folder back as pandas DataFrames (`load_results`), renders the tables (with
+# significance marks) and plots here, sets published scores beside them where that is
+# legitimate, and rebuilds the report.
 #
 # **What a run shows.** With the defaults (two opus-mt models, one of them also through
 # CTranslate2 int8, on all of NTREX-128) the table compares real systems. CI runs the same
@@ -136,31 +137,51 @@ table([{"entry": p.name + ("/" if p.is_dir() else ""),
 # unmarked). The notes under each table say what the numbers are and are not.
 
 # %%
-from summ.report import corpus_tables, load_results, render_markdown
+from summ.report import corpus_markdown
+from summ.results import load_results
 
 results = load_results(run.path)
-markdown(render_markdown(corpus_tables(results)))
+markdown(corpus_markdown(results))
 
 # %% [markdown]
-# The test behind each mark, from `significance.csv`. `significant` is the raw test
+# Those tables are pivots of `results.scores`, a tidy DataFrame with one row per dataset,
+# system, metric, level and item (document or line), its sacrebleu signature, and, at corpus
+# level, the paired test against the baseline (`ci`, `delta`, `p_value`, `significant`):
+
+# %%
+scores = results.scores
+corpus = scores[scores["level"] == "corpus"]
+table(corpus.pivot_table(index="system", columns="metric", values="score", sort=False))
+
+# %% [markdown]
+# The test behind each mark, from `results.significance`. `significant` is the raw test
 # (p < 0.05); the tables leave exact ties (`delta` 0, e.g. identical outputs) unmarked, since
 # "significantly different" would misread them.
 
 # %%
-table([{k: row[k] for k in ("system", "baseline", "metric", "score", "delta", "ci", "p_value", "significant")}
-       for row in results.significance], digits=3)
+tests = results.significance
+columns = ["system", "baseline", "metric", "score", "delta", "ci", "p_value", "significant"]
+table(tests[columns], digits=3)
 
 # %% [markdown]
 # Every number comes with its sacrebleu signature, so it can be reproduced with the
 # `sacrebleu` command line:
 
 # %%
-table([{"metric": metric, "level": level, "signature": sig}
-       for metric, levels in results.manifest["signatures"].items() for level, sig in levels.items()])
+table(scores.drop_duplicates(["metric", "level"])[["metric", "level", "signature"]])
 
 # %% [markdown]
-# The report's plots: chrF per document (a box per system) and mean sentence chrF by source
-# length.
+# A corpus score hides how much systems vary across documents: the spread of document-level
+# chrF per system, straight from the frame.
+
+# %%
+documents = scores[(scores["level"] == "document") & (scores["metric"] == "chrf")]
+spread = documents.groupby("system", sort=False)["score"].describe()
+table(spread[["count", "mean", "std", "min", "max"]])
+
+# %% [markdown]
+# The report's plots of the same scores: chrF per document (a box per system) and mean
+# sentence chrF by source length.
 
 # %%
 image(run.path / "report" / "ntrex128.documents.png")
@@ -170,27 +191,32 @@ image(run.path / "report" / "ntrex128.length.png")
 
 # %% [markdown]
 # Summaries of each system's translation, scored against the same strategy's summary of the
-# human reference translation (100 = translation errors did not change the summary):
+# human reference translation (100 = translation errors did not change the summary); the
+# numbers are `results.summary_scores`, the summaries themselves `results.summaries`:
 
 # %%
-from summ.report import render_summaries_markdown, summary_tables
+from summ.report import summaries_markdown
 
-markdown(render_summaries_markdown(summary_tables(results)))
+markdown(summaries_markdown(results))
+
+# %%
+summary_scores = results.summary_scores
+table(summary_scores[summary_scores["level"] == "corpus"]
+      .pivot_table(index=["summary", "system"], columns="metric", values="score", sort=False))
 
 # %% [markdown]
 # ## 4. Published scores
 # `eval/published.csv` lists published Arabic→English scores with their test set, metric,
 # tokenizer and source. They are only comparable with a run on the *same* test set; the
 # report sets them beside this run's scores only then, and otherwise says so. The rows for
-# this run's models:
+# this run's models, as the run copied them into its manifest:
 
 # %%
-from summ.experiment import read_published
 from summ.report import published_section
 
-published = [row for row in read_published(PUBLISHED) if row["model"] in SYSTEMS.values()]
-table([{k: row[k] for k in ("model", "test_set", "metric", "score", "tokenizer", "verified", "source")}
-       for row in published], caption=f"{len(published)} published scores for this run's models")
+published = results.manifest["published"]["rows"]
+table(published, ["model", "test_set", "metric", "score", "tokenizer", "verified", "source"],
+      caption=f"{len(published)} published scores for this run's models")
 
 # %%
 markdown(published_section(results))
@@ -247,9 +273,10 @@ print(render_evaluation(evaluation, "table"))
 # ## Recap
 # * A config names systems, datasets, metrics, significance settings and summary strategies;
 #   `summ run` (or `run_experiment`) turns it into one self-describing results folder.
-# * `corpus_tables` + `render_markdown` (or `render_latex`, `render_csv`) give the tables with
+# * `load_results` gives the folder as pandas DataFrames (`scores`, `significance`,
+#   `segments`, `summaries`, `summary_scores`); `corpus_markdown` renders the tables with
 #   `±` confidence intervals and `†` significance marks; `build_report` / `summ report`
-#   rebuilds all of them from stored results, byte for byte.
+#   rebuilds all of them (Markdown, LaTeX, CSV, plots) from stored results, byte for byte.
 # * Published scores appear only beside runs on the same test set.
 #
 # Next: `05_error_analysis`, on where the translations behind these numbers go wrong.

@@ -18,11 +18,12 @@
 # # 05 · Error analysis: where translations go wrong, and what that does to summaries
 #
 # A corpus score says how good a system is on average; this notebook looks for where it
-# fails. It translates NTREX-128 and breaks the errors down by source length, by document and
-# outlet, lists the worst segments side by side with their references, collects the outputs
-# the pipeline flagged (repetition loops, outputs stopped at their cap, suspicious lengths) and
-# the outputs that still contain Arabic script, and finally measures how translation errors
-# carry into summaries.
+# fails. It runs the system on NTREX-128 as a `summ run` experiment, reads the results folder
+# back as pandas DataFrames (`load_results`), and breaks the errors down by source length, by
+# document and outlet, lists the worst segments side by side with their references, collects
+# the outputs the pipeline flagged (repetition loops, outputs stopped at their cap, suspicious
+# lengths) and the outputs that still contain Arabic script, and finally measures how
+# translation errors carry into summaries.
 #
 # **What a run shows.** With the default model every table points at real weaknesses. CI
 # runs it with a tiny random-weight model on a few documents: every output is gibberish that
@@ -39,37 +40,93 @@ DATA_DIR = None  # folder holding ntrex128/; None: $SUMM_DATA_DIR or the default
 WORST = 10  # how many documents / segments to list
 SUMMARY_MODEL = "sshleifer/distilbart-cnn-12-6"  # abstractive English summariser for section 6; None: TextRank only
 SUMMARY_MAX_TOKENS = None  # its summary cap; None: the model's own length
-WORK_DIR = None  # translation cache (a rerun translates nothing); None: a new temporary folder
+WORK_DIR = None  # results and cache (a rerun translates nothing); None: a temporary folder
 
 # %%
+import json
 import tempfile
-from collections import Counter, defaultdict
 from pathlib import Path
-from statistics import mean
 
-from summ import load_translator
-from summ.data import load_ntrex128
+from summ.data import load_ntrex128, read_lines
 from summ.display import bar_chart, line_chart, side_by_side, table
+from summ.experiment import run_experiment
 from summ.metrics import score
-from summ.report import bucket_labels, length_bucket
+from summ.report import line_scores
+from summ.results import load_results
 from summ.segment import arabic_ratio
-from summ.engines.base import DecodeConfig
 
 work = Path(WORK_DIR) if WORK_DIR else Path(tempfile.mkdtemp(prefix="summ-05-errors-"))
-full = load_ntrex128(Path(DATA_DIR) if DATA_DIR else None)
-corpus = full.select_documents(N_DOCUMENTS) if N_DOCUMENTS else full
-src, refs, doc_ids = corpus.src, corpus.refs[0], corpus.doc_ids
-translator = load_translator(MODEL, device=DEVICE, decode=DecodeConfig(beam_size=BEAM_SIZE, max_new_tokens=MAX_NEW_TOKENS),
-                             cache=str(work / "cache.sqlite"), progress=True)
-result = translator.translate_documents(list(src))  # one NTREX line = one "document" of one or more sentences
-hyps = result.texts
-print(result.stats.line())
-table([{"metric": s.metric, "score": s.score, "signature": s.signature} for s in score(hyps, refs)],
-      caption=f"{corpus.name}, {translator.engine.model_id}: corpus scores")
+work.mkdir(parents=True, exist_ok=True)
+name = Path(MODEL).name  # the system's name in the tables
+toml = json.dumps  # a JSON string is a valid TOML basic string
+cap = f", max_tokens = {SUMMARY_MAX_TOKENS}" if SUMMARY_MAX_TOKENS else ""
+abstractive = "" if not SUMMARY_MODEL else f"""
+[[summaries]]
+name = "abstractive"
+strategy = "abstractive"
+model = {toml(SUMMARY_MODEL)}
+options = {{ device = {toml(DEVICE)}{cap} }}
+"""
+limit = f"max_new_tokens = {MAX_NEW_TOKENS}" if MAX_NEW_TOKENS else "# cap: grows with the source"
+config = work / "error-analysis.toml"
+config.write_text(f"""\
+name = "error-analysis"
+baseline = {toml(name)}
+metrics = ["chrf", "bleu"]
+levels = ["corpus", "document", "sentence"]
+
+[defaults]
+device = {toml(DEVICE)}
+
+[defaults.decode]
+beam_size = {BEAM_SIZE}
+{limit}
+
+[[systems]]
+name = {toml(name)}
+model = {toml(MODEL)}
+
+[[datasets]]
+name = "ntrex128"
+type = "ntrex128"
+{f"documents = {N_DOCUMENTS}" if N_DOCUMENTS else "# all documents"}
+{f"root = {toml(str(Path(DATA_DIR).resolve()))}" if DATA_DIR else "# root unset: $SUMM_DATA_DIR"}
+
+[[summaries]]
+name = "textrank"
+strategy = "textrank"
+options = {{ sentences = 3 }}
+{abstractive}""", encoding="utf-8")
+run = run_experiment(config, output=work / "results", progress=True)
+results = load_results(run.path)
+corpus_scores = results.scores[results.scores["level"] == "corpus"]
+table(corpus_scores[["metric", "score", "signature"]], caption=f"ntrex128, {MODEL}: corpus scores")
 
 # %% [markdown]
-# The corpus scores are the starting point; everything below splits them up.
-#
+# The corpus scores are the starting point; everything below splits them up. `line_scores`
+# joins the stored sentence scores with each line's source length (Arabic words) and the
+# flags of its segments; the references come from the data, the outputs from the results
+# folder.
+
+# %%
+full = load_ntrex128(Path(DATA_DIR) if DATA_DIR else None)
+data = full.select_documents(N_DOCUMENTS) if N_DOCUMENTS else full
+outputs = read_lines(run.path / results.system(name)["datasets"]["ntrex128"]["outputs"]["text"])
+lines = line_scores(results, "ntrex128").assign(source=list(data.src), hypothesis=outputs,
+                                                reference=list(data.refs[0]))
+lines = lines.assign(outlet=lines["document"].str.split(".").str[0])
+table(lines.head(3)[["line", "document", "words", "bucket", "flags", "chrf", "source"]])
+
+
+# %%
+def corpus_chrf(group):
+    """chrF of a group of lines scored as a corpus (not a mean of sentence scores)."""
+    if not len(group):
+        return None
+    return score(list(group["hypothesis"]), list(group["reference"]), ["chrf"])[0].score
+
+
+# %% [markdown]
 # ## 1. By source length
 # Lines are put in fixed buckets of Arabic words (the same buckets as the `summ report`
 # length plot), and each bucket is scored as a corpus of its own (chrF; BLEU is unreliable on
@@ -77,46 +134,43 @@ table([{"metric": s.metric, "score": s.score, "signature": s.signature} for s in
 # show.
 
 # %%
-bucket = [length_bucket(len(s.split())) for s in src]
-rows = []
-for b, label in enumerate(bucket_labels()):
-    idx = [i for i, x in enumerate(bucket) if x == b]
-    chrf = score([hyps[i] for i in idx], [refs[i] for i in idx], ["chrf"])[0].score if idx else None
-    rows.append({"Arabic words": label, "lines": len(idx), "chrF": chrf,
-                 "flagged lines": sum(any(r.flags for r in result.records[i]) for i in idx)})
-table(rows)
+buckets = lines.groupby("bucket", observed=False)
+by_length = buckets.agg(lines=("line", "size"), mean_sentence_chrf=("chrf", "mean"),
+                        flagged_lines=("flags", lambda flags: int(flags.map(bool).sum())))
+by_length["chrF"] = buckets.apply(corpus_chrf).reindex(by_length.index)
+table(by_length)
 
 # %%
-line_chart([f"{r['Arabic words']}\n(n={r['lines']})" for r in rows], {translator.engine.name: [r["chrF"] for r in rows]},
-           title=f"{corpus.name}: chrF by source length", xlabel="Arabic words per line", ylabel="chrF")
+labels = [f"{bucket}\n(n={n})" for bucket, n in by_length["lines"].items()]
+line_chart(labels, {name: list(by_length["chrF"])}, title="ntrex128: chrF by source length",
+           xlabel="Arabic words per line", ylabel="chrF")
 
 # %% [markdown]
 # ## 2. By document and by outlet
-# Document-level scores (a corpus score over each document's lines) show which articles the
-# system handles worst; grouping documents by outlet (the id before the dot) shows whether
-# some sources are harder, e.g. for their topics or their style.
+# Document-level scores (stored by the run: a corpus score over each document's lines) show
+# which articles the system handles worst; grouping documents by outlet (the id before the
+# dot) shows whether some sources are harder, e.g. for their topics or their style.
 
 # %%
-by_document = {s.item: s.score for s in score(hyps, refs, ["chrf"], level="document", doc_ids=list(doc_ids))}
-lines_of = defaultdict(list)
-for i, d in enumerate(doc_ids):
-    lines_of[d].append(i)
-worst_documents = sorted(by_document, key=by_document.get)[:WORST]
-table([{"document": d, "outlet": d.split(".")[0], "lines": len(lines_of[d]), "chrF": by_document[d],
-        "first line (source)": src[lines_of[d][0]]} for d in worst_documents],
-      caption=f"the {len(worst_documents)} documents with the lowest chrF, of {len(by_document)}")
+scores = results.scores
+documents = scores[(scores["level"] == "document") & (scores["metric"] == "chrf")]
+documents = documents.rename(columns={"item": "document", "score": "chrF"})[["document", "chrF"]]
+per_document = lines.groupby("document").agg(outlet=("outlet", "first"), lines=("line", "size"),
+                                             first_line=("source", "first"))
+documents = documents.join(per_document, on="document")
+table(documents.nsmallest(WORST, "chrF"),
+      caption=f"the documents with the lowest chrF, of {len(documents)}")
 
 # %%
-outlet_lines = defaultdict(list)
-for d, idx in lines_of.items():
-    outlet_lines[d.split(".")[0]].extend(idx)
-by_outlet = {o: score([hyps[i] for i in idx], [refs[i] for i in idx], ["chrf"])[0].score for o, idx in outlet_lines.items()}
-ranked = sorted(by_outlet, key=by_outlet.get)
-table([{"outlet": o, "documents": sum(d.split(".")[0] == o for d in lines_of), "lines": len(outlet_lines[o]),
-        "chrF": by_outlet[o]} for o in ranked])
+outlets = lines.groupby("outlet")
+by_outlet = outlets.agg(documents=("document", "nunique"), lines=("line", "size"))
+by_outlet["chrF"] = outlets.apply(corpus_chrf)
+by_outlet = by_outlet.sort_values("chrF")
+table(by_outlet)
 
 # %%
-bar_chart(ranked, [by_outlet[o] for o in ranked], title=f"{corpus.name}: chrF by outlet (lowest first)", xlabel="chrF")
+bar_chart(list(by_outlet.index), list(by_outlet["chrF"]),
+          title="ntrex128: chrF by outlet (lowest first)", xlabel="chrF")
 
 # %% [markdown]
 # Outlets with few lines have wide uncertainty: read the `lines` column before reading
@@ -127,44 +181,48 @@ bar_chart(ranked, [by_outlet[o] for o in ranked], title=f"{corpus.name}: chrF by
 # Empty or very short references are kept out (a one-word line says little).
 
 # %%
-sentence_chrf = [s.score for s in score(hyps, refs, ["chrf"], level="sentence")]
-candidates = [i for i in range(len(src)) if len(refs[i].split()) >= 4]
-worst = sorted(candidates, key=lambda i: sentence_chrf[i])[:WORST]
-side_by_side([src[i] for i in worst], [hyps[i] for i in worst], [refs[i] for i in worst],
-             [sentence_chrf[i] for i in worst], [sorted({f for r in result.records[i] for f in r.flags}) for i in worst],
+lines = lines.assign(label=lines["document"] + " line " + lines["line"].astype(str))
+worst = lines[lines["reference"].str.split().str.len() >= 4].nsmallest(WORST, "chrf")
+side_by_side(worst["source"], worst["hypothesis"], worst["reference"], worst["chrf"],
+             worst["flags"], index=worst["label"],
              headers=["Arabic source", "English output", "English reference", "chrF", "flags"],
-             langs=["ar", "en", "en", "en", "en"], index=[f"{doc_ids[i]} line {i + 1}" for i in worst],
+             langs=["ar", "en", "en", "en", "en"],
              caption=f"the {len(worst)} lines with the lowest sentence chrF")
 
 # %%
-bar_chart([f"{src[i][:40]}… ({i + 1})" for i in worst], [sentence_chrf[i] for i in worst],
-          title="lowest sentence chrF (Arabic source, line number)", xlabel="sentence chrF")
+bar_chart(list(worst["source"].str[:40] + "… (" + worst["line"].astype(str) + ")"),
+          list(worst["chrf"]), title="lowest sentence chrF (Arabic source, line number)",
+          xlabel="sentence chrF")
 
 # %% [markdown]
 # ## 4. Repetition, runaway outputs and other flags
 # The pipeline flags every segment whose output repeats a word or phrase four or more times in
 # a row (`repetition`: opus-mt's hallucination loops on noisy input), stopped at its length
 # cap (`capped`: a runaway, or an output cut short), or whose source is not Arabic
-# (`not-arabic`). A length ratio far from the usual one is a second hallucination signal:
-# an output much longer or shorter than its reference.
+# (`not-arabic`); the flags of every segment are in `results.segments`. A length ratio far
+# from the usual one is a second hallucination signal: an output much longer or shorter than
+# its reference.
 
 # %%
-flag_counts = Counter(f for recs in result.records for r in recs for f in r.flags)
-ratio = [len(h.split()) / max(len(r.split()), 1) for h, r in zip(hyps, refs)]
-too_long = [i for i, x in enumerate(ratio) if x > 2.0]
-too_short = [i for i, x in enumerate(ratio) if x < 0.5]
-table([*({"signal": f"flag: {flag}", "segments or lines": n} for flag, n in flag_counts.most_common()),
-       {"signal": "output more than twice as long as the reference (words)", "segments or lines": len(too_long)},
-       {"signal": "output less than half as long as the reference (words)", "segments or lines": len(too_short)}],
-      caption=f"{sum(len(r) for r in result.records)} segments in {len(src)} lines")
+segments = results.segments[results.segments["dataset"] == "ntrex128"]
+flag_counts = segments.explode("flags")["flags"].dropna().value_counts()
+table(flag_counts.rename_axis("flag").reset_index(name="segments"),
+      caption=f"{len(segments)} segments in {len(lines)} lines")
 
 # %%
-suspect = [i for i in range(len(src)) if any("repetition" in r.flags or "capped" in r.flags for r in result.records[i])
-           or i in too_long][:WORST]
-side_by_side([src[i] for i in suspect], [hyps[i] for i in suspect], [refs[i] for i in suspect],
-             [ratio[i] for i in suspect], [sorted({f for r in result.records[i] for f in r.flags}) for i in suspect],
+words = lines["reference"].str.split().str.len().clip(lower=1)
+lines = lines.assign(ratio=lines["hypothesis"].str.split().str.len() / words)
+too_long, too_short = int((lines["ratio"] > 2).sum()), int((lines["ratio"] < 0.5).sum())
+table({"lines": len(lines), "output more than twice as long as the reference (words)": too_long,
+       "output less than half as long as the reference (words)": too_short})
+
+# %%
+flagged = lines["flags"].map(lambda flags: "repetition" in flags or "capped" in flags)
+suspect = lines[flagged | (lines["ratio"] > 2)].head(WORST)
+side_by_side(suspect["source"], suspect["hypothesis"], suspect["reference"], suspect["ratio"],
+             suspect["flags"], index=suspect["label"],
              headers=["Arabic source", "English output", "English reference", "length ratio", "flags"],
-             langs=["ar", "en", "en", "en", "en"], index=[f"{doc_ids[i]} line {i + 1}" for i in suspect],
+             langs=["ar", "en", "en", "en", "en"],
              caption="possible hallucinations: repetitive, capped or over-long outputs (the first ones)")
 
 # %% [markdown]
@@ -173,58 +231,55 @@ side_by_side([src[i] for i in suspect], [hyps[i] for i in suspect], [refs[i] for
 # words it could not translate (names, rare words), or failed on the whole line.
 
 # %%
-share = [arabic_ratio(h) for h in hyps]
-with_arabic = sorted((i for i in range(len(hyps)) if share[i] > 0), key=lambda i: -share[i])
-table({"lines": len(hyps), "lines with Arabic script in the output": len(with_arabic),
-       "lines mostly Arabic (≥ 50% of letters)": sum(s >= 0.5 for s in share)})
+lines = lines.assign(arabic=lines["hypothesis"].map(arabic_ratio))
+table({"lines": len(lines),
+       "lines with Arabic script in the output": int((lines["arabic"] > 0).sum()),
+       "lines mostly Arabic (≥ 50% of letters)": int((lines["arabic"] >= 0.5).sum())})
 
 # %%
-shown = with_arabic[:WORST]
-side_by_side([src[i] for i in shown], [hyps[i] for i in shown], [100 * share[i] for i in shown],
-             headers=["Arabic source", "English output", "% Arabic letters in output"], langs=["ar", "en", "en"],
-             index=[f"{doc_ids[i]} line {i + 1}" for i in shown], caption="outputs with the most Arabic script left")
+shown = lines[lines["arabic"] > 0].sort_values("arabic", ascending=False).head(WORST)
+side_by_side(shown["source"], shown["hypothesis"], 100 * shown["arabic"], index=shown["label"],
+             headers=["Arabic source", "English output", "% Arabic letters in output"],
+             langs=["ar", "en", "en"], caption="outputs with the most Arabic script left")
 
 # %% [markdown]
 # The output column is left to right even where it holds Arabic: it is English text with
 # Arabic inside, and the browser still lays out each Arabic run right to left.
 #
 # ## 6. Summary error propagation
-# Does a translation error matter for a summary? Each document's machine translation and its
-# human reference translation are summarised the same way, and the two summaries are scored
-# against each other (ROUGE and chrF; 100 = the translation errors did not change the
-# summary). TextRank first (no weights), then the abstractive summariser `SUMMARY_MODEL`.
+# Does a translation error matter for a summary? The run summarised each document's machine
+# translation and its human reference translation the same way (`[[summaries]]` in the
+# config), and scored the two summaries against each other (ROUGE and chrF; 100 = the
+# translation errors did not change the summary): TextRank (no weights), and the abstractive
+# summariser `SUMMARY_MODEL`. Those scores are `results.summary_scores`.
 
 # %%
-from summ.summarise import Summariser, SummaryConfig, propagation, propagation_table
-
-ids = list(lines_of)
-mt_documents = ["\n".join(hyps[i] for i in lines_of[d]) for d in ids]
-ref_documents = ["\n".join(refs[i] for i in lines_of[d]) for d in ids]
-summarisers = {"textrank": Summariser(SummaryConfig(strategy="textrank", lang="en", sentences=3))}
-if SUMMARY_MODEL:
-    summarisers["abstractive"] = Summariser(SummaryConfig(strategy="abstractive", lang="en", model=SUMMARY_MODEL,
-                                                          max_tokens=SUMMARY_MAX_TOKENS, device=DEVICE))
-propagated = {name: propagation(mt_documents, ref_documents, s, ids=ids) for name, s in summarisers.items()}
-table([{"summariser": name, "documents": len(rows_),
-        **{metric: mean(r.scores[metric] for r in rows_) for metric in rows_[0].scores}}
-       for name, rows_ in propagated.items()], caption="summary(MT) against summary(reference), mean over documents")
+summary_scores = results.summary_scores
+by_summary = summary_scores[summary_scores["level"] == "document"]
+means = by_summary.pivot_table(index="summary", columns="metric", values="score", sort=False)
+table(means.assign(documents=by_summary.groupby("summary")["item"].nunique()),
+      caption="summary(MT) against summary(reference), mean over documents")
 
 # %% [markdown]
 # Per document, next to the document's translation chrF: where translation is poor, does the
 # summary suffer too?
 
 # %%
-extractive = {row["id"]: row for row in propagation_table(propagated["textrank"])}
-order = sorted(ids, key=lambda d: by_document[d])
-table([{"document": d, "translation chrF": by_document[d], "summary ROUGE-1": extractive[d]["rouge1"],
-        "summary chrF": extractive[d]["chrf"]} for d in order[:WORST]],
+textrank = by_summary[by_summary["summary"] == "textrank"]
+textrank = textrank.pivot(index="item", columns="metric", values="score")
+names = {"chrF": "translation chrF", "rouge1": "summary ROUGE-1", "chrf": "summary chrF"}
+joined = documents.set_index("document")[["chrF"]].join(textrank[["rouge1", "chrf"]])
+table(joined.rename(columns=names).sort_values("translation chrF").head(WORST),
       caption="TextRank summaries, documents with the lowest translation chrF first")
 
 # %%
-worst_summary = min(propagated["textrank"], key=lambda r: r.scores["rouge1"])
-side_by_side([worst_summary.mt_summary], [worst_summary.ref_summary],
+changed = textrank["rouge1"].idxmin()
+summaries = results.summaries
+texts = summaries[(summaries["summary"] == "textrank") & (summaries["id"] == changed)]
+texts = texts.set_index("system")["text"]
+side_by_side([texts[name]], [texts["_reference"]], index=[changed], langs=["en", "en"],
              headers=["summary of the machine translation", "summary of the reference translation"],
-             langs=["en", "en"], index=[worst_summary.id], caption="the document whose summary changed most (TextRank)")
+             caption="the document whose summary changed most (TextRank)")
 
 # %% [markdown]
 # TextRank picks sentences by their overlap with the rest of the document, so translation
@@ -236,7 +291,6 @@ side_by_side([worst_summary.mt_summary], [worst_summary.ref_summary],
 #   conclusions; score subsets as corpora (chrF), not as means of sentence scores.
 # * The worst segments, the flagged ones (repetition, capped, odd length) and the outputs with
 #   Arabic left in them are the first places to look for systematic errors.
-# * `summ.summarise.propagation` measures how much of that reaches a summary.
-# * The same analyses work on a `summ run` results folder: `scores.sentence.csv`,
-#   `scores.document.csv` and `outputs/*/SYSTEM.segments.jsonl` hold every number and flag
-#   used here.
+# * Everything here is pandas on `load_results(folder)`: `scores` (every level), `segments`
+#   (flags per segment), `summaries` and `summary_scores`, and `summ.report.line_scores` joins
+#   them per line; the same cells work on any `summ run` results folder.

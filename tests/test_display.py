@@ -22,8 +22,13 @@ EN = 'The president said: "Are you well?" then left.'
 
 
 def _cells(html: str) -> list[str]:
-    """The opening tags of every body cell."""
-    return re.findall(r"<td[^>]*>", html)
+    """Every body cell, tag and content."""
+    return re.findall(r"<td[^>]*>.*?</td>", html, flags=re.S)
+
+
+def _rule(html: str, selector: str) -> str:
+    """The CSS properties the view's style block gives ``selector`` (e.g. ``td.rtl``)."""
+    return re.search(rf"#T_\w+ {re.escape(selector)} \{{([^}}]*)\}}", html).group(1)
 
 
 # --------------------------------------------------------------------------- side_by_side
@@ -31,31 +36,37 @@ def _cells(html: str) -> list[str]:
 
 def test_arabic_cells_are_rtl_and_english_cells_ltr() -> None:
     view = side_by_side([AR], [EN], ["reference"], headers=["source", "output", "reference"])
-    ar_cell, en_cell, ref_cell = _cells(view._repr_html_())
-    assert 'dir="rtl"' in ar_cell and 'lang="ar"' in ar_cell and "text-align:right" in ar_cell
+    html = view.to_html()
+    ar_cell, en_cell, ref_cell = _cells(html)
+    assert 'class="data row0 col0 rtl"' in ar_cell and '<span dir="rtl" lang="ar">' in ar_cell
     for cell in (en_cell, ref_cell):
-        assert 'dir="ltr"' in cell and 'lang="en"' in cell and "text-align:left" in cell
+        assert " ltr" in cell and '<span dir="ltr" lang="en">' in cell
+    rtl, ltr = _rule(html, "td.rtl"), _rule(html, "td.ltr")
+    assert "direction: rtl" in rtl and "text-align: right" in rtl
+    assert "direction: ltr" in ltr and "text-align: left" in ltr
 
 
 def test_explicit_langs_override_the_guess() -> None:
     # Untranslated Arabic in an English output column stays in an LTR column: the column's
     # language is what the user says it is.
-    view = side_by_side([AR], [AR], langs=["ar", "en"])
-    ar_cell, en_cell = _cells(view.html)
-    assert 'dir="rtl"' in ar_cell and 'dir="ltr"' in en_cell
+    ar_cell, en_cell = _cells(side_by_side([AR], [AR], langs=["ar", "en"]).to_html())
+    assert 'dir="rtl"' in ar_cell and " rtl" in ar_cell
+    assert 'dir="ltr"' in en_cell and " ltr" in en_cell
 
 
 def test_guessed_headers_name_the_languages() -> None:
-    html = side_by_side([AR], [EN]).html
+    html = side_by_side([AR], [EN]).to_html()
     assert ">Arabic</th>" in html and ">English</th>" in html
+    assert "text-align: right" in _rule(html, "th.col0")  # the Arabic column's header too
 
 
 def test_content_is_html_escaped() -> None:
-    view = side_by_side(["<script>alert('x')</script> نص"], ["a & b <b>bold</b>"], caption="<i>caption</i>",
-                        index=["<doc>"])
-    html = view.html
+    html = side_by_side(["<script>alert('x')</script> نص"], ["a & b <b>bold</b>"],
+                        caption="<i>caption</i>", index=["<doc>"],
+                        headers=["<h>", "out"]).to_html()
     assert "<script>" not in html and "<b>bold" not in html and "<i>" not in html and "<doc>" not in html
     assert "&lt;script&gt;" in html and "a &amp; b &lt;b&gt;bold&lt;/b&gt;" in html
+    assert ">&lt;h&gt;</th>" in html
 
 
 def test_mismatched_lengths_name_every_column() -> None:
@@ -76,7 +87,8 @@ def test_mismatched_lengths_are_caught_when_headers_repeat() -> None:
         side_by_side(["a", "b"], ["x"], ["y", "z"])
     with pytest.raises(ValueError, match=r"column 1 \('same'\) has 2, column 2 \('same'\) has 1, 'other' has 1 rows"):
         side_by_side(["a", "b"], ["x"], ["y"], headers=["same", "same", "other"])
-    assert side_by_side(["a", "b"], ["x", "y"]).html.count("<tr") == 3  # header + two rows
+    html = side_by_side(["a", "b"], ["x", "y"]).to_html()
+    assert html.count("<tr") == 3 and html.count(">English</th>") == 2  # header + two rows
 
 
 def test_a_bare_string_is_refused() -> None:
@@ -85,22 +97,38 @@ def test_a_bare_string_is_refused() -> None:
 
 
 def test_long_text_wraps_inside_fixed_columns() -> None:
-    html = side_by_side(["كلمة " * 500], ["word" * 300]).html  # one 1200-character unbroken token
-    assert "table-layout:fixed" in html and "width:100%" in html
-    for cell in _cells(html):
-        assert "white-space:pre-wrap" in cell and "overflow-wrap:anywhere" in cell
+    # The second column is one 1200-character unbroken token.
+    html = side_by_side(["كلمة " * 500], ["word" * 300]).to_html()
+    table = _rule(html, "")
+    assert "table-layout: fixed" in table and "width: 100%" in table
+    cell = _rule(html, "td")
+    assert "white-space: pre-wrap" in cell and "overflow-wrap: anywhere" in cell
+    assert all(" rtl" in c or " ltr" in c for c in _cells(html))
 
 
-def test_index_scores_and_plain_text_fallback() -> None:
-    view = side_by_side([AR], [EN], [12.345], headers=["source", "output", "chrF"], index=["bbc.1 #3"])
-    assert ">12.3</td>" in view.html and ">bbc.1 #3</td>" in view.html
-    assert "[bbc.1 #3]" in repr(view) and "chrF: 12.3" in repr(view)
+def test_index_scores_and_missing_values() -> None:
+    import pandas as pd
+
+    view = side_by_side(pd.Series([AR, None]), [EN, float("nan")], [12.345, pd.NA],
+                        headers=["source", "output", "chrF"], index=["bbc.1 #3", "bbc.1 #4"])
+    html = view.to_html()
+    assert ">12.3</span></td>" in html and ">bbc.1 #3</td>" in html
+    assert view.data.values.tolist() == [["bbc.1 #3", AR, EN, "12.3"],
+                                         ["bbc.1 #4", "–", "–", "–"]]
 
 
 def test_save_writes_a_utf8_page(tmp_path) -> None:
-    path = side_by_side([AR], [EN], caption="seed").save(tmp_path / "views" / "x.html")
+    path = tmp_path / "x.html"
+    side_by_side([AR], [EN], caption="seed").to_html(path, doctype_html=True)
     page = path.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page and AR in page
+
+
+def test_views_of_one_notebook_have_distinct_ids() -> None:
+    # Each view's CSS is scoped to its table id: two views with one id would restyle each other.
+    first, second = side_by_side([AR], [EN]).to_html(), side_by_side([AR], [EN]).to_html()
+    ids = [re.search(r'id="(T_\w+)"', html).group(1) for html in (first, second)]
+    assert ids[0] != ids[1]
 
 
 # --------------------------------------------------------------------------- table, markdown
@@ -109,17 +137,33 @@ def test_save_writes_a_utf8_page(tmp_path) -> None:
 def test_table_formats_and_directs_cells() -> None:
     view = table([{"outlet": "bbc", "chrF": 51.234, "note": None}, {"outlet": "الجزيرة", "chrF": 7, "note": "x"}],
                  caption="by outlet")
-    html = view.html
-    assert ">51.2</td>" in html and ">–</td>" in html and ">7</td>" in html
-    arabic = [c for c in _cells(html) if 'dir="rtl"' in c]
-    assert len(arabic) == 1 and "text-align:right" in arabic[0]
-    assert "by outlet" in repr(view) and "bbc | 51.2 | –" in repr(view)
+    html = view.to_html()
+    assert ">51.2</td>" in html and ">7</td>" in html and ">–</span></td>" in html
+    numbers = [c for c in _cells(html) if " number" in c]
+    assert len(numbers) == 2 and "text-align: right" in _rule(html, "td.number")
+    arabic = [c for c in _cells(html) if " rtl" in c]
+    assert len(arabic) == 1 and "الجزيرة" in arabic[0] and 'lang="ar"' in arabic[0]
+    assert "<caption>by outlet</caption>" in html
+    assert view.data.values.tolist() == [["bbc", "51.2", "–"], ["الجزيرة", "7", "x"]]
 
 
 def test_table_of_one_record_is_vertical() -> None:
-    html = table({"segments": 17, "capped": 0}).html
+    html = table({"segments": 17, "capped": 0}).to_html()
     assert re.findall(r"<th[^>]*>([^<]*)</th>", html) == ["field", "value"]
-    assert ">segments</td>" in html and ">17</td>" in html
+    assert ">segments</span></td>" in html and ">17</td>" in html
+
+
+def test_table_shows_a_frames_index_and_lists() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"system": ["a", "b"], "chrf": [1.25, 2.0], "flags": [["capped"], []]})
+    pivot = frame.set_index("system")
+    view = table(pivot, digits=2)
+    assert re.findall(r"<th[^>]*>([^<]*)</th>", view.to_html()) == ["system", "chrf", "flags"]
+    assert view.data.values.tolist() == [["a", "1.25", "capped"], ["b", "2.00", ""]]
+    filtered = pivot.reset_index().iloc[[1]]  # row numbers are not data
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", table(filtered).to_html())
+    assert headers == ["system", "chrf", "flags"]
 
 
 def test_markdown_is_rendered_as_markdown() -> None:

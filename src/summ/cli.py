@@ -280,6 +280,7 @@ def _run_report(args: argparse.Namespace) -> int:
 def _add_evaluate(sub) -> None:
     from summ.config import SignificanceConfig
     from summ.metrics import ALL_METRICS, LEVELS, METRICS
+    from summ.report import EVALUATION_FORMATS
 
     p = sub.add_parser("evaluate", help="score hypothesis files against references with sacrebleu (signatures, significance)")
     p.add_argument("--hyp", type=Path, action="append", required=True, help="hypothesis file (repeat for several systems)")
@@ -293,7 +294,8 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--method", choices=["bs", "ar"], default="bs", help="paired bootstrap (bs) or approximate randomisation (ar)")
     p.add_argument("--n-samples", type=int, default=None, help="resamples/trials (default: sacrebleu's)")
     p.add_argument("--seed", type=int, default=SignificanceConfig.seed)
-    p.add_argument("--format", choices=["table", "json", "csv", "latex"], default="table")
+    p.add_argument("--format", choices=EVALUATION_FORMATS, default="table",
+                   help="csv and json: every score with its signature and paired test")
     p.add_argument("--encoding", default="utf-8",
                    help="of every file (utf-8-sig drops a BOM; utf-8 keeps it, as sacrebleu)")
     _add_sacrebleu_settings(p)

@@ -1,18 +1,17 @@
 """Notebook views: Arabic beside English in the right direction, tables, images and plots.
 
-Everything here returns a small object that a notebook shows by itself (``_repr_html_``,
-``_repr_markdown_``, ``_repr_png_``), so neither this module nor the notebooks need IPython:
+Everything here returns an object that a notebook shows by itself, so neither this module
+nor the notebooks need IPython:
 
-* :func:`side_by_side` — aligned columns (Arabic source, English output, reference, ...) as an
-  HTML table. Arabic cells carry ``dir="rtl" lang="ar"`` and English cells ``dir="ltr"
-  lang="en"``, so the browser lays each out in its own direction; long text wraps inside its
-  cell, and every string is HTML-escaped.
-* :func:`table` — rows of dicts (or one dict) as an HTML table; cells that are mostly Arabic
-  script are right-to-left.
+* :func:`side_by_side` — aligned columns (Arabic source, English output, reference, ...) and
+  :func:`table` — records or a DataFrame, both as a pandas ``Styler`` (``.data`` holds the
+  texts, ``.to_html()`` the HTML). Arabic cells are right to left by CSS (``direction: rtl;
+  text-align: right``) and carry ``dir="rtl" lang="ar"`` on their text, English cells
+  ``dir="ltr" lang="en"``; long text wraps inside its cell; every string is HTML-escaped.
 * :func:`markdown`, :func:`image` — stored Markdown (``summ.report`` tables) and stored plots.
 * :func:`bar_chart`, :func:`histogram`, :func:`line_chart` — matplotlib figures whose Arabic
   labels come out joined and right-to-left (:func:`arabic_label`), in a font that has Arabic
-  glyphs (:func:`arabic_font`).
+  glyphs (:func:`arabic_font`); :func:`figure` is the bare figure they (and the report) draw on.
 
 Arabic in matplotlib: matplotlib before 3.11 draws characters one by one, left to right, in
 their isolated forms, so Arabic must be *shaped* (letters joined: ``arabic_reshaper``) and put
@@ -21,8 +20,8 @@ matplotlib 3.11 and later lay text out with libraqm, which shapes and reorders b
 pre-shaped text would then be reversed a second time. :func:`arabic_label` picks the right one
 for the installed matplotlib, and the plot helpers use it for every label.
 
-matplotlib, ``arabic_reshaper`` and ``python-bidi`` are imported only when a plot or a shaped
-label is made, so ``import summ.display`` stays light.
+pandas, matplotlib, ``arabic_reshaper`` and ``python-bidi`` are imported only when a view, a
+plot or a shaped label is made, so ``import summ.display`` stays light.
 """
 
 from __future__ import annotations
@@ -30,13 +29,19 @@ from __future__ import annotations
 import functools
 import html
 import io
+import itertools
 import math
+import numbers
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from summ.segment import arabic_ratio
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pandas.io.formats.style import Styler
 
 __all__ = [
     "View",
@@ -48,6 +53,7 @@ __all__ = [
     "table",
     "markdown",
     "image",
+    "figure",
     "shape_arabic",
     "arabic_label",
     "matplotlib_shapes_text",
@@ -71,31 +77,42 @@ RTL_LANGS: frozenset[str] = frozenset(
 #: threshold the translation pipeline uses for its ``not-arabic`` flag.
 ARABIC_THRESHOLD = 0.5
 
-# Inline styles rather than a <style> block: JupyterLab, VS Code and static renderers keep
-# attributes on the element while some of them drop or sandbox <style> elements. Fixed table
-# layout + pre-wrap + overflow-wrap make long sentences (and long unbroken tokens such as URLs)
-# wrap inside their column instead of widening the table past the screen; pre-wrap also keeps
-# a document's paragraph breaks.
-_TABLE_STYLE = "border-collapse:collapse;table-layout:fixed;width:100%;margin:0.5em 0;"
-_CELL_STYLE = (
-    "border:1px solid #d0d7de;padding:6px 10px;vertical-align:top;"
-    "white-space:pre-wrap;overflow-wrap:anywhere;word-break:normal;"
-)
-_HEAD_STYLE = _CELL_STYLE + "background:#f6f8fa;font-weight:600;"
-# table() sizes its columns to their content, so its cells must not break inside words
-# ("anywhere" would let a column shrink to one letter): break-word only breaks a word that
-# cannot fit on a line of its own, and headers stay on one line.
-_TABLE_CELL_STYLE = _CELL_STYLE.replace("overflow-wrap:anywhere", "overflow-wrap:break-word")
-_TABLE_HEAD_STYLE = _TABLE_CELL_STYLE + "background:#f6f8fa;font-weight:600;white-space:nowrap;"
+# CSS of the views, by selector under the table's id. pre-wrap keeps a document's paragraph
+# breaks; side_by_side's fixed layout with overflow-wrap:anywhere makes long sentences (and
+# long unbroken tokens such as URLs) wrap inside their column instead of widening the table
+# past the screen. table() sizes its columns to their content, so its cells must not break
+# inside words ("anywhere" would let a column shrink to one letter): break-word only breaks a
+# word that cannot fit on a line of its own, and its headers stay on one line.
+_CELL = ("border: 1px solid #d0d7de; padding: 6px 10px; vertical-align: top; "
+         "white-space: pre-wrap; word-break: normal; ")
+_HEAD = "background: #f6f8fa; font-weight: 600; "
 # Naskh fonts are what Arabic readers expect for running text; the list ends in fonts most
 # systems have, so a cell never falls back to boxes.
-_RTL_STYLE = (
-    "text-align:right;font-family:'Noto Naskh Arabic','Amiri','Scheherazade New','Noto Sans Arabic',"
-    "'Arial','DejaVu Sans',sans-serif;font-size:1.1em;line-height:1.8;"
-)
-_LTR_STYLE = "text-align:left;line-height:1.5;"
-_INDEX_STYLE = _CELL_STYLE + "color:#57606a;font-size:0.9em;text-align:left;"
-_CAPTION_STYLE = "caption-side:top;text-align:left;font-weight:600;padding:4px 0;"
+_RTL = ("direction: rtl; text-align: right; font-family: 'Noto Naskh Arabic', 'Amiri', "
+        "'Scheherazade New', 'Noto Sans Arabic', 'Arial', 'DejaVu Sans', sans-serif; "
+        "font-size: 1.1em; line-height: 1.8;")
+_STYLES = [
+    {"selector": "caption", "props": "caption-side: top; text-align: left; font-weight: 600; "
+                                     "padding: 4px 0;"},
+    {"selector": "td.rtl", "props": _RTL},
+    {"selector": "td.ltr", "props": "direction: ltr; text-align: left; line-height: 1.5;"},
+    {"selector": "td.number", "props": "direction: ltr; text-align: right; "
+                                       "font-variant-numeric: tabular-nums;"},
+    {"selector": "td.label", "props": "color: #57606a; font-size: 0.9em; text-align: left;"},
+]
+_SIDE_BY_SIDE = [
+    {"selector": "", "props": "border-collapse: collapse; table-layout: fixed; width: 100%; "
+                              "margin: 0.5em 0;"},
+    {"selector": "td, th", "props": _CELL + "overflow-wrap: anywhere;"},
+    {"selector": "th", "props": _HEAD + "text-align: left;"},
+]
+_TABLE = [
+    {"selector": "", "props": "border-collapse: collapse; margin: 0.5em 0; max-width: 100%;"},
+    {"selector": "td, th", "props": _CELL + "overflow-wrap: break-word;"},
+    {"selector": "th", "props": _HEAD + "text-align: left; white-space: nowrap;"},
+]
+# Distinct table ids (and so CSS scopes) for the views of one notebook, the same on every run.
+_IDS = itertools.count()
 
 
 def _base_lang(lang: str) -> str:
@@ -131,20 +148,43 @@ def _text(value: Any, digits: int) -> str:
     return str(value)
 
 
-def _cell(tag: str, text: str, lang: str, style: str = _CELL_STYLE) -> str:
-    rtl = is_rtl(lang)
-    direction = "rtl" if rtl else "ltr"
-    return (
-        f'<{tag} dir="{direction}" lang="{html.escape(lang)}" style="{style}{_RTL_STYLE if rtl else _LTR_STYLE}">'
-        f"{html.escape(text)}</{tag}>"
-    )
+def _plain(values: Any) -> pd.Series:
+    """``values`` as Python objects, every missing value (NaN, NA, NaT) as None."""
+    import pandas as pd
+
+    column = pd.Series(list(values), dtype=object)
+    return column.where(column.notna(), None)
+
+
+def _span(text: str, lang: str) -> str:
+    # The cell's CSS sets its direction; dir and lang on the text itself tell the browser (and
+    # screen readers, and font fallback) what it is, where Styler puts no attributes on a td.
+    if not lang:
+        return text
+    direction = "rtl" if is_rtl(lang) else "ltr"
+    return f'<span dir="{direction}" lang="{html.escape(lang)}">{text}</span>'
+
+
+def _view(cells: pd.DataFrame, langs: pd.DataFrame, headers: Sequence[str], styles: list,
+          css_class: str, caption: str | None, classes: pd.DataFrame | None = None) -> Styler:
+    """A Styler of text ``cells`` (positional columns, so headers may repeat) whose cells get
+    the direction of their language in ``langs`` (``""``: a number)."""
+    styler = cells.style.set_uuid(f"summ{next(_IDS)}").hide(axis="index")
+    for col in cells.columns:  # one formatter per language of the column
+        for lang in dict.fromkeys(langs[col]):
+            rows = langs.index[langs[col] == lang]
+            styler.format(functools.partial(_span, lang=lang), subset=(rows, [col]), escape="html")
+    if classes is None:
+        classes = langs.map(lambda lang: "rtl" if is_rtl(lang) else "ltr" if lang else "number")
+    styler.set_td_classes(classes)
+    styler.relabel_index([html.escape(str(h)) for h in headers], axis="columns")
+    styler.set_table_styles(styles + _STYLES).set_table_attributes(f'class="{css_class}"')
+    return styler.set_caption(html.escape(caption)) if caption else styler
 
 
 # --------------------------------------------------------------------------------------------
 # Displayable objects
 # --------------------------------------------------------------------------------------------
-
-
 class View:
     """An HTML fragment that notebooks render (``_repr_html_``), with a plain-text fallback.
 
@@ -259,33 +299,40 @@ def side_by_side(
     index: Sequence[Any] | None = None,
     caption: str | None = None,
     digits: int = 1,
-) -> View:
+) -> Styler:
     """Aligned texts in columns: e.g. Arabic source, English output and English reference.
 
     Args:
-        *columns: one sequence per column, all of the same length (row i of every column
-            belongs together). Non-string values (scores, flags) are written as text.
+        *columns: one sequence (list, Series) per column, all of the same length (row i of
+            every column belongs together). Non-string values (scores, flags) are written
+            as text.
         headers: a title per column (default ``"Arabic"``/``"English"`` from the language).
-        langs: a language code per column (``"ar"``, ``"en"``...); decides ``dir`` and
-            ``lang`` of its cells. Default: ``"ar"`` for a column whose cells are mostly Arabic
-            script, else ``"en"``.
+        langs: a language code per column (``"ar"``, ``"en"``...); decides the direction and
+            ``lang`` of its cells. Default: ``"ar"`` for a column whose cells are mostly
+            Arabic script, else ``"en"``.
         index: a label per row (``"bbc.381790 #3"``), shown in a first, narrow column.
         caption: a line above the table.
         digits: decimals of float values.
 
     Returns:
-        A :class:`View` (shown as HTML in notebooks; ``.save(path)`` writes a page).
+        A pandas ``Styler`` (shown as HTML in notebooks; ``.data`` holds the texts,
+        ``.to_html(path, doctype_html=True)`` writes a page).
 
     Raises:
         ValueError: no columns, or columns (headers, langs, index) of different lengths.
+        TypeError: a column is a bare string.
     """
+    import pandas as pd
+
     if not columns:
         raise ValueError("side_by_side needs at least one column")
     if any(isinstance(c, str) for c in columns):
-        raise TypeError("side_by_side takes sequences of texts, not a bare string; wrap one text as [text]")
-    cols = [[_text(v, digits) for v in c] for c in columns]
+        raise TypeError("side_by_side takes sequences of texts, not a bare string; "
+                        "wrap one text as [text]")
+    cols = [[_text(v, digits) for v in _plain(c)] for c in columns]
     langs = list(langs) if langs is not None else [_guess_lang(c) for c in cols]
-    headers = list(headers) if headers is not None else [_LANG_NAMES.get(_base_lang(lang), lang) for lang in langs]
+    headers = list(headers) if headers is not None else \
+        [_LANG_NAMES.get(_base_lang(lang), lang) for lang in langs]
     for what, values in (("headers", headers), ("langs", langs)):
         if len(values) != len(cols):
             raise ValueError(f"side_by_side: {len(cols)} columns but {len(values)} {what}")
@@ -298,35 +345,25 @@ def side_by_side(
     if len(set(lengths.values())) > 1:
         listing = ", ".join(f"{name} has {n}" for name, n in lengths.items())
         raise ValueError(f"side_by_side: columns must be aligned row for row, but {listing} rows")
-    labels = [_text(v, digits) for v in index] if index is not None else None
-
+    if index is not None:
+        cols, langs, headers = [[_text(v, digits) for v in _plain(index)], *cols], ["", *langs], \
+            ["", *headers]
+    cells = pd.DataFrame(dict(enumerate(cols)), columns=range(len(cols)))
+    cell_langs = pd.DataFrame({j: [lang] * len(cells) for j, lang in enumerate(langs)},
+                              columns=cells.columns)
+    classes = cell_langs.map(lambda lang: "rtl" if is_rtl(lang) else "ltr")
     # Column widths follow content: a column of sentences gets far more room than one of
     # scores or flags, so the texts being compared are not squeezed by the numbers beside them.
-    weights = [_width_weight([h, *c], _TEXT_WEIGHT) for h, c in zip(headers, cols)]
-    if labels is not None:
-        weights.insert(0, _width_weight(labels, _INDEX_WEIGHT))
-    total = sum(weights)
-    parts = [f'<table class="summ-side-by-side" style="{_TABLE_STYLE}">']
-    if caption:
-        parts.append(f'<caption style="{_CAPTION_STYLE}">{html.escape(caption)}</caption>')
-    parts.append("<colgroup>" + "".join(f'<col style="width:{100 * w / total:.2f}%">' for w in weights) + "</colgroup>")
-    head = ['<th style="' + _HEAD_STYLE + '"></th>'] if labels is not None else []
-    for h, lang in zip(headers, langs):
-        align = "right" if is_rtl(lang) else "left"
-        head.append(f'<th dir="ltr" lang="en" style="{_HEAD_STYLE}text-align:{align};">{html.escape(h)}</th>')
-    parts.append("<thead><tr>" + "".join(head) + "</tr></thead><tbody>")
-    for i in range(len(cols[0])):
-        row = [f'<td style="{_INDEX_STYLE}">{html.escape(labels[i])}</td>'] if labels is not None else []
-        row += [_cell("td", c[i], lang) for c, lang in zip(cols, langs)]
-        parts.append("<tr>" + "".join(row) + "</tr>")
-    parts.append("</tbody></table>")
-
-    text_rows = []
-    for i in range(len(cols[0])):
-        head_line = f"[{labels[i]}]" if labels is not None else f"[{i + 1}]"
-        text_rows.append("\n".join([head_line, *(f"  {h}: {c[i]}" for h, c in zip(headers, cols))]))
-    text = ((caption + "\n") if caption else "") + "\n".join(text_rows)
-    return View("".join(parts), text, caption or "side by side")
+    caps = [_INDEX_WEIGHT if index is not None and j == 0 else _TEXT_WEIGHT
+            for j in range(len(cols))]
+    weights = [_width_weight([h, *c], cap) for h, c, cap in zip(headers, cols, caps)]
+    styles = [{"selector": f"th.col{j}", "props": f"width: {100 * w / sum(weights):.2f}%;"
+               + (" text-align: right;" if is_rtl(lang) else "")}
+              for j, (w, lang) in enumerate(zip(weights, langs))]
+    if index is not None:
+        classes[0] = "label"
+    return _view(cells, cell_langs, headers, _SIDE_BY_SIDE + styles, "summ-side-by-side", caption,
+                 classes)
 
 
 # Relative column widths of side_by_side: a column's longest text in characters, between a
@@ -341,64 +378,60 @@ def _width_weight(texts: Sequence[str], cap: int) -> int:
     return min(max(longest, _MIN_WEIGHT), cap)
 
 
-_LANG_NAMES = {"ar": "Arabic", "en": "English", "fa": "Persian", "ur": "Urdu", "he": "Hebrew", "fr": "French"}
+_LANG_NAMES = {"ar": "Arabic", "en": "English", "fa": "Persian", "ur": "Urdu", "he": "Hebrew",
+               "fr": "French"}
 
 
 def table(
-    rows: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+    rows: pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Any],
     columns: Sequence[str] | None = None,
     *,
     caption: str | None = None,
     digits: int = 1,
-) -> View:
-    """Rows of dicts as an HTML table; one dict is shown as a two-column ``field | value`` table.
+) -> Styler:
+    """A DataFrame or records as an HTML table; one dict is a two-column ``field | value`` table.
 
-    Cells whose text is mostly Arabic script are right-to-left (``dir="rtl" lang="ar"``);
-    everything else is left-to-right. Floats get ``digits`` decimals; ``None`` is a dash.
+    Cells whose text is mostly Arabic script are right to left; numbers are right-aligned;
+    everything else is left to right. Floats get ``digits`` decimals; missing values are a
+    dash; lists are joined with commas.
 
     Args:
-        rows: the records (e.g. ``[{"outlet": "bbc", "documents": 7}, ...]``), or one record.
-        columns: which keys, in which order (default: every key, in order of first appearance).
+        rows: a DataFrame (a named index is shown as columns, e.g. a pivot's or a group-by's),
+            records (``[{"outlet": "bbc", "documents": 7}, ...]``), or one record.
+        columns: which columns, in which order (default: all, records' keys in order of
+            first appearance).
         caption: a line above the table.
         digits: decimals of float values.
 
     Returns:
-        A :class:`View`.
+        A pandas ``Styler`` (``.data`` holds the texts).
     """
-    if isinstance(rows, Mapping):
-        rows = [{"field": k, "value": v} for k, v in rows.items()]
-    rows = list(rows)
-    if columns is None:
-        seen: dict[str, None] = {}
-        for r in rows:
-            seen.update(dict.fromkeys(r))
-        columns = list(seen)
-    parts = ['<table class="summ-table" style="border-collapse:collapse;margin:0.5em 0;max-width:100%;">']
-    if caption:
-        parts.append(f'<caption style="{_CAPTION_STYLE}">{html.escape(caption)}</caption>')
-    parts.append("<thead><tr>" + "".join(f'<th style="{_TABLE_HEAD_STYLE}">{html.escape(str(c))}</th>' for c in columns)
-                 + "</tr></thead><tbody>")
-    text_lines = [" | ".join(str(c) for c in columns)]
-    for r in rows:
-        cells, texts = [], []
-        for c in columns:
-            value = r.get(c)
-            text = _text(value, digits)
-            lang = "ar" if isinstance(value, str) and arabic_ratio(text) >= ARABIC_THRESHOLD else "en"
-            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            style = _TABLE_CELL_STYLE + ("text-align:right;font-variant-numeric:tabular-nums;" if numeric else "")
-            cells.append(_cell("td", text, lang, style) if not numeric else
-                         f'<td dir="ltr" style="{style}">{html.escape(text)}</td>')
-            texts.append(text)
-        parts.append("<tr>" + "".join(cells) + "</tr>")
-        text_lines.append(" | ".join(texts))
-    parts.append("</tbody></table>")
-    text = ((caption + "\n") if caption else "") + "\n".join(text_lines)
-    return View("".join(parts), text, caption or "table")
+    import pandas as pd
+
+    if isinstance(rows, pd.DataFrame):
+        # A named index (a pivot's, a group-by's) is data; an unnamed one (row numbers left by
+        # filtering) is not.
+        frame = rows.reset_index() if any(n is not None for n in rows.index.names) else rows
+        # Multi-level column labels (a pivot of several values) as one header each.
+        frame = frame.rename(columns=lambda c: " ".join(map(str, c)) if isinstance(c, tuple)
+                             else c)
+    elif isinstance(rows, Mapping):
+        frame = pd.DataFrame({"field": list(rows), "value": list(rows.values())}, dtype=object)
+    else:
+        frame = pd.DataFrame(list(rows), dtype=object)  # object: 7 stays 7, not 7.0
+    if columns is not None:
+        frame = frame.reindex(columns=list(columns))
+    values = pd.DataFrame({j: _plain(frame.iloc[:, j]) for j in range(frame.shape[1])},
+                          columns=range(frame.shape[1]))
+    cells = values.map(lambda v: _text(v, digits))
+    langs = values.map(lambda v: "" if isinstance(v, numbers.Number) and not isinstance(v, bool)
+                       else "ar" if isinstance(v, str) and arabic_ratio(v) >= ARABIC_THRESHOLD
+                       else "en")
+    return _view(cells, langs, list(frame.columns), _TABLE, "summ-table", caption)
 
 
 def markdown(text: str) -> Markdown:
-    """Markdown (e.g. :func:`summ.report.render_markdown` tables) rendered by the notebook."""
+    """Markdown (e.g. :func:`summ.report.corpus_markdown` tables) rendered by the notebook."""
     return Markdown(text)
 
 
@@ -527,9 +560,12 @@ def _clip(text: str, limit: int | None) -> str:
     return text if limit is None or len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _figure(width: float, height: float):
-    # A bare Figure on an Agg canvas: no pyplot, so no global figure list, no GUI backend and
-    # nothing changed in the user's own matplotlib state.
+def figure(width: float, height: float):
+    """A bare matplotlib ``Figure`` of ``width`` × ``height`` inches (100 dpi) on an Agg canvas.
+
+    No pyplot: no global figure list, no GUI backend, and nothing changed in the user's own
+    matplotlib state (the plot helpers here and ``summ.report`` draw on it).
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -592,7 +628,7 @@ def bar_chart(
         raise ValueError(f"bar_chart: {len(labels)} labels but {len(values)} values")
     shown = [arabic_label(_clip(str(lab), max_label_chars)) for lab in labels]
     n = len(shown)
-    fig = _figure(width, max(2.2, 0.38 * n + 1.3) if horizontal else 3.8)
+    fig = figure(width, max(2.2, 0.38 * n + 1.3) if horizontal else 3.8)
     ax = fig.add_subplot()
     positions = list(range(n))
     if horizontal:
@@ -640,7 +676,7 @@ def histogram(
         bins: number of equal-width bins over the range of all values.
     """
     values = [v for vs in groups.values() for v in vs]
-    fig = _figure(width, 3.6)
+    fig = figure(width, 3.6)
     ax = fig.add_subplot()
     if values:
         lo, hi = min(values), max(values)
@@ -671,7 +707,7 @@ def line_chart(
     for name, ys in series.items():
         if len(ys) != len(x_labels):
             raise ValueError(f"line_chart: series {name!r} has {len(ys)} values for {len(x_labels)} x labels")
-    fig = _figure(width, 3.8)
+    fig = figure(width, 3.8)
     ax = fig.add_subplot()
     for name, ys in series.items():
         xs = [i for i, y in enumerate(ys) if y is not None]

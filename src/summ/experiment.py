@@ -2,28 +2,9 @@
 
 ``summ run eval/configs/NAME.toml`` reads a TOML file into frozen dataclasses
 (:mod:`summ.config`, which checks all of it before any model is loaded), then
-translates each dataset with each system, scores what it wrote, and records how:
-
-.. code-block:: text
-
-    eval/results/NAME/
-      manifest.json              versions, machine, model revisions, settings, data hashes,
-                                 signatures, per-system run summaries and failures, wall time
-      config.toml                the config as run (byte copy)
-      outputs/DATASET/SYSTEM.txt           one English line per source line (parallel data)
-      outputs/DATASET/SYSTEM/ID.txt        one English article per source article (articles)
-      outputs/DATASET/SYSTEM.segments.jsonl  one object per source segment
-      scores.csv                 corpus level: dataset, system, metric, level, item, score, n, signature
-      scores.document.csv        the same columns, one row per document
-      scores.sentence.csv        the same columns, one row per line
-      significance.csv           each system against the baseline (paired bootstrap / AR)
-      summaries/DATASET/STRATEGY/SYSTEM.jsonl   one summary per document ([[summaries]]);
-                                 _reference.jsonl (of the human reference translation),
-                                 _source.jsonl (strategies that summarise the Arabic)
-      summary_scores.csv         summary(MT) vs summary(reference): ROUGE and chrF, corpus level
-      summary_scores.document.csv  the same per document
-      cache.sqlite               finished segments: a rerun translates nothing twice
-      report/                    tables and plots (summ.report; rebuilt from the files above)
+translates each dataset with each system, scores what it wrote, and records how in a
+results folder (outputs, segment records, scores, significance tests, summaries and the
+manifest), written through :mod:`summ.results`, which defines its files and columns.
 
 Computing is kept apart from rendering (as in compare-mt): this module writes numbers,
 :mod:`summ.report` turns stored numbers into tables and plots without re-running or
@@ -37,16 +18,11 @@ result from any working directory. A model is a hub id, a local directory, or
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import gc
-import io
-import json
 import logging
 import os
 import platform
-import re
-import shutil
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -60,6 +36,30 @@ from summ.config import DatasetConfig, ExperimentConfig, SignificanceConfig, Sys
 from summ.engines.base import resolve_model
 from summ.errors import ConfigError, InputError, SummError
 from summ.metrics import METRICS, Comparison, MetricScore
+from summ.results import (
+    CONFIG,
+    MANIFEST,
+    REFERENCE_SUMMARIES,
+    SOURCE_SUMMARIES,
+    article_path,
+    articles_path,
+    hypothesis_path,
+    prepare,
+    read_published,
+    safe_file_name,
+    segments_path,
+    summaries_path,
+    write_bytes,
+    write_json,
+    write_jsonl,
+    write_scores,
+    write_significance,
+    write_summary_scores,
+    write_text,
+)
+# Rows are built here and written by summ.results, which owns their columns.
+from summ.results import comparison_row as _comparison_row
+from summ.results import score_row as _score_row
 
 logger = logging.getLogger(__name__)
 
@@ -72,13 +72,6 @@ logger = logging.getLogger(__name__)
 #: Distinct from the error codes (1-4) that mean "nothing was produced".
 PARTIAL_FAILURE_EXIT_CODE = 5
 
-# Files this module writes at the top of a results folder; a rerun replaces them.
-_GENERATED = ("outputs", "summaries", "report", "scores.csv", "scores.document.csv", "scores.sentence.csv",
-              "significance.csv", "summary_scores.csv", "summary_scores.document.csv", "config.toml")
-_SCORE_FILES = {"corpus": "scores.csv", "document": "scores.document.csv", "sentence": "scores.sentence.csv"}
-SCORE_COLUMNS = ("dataset", "system", "metric", "level", "item", "score", "n", "signature")
-SIGNIFICANCE_COLUMNS = ("dataset", "system", "baseline", "metric", "method", "score", "delta", "mean", "ci",
-                        "p_value", "significant", "n_samples", "seed", "signature")
 # Versions recorded in every manifest (what can change a number).
 _PACKAGES = ("summ", "torch", "transformers", "tokenizers", "sentencepiece", "ctranslate2", "sacrebleu",
              "rouge-score", "numpy")
@@ -154,7 +147,7 @@ def load_dataset(ds: DatasetConfig) -> LoadedDataset:
     docs = data.read_articles(ds.path, ds.encoding)
     by_file: dict[str, list[str]] = {}
     for d in docs:
-        by_file.setdefault(_safe_file_name(d.id), []).append(d.id)
+        by_file.setdefault(safe_file_name(d.id), []).append(d.id)
     clashes = [(name, ids) for name, ids in by_file.items() if len(ids) > 1]
     if clashes:
         name, ids = clashes[0]
@@ -251,10 +244,10 @@ def run(config: ExperimentConfig, *, report: bool = True, progress: bool = False
     out = config.output
     # All data errors before any model loads, and before the previous results are cleared.
     datasets = [load_dataset(ds) for ds in config.datasets]
-    _prepare_output(out)
-    _write_bytes(out / "config.toml", config.path.read_bytes())
+    prepare(out)
+    write_bytes(out / CONFIG, config.path.read_bytes())
     manifest = _manifest_head(config, datasets, started_at)
-    _write_json(out / "manifest.json", {**manifest, "status": "running"})
+    write_json(out / MANIFEST, {**manifest, "status": "running"})
 
     system_records: dict[str, dict] = {}
     outputs: dict[tuple[str, str], list[str]] = {}  # (dataset, system) -> line-aligned outputs
@@ -282,13 +275,13 @@ def run(config: ExperimentConfig, *, report: bool = True, progress: bool = False
         "failed": failed,
         "failed_summaries": failed_summaries,
     })
-    _write_json(out / "manifest.json", manifest)
+    write_json(out / MANIFEST, manifest)
     if failed or failed_summaries:
         # Once more at the end, where it is seen after hours of logs.
         logger.warning("%d of %d systems failed (%s)%s; their errors are in %s", len(failed), len(config.systems),
                        ", ".join(failed) or "none",
                        f", and summary strategies {', '.join(failed_summaries)}" if failed_summaries else "",
-                       out / "manifest.json")
+                       out / MANIFEST)
     files: tuple[Path, ...] = ()
     if report:
         from summ.report import build_report
@@ -296,25 +289,6 @@ def run(config: ExperimentConfig, *, report: bool = True, progress: bool = False
         files = tuple(build_report(out))
     logger.info("results in %s (%d ok, %d failed, %.1f s)", out, len(ok), len(failed), wall)
     return RunResult(out, ok, failed, files, wall, failed_summaries)
-
-
-def _prepare_output(out: Path) -> None:
-    """Make ``out`` ready: new, empty, or an earlier results folder (whose files are replaced).
-
-    A non-empty folder without ``manifest.json`` is refused: ``--output ~`` must never
-    delete anything of the user's.
-    """
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"output {out} is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
-        raise ConfigError(f"output {out} is not empty and holds no manifest.json: choose an empty or new folder")
-    out.mkdir(parents=True, exist_ok=True)
-    for name in _GENERATED:
-        target = out / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -395,30 +369,24 @@ def _one_line_text(text: str) -> str:
 def _translate_dataset(translator, system: SystemConfig, ds: LoadedDataset, out: Path) -> tuple[list[str], dict]:
     """Translate a dataset, write its outputs and segment records; return the outputs."""
     result = translator.translate_documents(ds.sources)
-    folder = out / "outputs" / ds.config.name
-    folder.mkdir(parents=True, exist_ok=True)
     outputs: dict[str, str] = {}
     if ds.kind == "parallel":
         lines = [_one_line_text(t) for t in result.texts]
-        hyp = folder / f"{system.name}.txt"
-        _write_text(hyp, "".join(line + "\n" for line in lines))
+        hyp = hypothesis_path(out, ds.config.name, system.name)
+        write_text(hyp, "".join(line + "\n" for line in lines))
         outputs["text"] = str(hyp.relative_to(out))
     else:
         lines = list(result.texts)
-        article_dir = folder / system.name
+        article_dir = articles_path(out, ds.config.name, system.name)
         article_dir.mkdir(parents=True, exist_ok=True)
         for doc_id, text in zip(ds.doc_ids, lines):
-            _write_text(article_dir / f"{_safe_file_name(doc_id)}.txt", text + "\n")
+            write_text(article_path(out, ds.config.name, system.name, doc_id), text + "\n")
         outputs["articles"] = str(article_dir.relative_to(out))
-    seg_path = folder / f"{system.name}.segments.jsonl"
-    _write_text(seg_path, "".join(json.dumps(obj, ensure_ascii=False) + "\n" for obj in _segment_objects(ds, result)))
+    seg_path = segments_path(out, ds.config.name, system.name)
+    write_jsonl(seg_path, _segment_objects(ds, result))
     outputs["segments"] = str(seg_path.relative_to(out))
     stats = result.stats
     return lines, {"status": "ok", "summary": stats.as_dict(), "line": stats.line(), "outputs": outputs}
-
-
-def _safe_file_name(doc_id: str) -> str:
-    return re.sub(r"[^\w.+-]", "_", doc_id) or "_"
 
 
 def _segment_objects(ds: LoadedDataset, result) -> list[dict]:
@@ -442,12 +410,6 @@ def _segment_objects(ds: LoadedDataset, result) -> list[dict]:
 # --------------------------------------------------------------------------------------
 
 
-def _score_row(dataset: str, system: str, s: MetricScore) -> dict:
-    return {"dataset": dataset, "system": system, "metric": s.metric, "level": s.level,
-            "item": "" if s.item is None else s.item, "score": repr(float(s.score)), "n": s.n,
-            "signature": s.signature}
-
-
 def _scored_datasets(config: ExperimentConfig, datasets: list[LoadedDataset],
                      outputs: dict[tuple[str, str], list[str]]):
     for ds in datasets:
@@ -467,7 +429,7 @@ def _score_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs:
     for ds, systems in _scored_datasets(config, datasets, outputs):
         ref_names = [ds.files.get(f"ref{i + 1}", f"ref{i + 1}") for i in range(len(ds.refs))]
         for system in systems:
-            hyp_path = out / "outputs" / ds.config.name / f"{system}.txt"
+            hyp_path = hypothesis_path(out, ds.config.name, system)
             hyps = read_lines(hyp_path)  # score the file on disk: the numbers describe what was written
             for level in config.levels:
                 if level == "document" and ds.doc_ids is None:
@@ -481,7 +443,7 @@ def _score_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs:
                     rows[level].append(_score_row(ds.config.name, system, s))
                     signatures.setdefault(s.metric, {})[level] = s.signature
     for level, level_rows in rows.items():
-        _write_csv(out / _SCORE_FILES[level], SCORE_COLUMNS, level_rows)
+        write_scores(out, level, level_rows)
     return signatures
 
 
@@ -502,7 +464,7 @@ def _significance_all(config: ExperimentConfig, datasets: list[LoadedDataset], o
             continue
         if len(systems) < 2 or not metrics:
             continue
-        hyps = {s: read_lines(out / "outputs" / ds.config.name / f"{s}.txt") for s in systems}
+        hyps = {s: read_lines(hypothesis_path(out, ds.config.name, s)) for s in systems}
         for method in sig.methods:
             comparisons = compare(hyps, ds.refs, config.baseline, metrics, method=method,
                                   n_samples=sig.n_samples, seed=sig.seed,
@@ -510,34 +472,14 @@ def _significance_all(config: ExperimentConfig, datasets: list[LoadedDataset], o
             for c in comparisons:
                 rows.append(_comparison_row(ds.config.name, c))
                 signatures[f"{c.metric}/{method}"] = c.signature
-    _write_csv(out / "significance.csv", SIGNIFICANCE_COLUMNS, rows)
+    write_significance(out, rows)
     return {"baseline": config.baseline, "methods": list(sig.methods), "n_samples": sig.n_samples,
             "seed": sig.seed, "metrics": list(metrics), "signatures": signatures, "notes": notes}
-
-
-def _num(x: float | None) -> str:
-    return "" if x is None else repr(float(x))
-
-
-def _comparison_row(dataset: str, c: Comparison) -> dict:
-    return {"dataset": dataset, "system": c.system, "baseline": c.baseline, "metric": c.metric,
-            "method": c.method, "score": _num(c.score), "delta": _num(c.delta), "mean": _num(c.mean),
-            "ci": _num(c.ci), "p_value": _num(c.p_value), "significant": str(c.significant).lower(),
-            "n_samples": c.n_samples, "seed": "" if c.seed is None else c.seed, "signature": c.signature}
 
 
 # --------------------------------------------------------------------------------------
 # Summaries (a dimension of the experiment; see StrategyConfig).
 # --------------------------------------------------------------------------------------
-
-
-SUMMARY_SCORE_COLUMNS = ("dataset", "summary", "system", "metric", "level", "item", "score", "n", "signature")
-_SUMMARY_SCORE_FILES = {"corpus": "summary_scores.csv", "document": "summary_scores.document.csv"}
-#: Name of the summaries of the human reference translation in ``summaries/DATASET/STRATEGY/``;
-#: system names start with a letter or digit, so it cannot clash with one.
-REFERENCE_SUMMARIES = "_reference"
-#: Name of the summaries of the Arabic source (``input = "source"``).
-SOURCE_SUMMARIES = "_source"
 
 
 def _documents(ds: LoadedDataset, lines: list[str]) -> tuple[list[str], list[str]]:
@@ -553,9 +495,12 @@ def _documents(ds: LoadedDataset, lines: list[str]) -> tuple[list[str], list[str
     return list(groups), ["\n".join(g) for g in groups.values()]
 
 
-def _summary_objects(ids: list[str], summaries) -> str:
-    return "".join(json.dumps({"id": doc_id, **summary.as_dict()}, ensure_ascii=False) + "\n"
-                   for doc_id, summary in zip(ids, summaries))
+def _save_summaries(out: Path, dataset: str, strategy: str, runs: dict, name: str, ids: list[str],
+                    summaries) -> None:
+    """Write one summary per document and record the file in the strategy's ``runs``."""
+    path = summaries_path(out, dataset, strategy, name)
+    write_jsonl(path, [{"id": doc_id, **s.as_dict()} for doc_id, s in zip(ids, summaries)])
+    runs[name] = str(path.relative_to(out))
 
 
 def _score_summaries(dataset: str, strategy: str, system: str, ids: list[str], hyps, refs,
@@ -571,10 +516,9 @@ def _score_summaries(dataset: str, strategy: str, system: str, ids: list[str], h
                             ref_name="reference-translation summaries", rouge_stem=rouge_stem)
         for m in found:
             # Per summary = per document: name the item by its document id.
-            item = "" if m.item is None else ids[int(m.item)]
-            rows[level].append({"dataset": dataset, "summary": strategy, "system": system, "metric": m.metric,
-                                "level": level, "item": item, "score": repr(float(m.score)), "n": m.n,
-                                "signature": m.signature})
+            item = None if m.item is None else ids[int(m.item)]
+            row = _score_row(dataset, system, m, summary=strategy, level=level, item=item)
+            rows[level].append(row)
     return rows
 
 
@@ -621,26 +565,23 @@ def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outp
             for ds in datasets:
                 if strat.datasets and ds.config.name not in strat.datasets:
                     continue
-                folder = out / "summaries" / ds.config.name / strat.name
                 runs = rec["runs"].setdefault(ds.config.name, {})
+                where = (out, ds.config.name, strat.name, runs)
                 if strat.input == "source":
                     ids, docs = _documents(ds, ds.sources)
-                    _write_text(folder / f"{SOURCE_SUMMARIES}.jsonl", _summary_objects(ids, summariser.summarise(docs)))
-                    runs[SOURCE_SUMMARIES] = str((folder / f"{SOURCE_SUMMARIES}.jsonl").relative_to(out))
+                    _save_summaries(*where, SOURCE_SUMMARIES, ids, summariser.summarise(docs))
                     continue
                 refs = None
                 if ds.refs is not None:
                     ids, ref_docs = _documents(ds, ds.refs[0])
                     refs = summariser.summarise(ref_docs)
-                    _write_text(folder / f"{REFERENCE_SUMMARIES}.jsonl", _summary_objects(ids, refs))
-                    runs[REFERENCE_SUMMARIES] = str((folder / f"{REFERENCE_SUMMARIES}.jsonl").relative_to(out))
+                    _save_summaries(*where, REFERENCE_SUMMARIES, ids, refs)
                 for system in config.systems:
                     if (strat.systems and system.name not in strat.systems) or (ds.config.name, system.name) not in outputs:
                         continue
                     ids, docs = _documents(ds, outputs[(ds.config.name, system.name)])
                     summaries = summariser.summarise(docs)
-                    _write_text(folder / f"{system.name}.jsonl", _summary_objects(ids, summaries))
-                    runs[system.name] = str((folder / f"{system.name}.jsonl").relative_to(out))
+                    _save_summaries(*where, system.name, ids, summaries)
                     if refs is not None:
                         stem = config.metric_settings.rouge_stem
                         for level, found in _score_summaries(ds.config.name, strat.name, system.name, ids,
@@ -661,8 +602,8 @@ def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outp
             del summariser
             gc.collect()
         rec["seconds"] = round(time.perf_counter() - started, 3)
-    for level, name in _SUMMARY_SCORE_FILES.items():
-        _write_csv(out / name, SUMMARY_SCORE_COLUMNS, rows[level])
+    for level, level_rows in rows.items():
+        write_summary_scores(out, level, level_rows)
     return section
 
 
@@ -737,30 +678,6 @@ def _manifest_head(config: ExperimentConfig, datasets: list[LoadedDataset], star
     }
 
 
-PUBLISHED_COLUMNS = ("model", "test_set", "langpair", "metric", "score", "tokenizer", "signature", "source", "url",
-                     "verified", "note")
-
-
-def read_published(path: str | os.PathLike) -> list[dict]:
-    """Rows of a published-scores CSV (:data:`PUBLISHED_COLUMNS`), comment lines (``#``) skipped.
-
-    Raises:
-        InputError: the file cannot be read, is not UTF-8, or lacks a required column.
-    """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the published-scores file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 (byte {exc.start}); save the published-scores CSV as UTF-8") from None
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    reader = csv.DictReader(lines)
-    missing = [c for c in ("model", "test_set", "metric", "score", "source") if c not in (reader.fieldnames or [])]
-    if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
-    return [dict(row) for row in reader]
-
-
 def _published_rows(config: ExperimentConfig) -> dict:
     """The published scores for this run's models (all test sets), copied into the manifest so
     that the report needs nothing outside the results folder."""
@@ -771,40 +688,6 @@ def _published_rows(config: ExperimentConfig) -> dict:
     models = {s.model for s in config.systems}
     rows = [r for r in read_published(config.published) if r["model"] in models]
     return {"file": str(config.published), "sha256": sha256_file(config.published), "rows": rows}
-
-
-# --------------------------------------------------------------------------------------
-# Writing.
-# --------------------------------------------------------------------------------------
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Write through a temp file and rename: a killed run never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def _write_text(path: Path, text: str) -> None:
-    _write_bytes(path, text.encode("utf-8"))
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    _write_text(path, json.dumps(obj, ensure_ascii=False, indent=2, default=_jsonable) + "\n")
-
-
-def _jsonable(obj: Any) -> Any:
-    # Settings dataclasses (e.g. a strategy's translate_decode) as their fields, paths as text.
-    return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else str(obj)
-
-
-def _write_csv(path: Path, columns: Sequence[str], rows: list[dict]) -> None:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    _write_text(path, buf.getvalue())
 
 
 # --------------------------------------------------------------------------------------
