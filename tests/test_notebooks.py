@@ -7,7 +7,7 @@ generation settings with greedy search and a small cap (random weights never emi
 so every output runs to its cap), and every output location with a temporary folder.
 
 Set ``SUMM_NOTEBOOK_OUTPUTS=DIR`` to keep the executed notebooks there
-(``notebooks/render_views.py`` renders their views and plots to images).
+(``tests/tools/render_views.py`` renders their views and plots to images).
 """
 
 from __future__ import annotations

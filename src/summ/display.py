@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
 
 __all__ = [
-    "View",
     "is_rtl",
     "Markdown",
     "Image",
@@ -185,45 +184,6 @@ def _view(cells: pd.DataFrame, langs: pd.DataFrame, headers: Sequence[str], styl
 # --------------------------------------------------------------------------------------------
 # Displayable objects
 # --------------------------------------------------------------------------------------------
-class View:
-    """An HTML fragment that notebooks render (``_repr_html_``), with a plain-text fallback.
-
-    Attributes:
-        html: the fragment.
-        text: a plain-text rendering, shown where HTML is not (terminals, ``print``).
-        title: the page title used by :meth:`save`.
-    """
-
-    def __init__(self, html_fragment: str, text: str = "", title: str = "summ") -> None:
-        self.html = html_fragment
-        self.text = text
-        self.title = title
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-    def __repr__(self) -> str:
-        return self.text or f"<summ.display.View: {len(self.html)} characters of HTML>"
-
-    def page(self) -> str:
-        """A complete UTF-8 HTML page holding the fragment (for browsers and screenshots)."""
-        return (
-            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f"<title>{html.escape(self.title)}</title>\n"
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n</head>\n'
-            '<body style="font-family:system-ui,-apple-system,\'Segoe UI\',\'DejaVu Sans\',sans-serif;'
-            'margin:16px;font-size:15px;">\n'
-            f"{self.html}\n</body>\n</html>\n"
-        )
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write :meth:`page` to ``path`` (parents created); returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.page(), encoding="utf-8")
-        return path
-
-
 class Markdown:
     """Markdown text that notebooks render (``_repr_markdown_``); prints as itself."""
 

@@ -4,7 +4,7 @@ Notebooks are committed without outputs, so to *look* at what they render, execu
 (CI's way: tiny models, a few documents) and keep the executed copies, then run this script::
 
     SUMM_NOTEBOOK_OUTPUTS=/tmp/summ-nb python -m pytest tests/test_notebooks.py -k executes
-    python notebooks/render_views.py /tmp/summ-nb /tmp/summ-views
+    python tests/tools/render_views.py /tmp/summ-nb /tmp/summ-views
 
 For every executed notebook it writes, into ``OUT/NN_topic/``:
 
@@ -34,9 +34,17 @@ WINDOW = (1200, 4000)
 
 
 def _page(fragment: str, title: str) -> str:
-    from summ.display import View
+    """A complete UTF-8 HTML page holding the fragment (for browsers and screenshots)."""
+    import html
 
-    return View(fragment, title=title).page()
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n</head>\n'
+        "<body style=\"font-family:system-ui,'Segoe UI','DejaVu Sans',sans-serif;"
+        'margin:16px;font-size:15px;">\n'
+        f"{fragment}\n</body>\n</html>\n"
+    )
 
 
 def _markdown_html(text: str) -> str | None:
