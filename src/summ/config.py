@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from summ.errors import ConfigError
-from summ.metrics import ALL_METRICS, LEVELS, METRICS
+from summ.metrics import ALL_METRICS, COMET_METRICS, LEVELS, METRICS
 from summ.translate import ENGINES, BatchConfig, DecodeConfig
 
 
@@ -471,8 +471,7 @@ def _duplicates(names: list[str], what: str, problems: _Problems) -> None:
 
 def _check_metric_requirements(metrics: Sequence[str], problems: _Problems) -> None:
     """Optional metrics whose requirements can be checked now rather than after hours of decoding."""
-    import importlib.util
-
+    from summ.comet import find_python, missing_message
     from summ.metrics import spm_model_path
 
     for m in metrics:
@@ -480,8 +479,8 @@ def _check_metric_requirements(metrics: Sequence[str], problems: _Problems) -> N
             tokenizer = m.removeprefix("spbleu-")
             if not os.path.isfile(spm_model_path(tokenizer)):
                 problems.add(f"metric {m!r} needs the SentencePiece model {spm_model_path(tokenizer)}, which is missing")
-        if m == "comet" and importlib.util.find_spec("comet") is None:
-            problems.add('metric "comet" needs unbabel-comet: pip install "summ[comet]"')
+        if m in COMET_METRICS and find_python() is None:
+            problems.add(f"metric {m!r} needs the COMET environment: {missing_message()}")
 
 
 def _parse_significance(table: Any, metrics: Sequence[str], problems: _Problems) -> SignificanceConfig:
@@ -511,8 +510,9 @@ def _parse_significance(table: Any, metrics: Sequence[str], problems: _Problems)
         for m in sig_metrics or ():
             if m not in metrics:
                 problems.add(f"significance metric {m!r} is not one of the experiment's metrics")
-            if m == "comet":
-                problems.add("significance cannot test comet (sacrebleu resamples its own metrics only)")
+            if m in COMET_METRICS:
+                problems.add(f"significance cannot test {m} "
+                             "(sacrebleu resamples its own metrics only)")
     return SignificanceConfig(methods=tuple(methods), n_samples=n_samples, seed=seed, metrics=sig_metrics)
 
 

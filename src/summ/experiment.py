@@ -58,7 +58,7 @@ from typing import Any
 
 from summ.config import TINY_PREFIX, DatasetConfig, ExperimentConfig, SignificanceConfig, SystemConfig, load_config
 from summ.errors import ConfigError, InputError, SummError
-from summ.metrics import METRICS, Comparison, MetricScore
+from summ.metrics import COMET_METRICS, METRICS, Comparison, MetricScore
 
 logger = logging.getLogger(__name__)
 
@@ -522,7 +522,8 @@ def _score_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs:
                     continue
                 results = score(hyps, ds.refs, config.metrics, level=level,
                                 doc_ids=ds.doc_ids if level == "document" else None,
-                                srcs=ds.sources if "comet" in config.metrics else None,
+                                srcs=ds.sources if set(COMET_METRICS) & set(config.metrics)
+                                else None,
                                 hyp_name=str(hyp_path), ref_names=ref_names)
                 for s in results:
                     rows[level].append(_score_row(ds.config.name, system, s))
@@ -538,7 +539,7 @@ def _significance_all(config: ExperimentConfig, datasets: list[LoadedDataset], o
     from summ.metrics import compare
 
     sig = config.significance
-    metrics = sig.metrics or tuple(m for m in config.metrics if m != "comet")
+    metrics = sig.metrics or tuple(m for m in config.metrics if m not in COMET_METRICS)
     rows: list[dict] = []
     notes: dict[str, str] = {}
     signatures: dict[str, str] = {}
@@ -942,6 +943,7 @@ def evaluate_files(
     if baseline is not None and len(names) > 1:
         if level != "corpus":
             raise ConfigError("significance tests (--baseline) are corpus-level: drop --level or --baseline")
-        comparisons = compare(systems, ref_streams, baseline, [m for m in metrics if m != "comet"], method=method,
+        tested = [m for m in metrics if m not in COMET_METRICS]
+        comparisons = compare(systems, ref_streams, baseline, tested, method=method,
                               n_samples=n_samples, seed=seed, ref_names=[str(r) for r in refs])
     return Evaluation(tuple(names), tuple(scores), tuple(comparisons), baseline, level)
