@@ -6,13 +6,11 @@ so agreement means "a reader can reproduce our table with sacrebleu alone".
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -577,56 +575,7 @@ def test_spbleu_without_its_model_says_which_file_and_how_to_provide_it(tmp_path
     assert not (tmp_path / "models").exists()  # nothing was downloaded or created
 
 
-@pytest.mark.skipif(importlib.util.find_spec("comet") is not None, reason="unbabel-comet is installed")
-def test_comet_missing_dependency_gives_the_pip_line():
-    with pytest.raises(MissingDependencyError, match=re.escape('pip install "summ[comet]"')):
-        score(["a"], ["a"], ["comet"], srcs=["أ"])
-
-
-def test_comet_model_is_loaded_once_per_name(monkeypatch):
-    """score() runs once per level and system; the checkpoint must not be reloaded each time."""
-    from summ import metrics
-
-    calls = {"download": [], "load": []}
-
-    class FakeModel:
-        def predict(self, data, batch_size, gpus, progress_bar):
-            return types.SimpleNamespace(scores=[0.5] * len(data))
-
-    def download_model(name):
-        calls["download"].append(name)
-        return f"/ckpt/{name}"
-
-    def load_from_checkpoint(path):
-        calls["load"].append(path)
-        return FakeModel()
-
-    fake_comet = types.SimpleNamespace(download_model=download_model, load_from_checkpoint=load_from_checkpoint)
-    fake_torch = types.SimpleNamespace(cuda=types.SimpleNamespace(is_available=lambda: False))
-    monkeypatch.setitem(sys.modules, "comet", fake_comet)
-    monkeypatch.setitem(sys.modules, "torch", fake_torch)
-    # Checks behaviour, not the cache's type: without a cache this fails on the call counts.
-    clear_cache = getattr(metrics._load_comet, "cache_clear", lambda: None)
-    clear_cache()
-    try:
-        for level in ("corpus", "sentence"):
-            out = score(["a", "b"], ["a", "c"], ["comet"], srcs=["x", "y"], level=level, comet_model="m1")
-            assert {s.score for s in out} == {50.0}
-        assert calls == {"download": ["m1"], "load": ["/ckpt/m1"]}
-        score(["a"], ["a"], ["comet"], srcs=["x"], comet_model="m2")  # another model is loaded
-        score(["a"], ["a"], ["comet"], srcs=["x"], comet_model="m1")  # ...without evicting the first
-        assert calls["load"] == ["/ckpt/m1", "/ckpt/m2"]
-    finally:
-        clear_cache()  # no fake model left for later tests
-
-
-def test_comet_needs_sources_and_one_reference():
-    with pytest.raises(ConfigError, match="comet needs srcs"):
-        score(["a"], ["a"], ["comet"])
-    with pytest.raises(ConfigError, match="one reference"):
-        score(["a"], [["a"], ["b"]], ["comet"], srcs=["x"])
-    with pytest.raises(InputError, match="srcs has 2 entries"):
-        score(["a"], ["a"], ["comet"], srcs=["x", "y"])
+# COMET and COMETKiwi: tests/test_comet.py (against comet-score on tiny checkpoints).
 
 
 def test_module_docstring_example_runs():

@@ -381,6 +381,35 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------
+# summ comet
+# ------------------------------------------------------------------------------------
+
+
+def _add_comet(sub) -> None:
+    p = sub.add_parser("comet", help="set up COMET, which runs in an environment of its own")
+    csub = p.add_subparsers(dest="comet_command", required=True)
+    i = csub.add_parser(
+        "install", help="create the COMET environment (torch + unbabel-comet in a venv of its own)",
+        description="unbabel-comet needs transformers<5 and summ needs 5, so COMET gets a virtual "
+        "environment of its own; summ runs COMET's code there.",
+    )
+    i.add_argument("--venv", type=Path, default=None,
+                   help="where to create it (default: ~/.cache/summ/comet-env; "
+                   "elsewhere, set SUMM_COMET_PYTHON)")
+    i.set_defaults(func=_run_comet_install)
+
+
+def _run_comet_install(args: argparse.Namespace) -> int:
+    from summ.comet import PYTHON_ENV, env_dir, install
+
+    python = install(args.venv)
+    print(python)
+    if args.venv is not None and args.venv.expanduser().resolve() != env_dir().resolve():
+        logger.info("summ finds it with: export %s=%s", PYTHON_ENV, python)
+    return 0
+
+
+# ------------------------------------------------------------------------------------
 # main
 # ------------------------------------------------------------------------------------
 
@@ -399,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(sub)
     _add_evaluate(sub)
     _add_data(sub)
+    _add_comet(sub)
     return parser
 
 

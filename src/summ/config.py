@@ -30,7 +30,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from summ.engines.vocab import VOCABULARIES
 from summ.errors import ConfigError, InputError
-from summ.metrics import ALL_METRICS, LEVELS, METRICS
+from summ.metrics import ALL_METRICS, COMET_METRICS, LEVELS, METRICS
 from summ.engines.base import ENGINES, BatchConfig, DecodeConfig, check_model
 from summ.summarise import MONOLINGUAL, STRATEGIES, SummaryConfig
 
@@ -515,16 +515,15 @@ def _device_problem(engine: str, device: str) -> str | None:
 
 def _check_metric_requirements(metrics: Sequence[str], problems: list[str]) -> None:
     """Optional metrics whose requirements can be checked now, not after hours of decoding."""
-    import importlib.util
-
+    from summ.comet import find_python, missing_message
     from summ.metrics import spm_model_path
 
     for m in metrics:
         spm = spm_model_path(m.removeprefix("spbleu-")) if m.startswith("spbleu-") else None
         if spm is not None and not os.path.isfile(spm):
             problems.append(f"metric {m!r} needs the SentencePiece model {spm}, which is missing")
-        if m == "comet" and importlib.util.find_spec("comet") is None:
-            problems.append('metric "comet" needs unbabel-comet: pip install "summ[comet]"')
+        if m in COMET_METRICS and find_python() is None:
+            problems.append(f"metric {m!r} needs the COMET environment: {missing_message()}")
 
 
 def _duplicates(names: list[str], what: str, problems: list[str]) -> None:
@@ -538,8 +537,8 @@ def _significance(
     for m in sig.metrics or ():
         if m not in metrics:
             problems.append(f"significance.metrics: {m!r} is not one of the experiment's metrics")
-        if m == "comet":
-            problems.append("significance.metrics: sacrebleu cannot resample comet "
+        if m in COMET_METRICS:
+            problems.append(f"significance.metrics: sacrebleu cannot resample {m} "
                             "(only its own metrics)")
     default = SignificanceConfig()
     return SignificanceConfig(

@@ -35,7 +35,7 @@ from typing import Any
 from summ.config import DatasetConfig, ExperimentConfig, SignificanceConfig, SystemConfig, load_config
 from summ.engines.base import resolve_model
 from summ.errors import ConfigError, InputError, SummError
-from summ.metrics import METRICS, Comparison, MetricScore
+from summ.metrics import COMET_METRICS, METRICS, Comparison, MetricScore
 from summ.results import (
     CONFIG,
     MANIFEST,
@@ -436,7 +436,8 @@ def _score_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs:
                     continue
                 results = score(hyps, ds.refs, config.metrics, level=level,
                                 doc_ids=ds.doc_ids if level == "document" else None,
-                                srcs=ds.sources if "comet" in config.metrics else None,
+                                srcs=ds.sources if set(COMET_METRICS) & set(config.metrics)
+                                else None,
                                 hyp_name=str(hyp_path), ref_names=ref_names,
                                 **config.metric_settings.sacrebleu())
                 for s in results:
@@ -453,7 +454,7 @@ def _significance_all(config: ExperimentConfig, datasets: list[LoadedDataset], o
     from summ.metrics import compare
 
     sig = config.significance
-    metrics = sig.metrics or tuple(m for m in config.metrics if m != "comet")
+    metrics = sig.metrics or tuple(m for m in config.metrics if m not in COMET_METRICS)
     rows: list[dict] = []
     notes: dict[str, str] = {}
     signatures: dict[str, str] = {}
@@ -795,7 +796,8 @@ def evaluate_files(
     if baseline is not None and len(names) > 1:
         if level != "corpus":
             raise ConfigError("significance tests (--baseline) are corpus-level: drop --level or --baseline")
-        comparisons = compare(systems, ref_streams, baseline, [m for m in metrics if m != "comet"], method=method,
+        tested = [m for m in metrics if m not in COMET_METRICS]
+        comparisons = compare(systems, ref_streams, baseline, tested, method=method,
                               n_samples=n_samples, seed=seed, ref_names=[str(r) for r in refs],
                               **settings)
     return Evaluation(tuple(names), tuple(scores), tuple(comparisons), baseline, level)

@@ -53,8 +53,12 @@ logger = logging.getLogger(__name__)
 
 #: Metrics scored when none are named: the four that sacrebleu computes without extra files.
 METRICS: tuple[str, ...] = ("bleu", "chrf", "chrf++", "ter")
-#: Metrics that need something beyond the core install (a SentencePiece model, unbabel-comet).
-OPTIONAL_METRICS: tuple[str, ...] = ("spbleu-flores200", "spbleu-flores101", "comet")
+#: Metrics that need something beyond the core install (a SentencePiece model, the COMET
+#: environment of :mod:`summ.comet`).
+OPTIONAL_METRICS: tuple[str, ...] = ("spbleu-flores200", "spbleu-flores101", "comet", "cometkiwi")
+#: Scored by COMET checkpoints: ``comet`` against the reference, ``cometkiwi`` without one
+#: (quality estimation). sacrebleu cannot resample them, so significance tests leave them out.
+COMET_METRICS: tuple[str, ...] = ("comet", "cometkiwi")
 ALL_METRICS: tuple[str, ...] = METRICS + OPTIONAL_METRICS
 LEVELS: tuple[str, ...] = ("corpus", "document", "sentence")
 ROUGE_TYPES: tuple[str, ...] = ("rouge1", "rouge2", "rougeL", "rougeLsum")
@@ -63,11 +67,14 @@ ROUGE_TYPES: tuple[str, ...] = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 # tokenizer is part of the metric name (and of the signature, as tok:flores200 / tok:flores101).
 _SPBLEU_TOKENIZERS = {"spbleu-flores200": "flores200", "spbleu-flores101": "flores101"}
 
-#: COMET checkpoint used when none is given (the WMT22 reference-based default of unbabel-comet).
+#: COMET checkpoint used when none is given (the WMT22 reference-based default of unbabel-comet);
+#: ``$SUMM_COMET_MODEL`` overrides it, for ``summ evaluate`` and configs too.
 DEFAULT_COMET_MODEL = "Unbabel/wmt22-comet-da"
-# Segments per forward pass; COMET's own default. Inputs over 512 tokens are truncated by COMET,
-# which is why score() is meant for segment-level inputs, not whole documents.
-_COMET_BATCH_SIZE = 16
+#: Reference-free (quality estimation) checkpoint of ``"cometkiwi"``; gated on the hub (accept
+#: its licence, then ``huggingface-cli login``). ``$SUMM_COMETKIWI_MODEL`` overrides it.
+DEFAULT_COMETKIWI_MODEL = "Unbabel/wmt22-cometkiwi-da"
+_COMET_DEFAULTS = {"comet": ("SUMM_COMET_MODEL", DEFAULT_COMET_MODEL),
+                   "cometkiwi": ("SUMM_COMETKIWI_MODEL", DEFAULT_COMETKIWI_MODEL)}
 
 #: Version tag of :class:`ArabicRougeTokenizer`; it appears in ROUGE signatures, so change it
 #: whenever the tokenisation rules change. v2 (from v1): digits split from letters (``و34`` is
@@ -543,50 +550,53 @@ def _score_sacrebleu(
 # --------------------------------------------------------------------------- COMET
 
 
-@functools.lru_cache(maxsize=2)
-def _load_comet(model_name: str):
-    """The COMET model for a hub id or local checkpoint, loaded once per name.
+def comet_model_for(metric: str, given: str | None = None) -> str:
+    """The checkpoint of a COMET metric: ``given``, else its environment variable, else the default.
 
-    Cached because score() runs once per level and system and loading a checkpoint takes
-    seconds to minutes; failures (missing library, bad id) are not cached.
+    Args:
+        metric: ``"comet"`` or ``"cometkiwi"``.
+        given: a hub id or checkpoint path chosen by the caller, if any.
+
+    Returns:
+        The hub id or path to load.
     """
-    comet = require("comet", "unbabel-comet", extra="comet")
-    # A local checkpoint path works offline; a hub id is downloaded (and cached) by COMET.
-    path = model_name if os.path.isfile(model_name) else comet.download_model(model_name)
-    return comet.load_from_checkpoint(path)
+    env, default = _COMET_DEFAULTS[metric]
+    return given or os.environ.get(env) or default
 
 
 def _score_comet(
+    metric: str,
     hyps: Sequence[str],
-    streams: list[list[str]],
+    streams: list[list[str]] | None,
     srcs: Sequence[str],
     level: str,
     doc_ids: Sequence[str] | None,
     model_name: str,
+    names: dict[str, str],
 ) -> list[MetricScore]:
-    model = _load_comet(model_name)
-    import torch  # only reached with unbabel-comet installed, which depends on torch
+    """COMET (``streams``: one reference stream) or COMETKiwi (``streams=None``) scores.
 
-    data = [{"src": s, "mt": h, "ref": r} for s, h, r in zip(srcs, hyps, streams[0])]
-    gpus = 1 if torch.cuda.is_available() else 0
-    out = model.predict(data, batch_size=_COMET_BATCH_SIZE, gpus=gpus, progress_bar=False)
-    seg = [100.0 * float(x) for x in out.scores]
-    try:
-        comet_version = version("unbabel-comet")
-    except PackageNotFoundError:
-        comet_version = "unknown"
-    sig = f"comet|model:{model_name}|nrefs:1|scale:100|version:comet-{comet_version}"
+    Segments are always what COMET scores: COMET's system score is the mean of its segment
+    scores, and a document's score is the same mean over the document's segments.
+    """
+    from summ.comet import predict
+
+    refs = None if streams is None else streams[0]
+    out = predict(srcs, hyps, refs, model_name, names=names)
+    seg = [100.0 * x for x in out.scores]
+    nrefs = 0 if refs is None else 1
+    sig = (f"{metric}|model:{out.checkpoint}|nrefs:{nrefs}|bs:{out.batch_size}|unit:segment"
+           f"|agg:mean|prec:{out.precision}|scale:100|version:comet-{out.comet_version}")
 
     def mean(values: list[float]) -> float:
         return sum(values) / len(values)
 
-    # COMET's system score is the mean of its segment scores, so documents average theirs.
     if level == "corpus":
-        return [MetricScore("comet", level, None, mean(seg), sig, len(seg))]
+        return [MetricScore(metric, level, None, 100.0 * out.system_score, sig, len(seg))]
     if level == "sentence":
-        return [MetricScore("comet", level, str(i), s, sig, 1) for i, s in enumerate(seg)]
+        return [MetricScore(metric, level, str(i), s, sig, 1) for i, s in enumerate(seg)]
     return [
-        MetricScore("comet", level, doc, mean([seg[i] for i in idx]), sig, len(idx))
+        MetricScore(metric, level, doc, mean([seg[i] for i in idx]), sig, len(idx))
         for doc, idx in _group_by_doc(doc_ids).items()
     ]
 
@@ -596,7 +606,7 @@ def _score_comet(
 
 def score(
     hyps: list[str],
-    refs: list[str] | list[list[str]],
+    refs: list[str] | list[list[str]] | None,
     metrics: Sequence[str] = METRICS,
     *,
     level: str = "corpus",
@@ -604,7 +614,8 @@ def score(
     srcs: list[str] | None = None,
     hyp_name: str = "hypotheses",
     ref_names: Sequence[str] | None = None,
-    comet_model: str = DEFAULT_COMET_MODEL,
+    comet_model: str | None = None,
+    cometkiwi_model: str | None = None,
     bleu: Mapping[str, object] | None = None,
     chrf: Mapping[str, object] | None = None,
     ter: Mapping[str, object] | None = None,
@@ -612,7 +623,7 @@ def score(
     """Score line-aligned hypotheses against one or more reference streams.
 
     Every input is checked before anything is scored, and every optional requirement (spBLEU
-    model file, unbabel-comet) is checked before the first metric runs, so a bad call fails
+    model file, COMET environment) is checked before the first metric runs, so a bad call fails
     fast. Empty hypothesis lines are scored as empty strings, never dropped.
 
     Levels:
@@ -636,18 +647,25 @@ def score(
     Args:
         hyps: system output, one string per line.
         refs: one reference stream (``list[str]``) or several (``list[list[str]]``, each as long
-            as ``hyps``); all strings or all lists, never a mix.
+            as ``hyps``); all strings or all lists, never a mix. ``None`` only when every metric
+            is reference-free (``["cometkiwi"]``).
         metrics: names from :data:`METRICS` and :data:`OPTIONAL_METRICS`. ``"spbleu-flores200"``
             and ``"spbleu-flores101"`` are BLEU over the FLORES SentencePiece tokenizers (model
-            file in sacrebleu's cache, see :func:`spm_model_path`). ``"comet"`` needs
-            ``unbabel-comet`` (``pip install "summ[comet]"``), ``srcs`` and a single reference
-            stream; it scores ×100 and truncates inputs over 512 tokens, so pass segments.
+            file in sacrebleu's cache, see :func:`spm_model_path`). ``"comet"`` (against a
+            single reference stream) and ``"cometkiwi"`` (no reference: quality estimation) need
+            ``srcs`` and the COMET environment (``summ comet install``, see :mod:`summ.comet`);
+            they score segments ×100 with COMET's own code, and refuse, naming the lines, any
+            segment COMET would truncate (510 tokens), so pass sentences, not documents.
         level: ``"corpus"``, ``"document"`` or ``"sentence"``.
         doc_ids: one document id per line; required for (and only for) ``level="document"``.
-        srcs: source sentences, one per line; required for ``"comet"``.
+        srcs: source sentences, one per line; required for ``"comet"`` and ``"cometkiwi"``.
         hyp_name: what to call ``hyps`` in error messages (e.g. the file name).
         ref_names: what to call each reference stream in error messages.
-        comet_model: COMET checkpoint: a hub id or a local ``.ckpt`` path.
+        comet_model: checkpoint of ``"comet"``: a hub id, a ``.ckpt`` file or a folder holding
+            ``checkpoints/model.ckpt``; ``None``: ``$SUMM_COMET_MODEL``, else
+            :data:`DEFAULT_COMET_MODEL`.
+        cometkiwi_model: checkpoint of ``"cometkiwi"``, likewise (``$SUMM_COMETKIWI_MODEL``, else
+            :data:`DEFAULT_COMETKIWI_MODEL`).
         bleu: ``sacrebleu.BLEU`` settings (``None``: sacrebleu's defaults).
         chrf: ``sacrebleu.CHRF`` settings.
         ter: ``sacrebleu.TER`` settings.
@@ -658,11 +676,21 @@ def score(
 
     Raises:
         InputError: mismatched lengths (naming both counts and names), wrong types, empty input.
-        ConfigError: unknown metric, level or setting, doc_ids/srcs missing where needed.
-        MissingDependencyError: spBLEU model file, a MeCab tokenizer's packages or
-            unbabel-comet not available.
+        ConfigError: unknown metric, level or setting, doc_ids/srcs/refs missing where needed.
+                MissingDependencyError: spBLEU model file, a MeCab tokenizer's packages or the COMET
+            environment not available.
+        ModelNotFoundError: a COMET checkpoint that is not found, gated, or does not load.
     """
-    streams = _ref_streams(hyps, refs, hyp_name, ref_names)
+    if refs is None:
+        # Only reference-free metrics may go without references (cometkiwi: quality estimation).
+        needing = [m for m in _check_metric_names(metrics, ALL_METRICS) if m != "cometkiwi"]
+        if needing:
+            raise ConfigError(f"{', '.join(map(repr, needing))} need references: pass refs "
+                              "(only cometkiwi goes without)")
+        _check_hyps(hyps, hyp_name)
+        streams: list[list[str]] | None = None
+    else:
+        streams = _ref_streams(hyps, refs, hyp_name, ref_names)
     if doc_ids is not None:
         _check_aligned(doc_ids, "doc_ids", hyps, hyp_name)
     if srcs is not None:
@@ -670,19 +698,29 @@ def score(
     names = _check_metric_names(metrics, ALL_METRICS)
     _check_level(level, doc_ids)
     settings = check_metric_settings(bleu, chrf, ter)
-    if "comet" in names:
+    comets = [m for m in names if m in COMET_METRICS]
+    for name in comets:
         if srcs is None:
-            raise ConfigError("comet needs srcs= (the source sentences, one per line)")
-        if len(streams) != 1:
+            raise ConfigError(f"{name} needs srcs= (the source sentences, one per line)")
+        if name == "comet" and len(streams) != 1:
             raise ConfigError(f"comet scores against one reference, but {len(streams)} reference streams were given")
-        require("comet", "unbabel-comet", extra="comet")  # fail before any metric runs
+    if comets:
+        from summ.comet import comet_python
+
+        comet_python()  # no COMET environment: fail before any metric runs
+    comet_names = {"src": "srcs", "mt": hyp_name,
+                   "ref": (list(ref_names) if ref_names is not None else ["references"])[0]}
+    models = {"comet": comet_model, "cometkiwi": cometkiwi_model}
 
     # Build every sacrebleu metric first: spBLEU's model check must fail before any scoring.
-    built = {name: _sacrebleu_metric(name, level, settings) for name in names if name != "comet"}
+    built = {name: _sacrebleu_metric(name, level, settings) for name in names
+             if name not in COMET_METRICS}
     out: list[MetricScore] = []
     for name in names:
-        if name == "comet":
-            out += _score_comet(hyps, streams, srcs, level, doc_ids, comet_model)
+        if name in COMET_METRICS:
+            refs_used = streams if name == "comet" else None
+            out += _score_comet(name, hyps, refs_used, srcs, level, doc_ids,
+                                comet_model_for(name, models[name]), comet_names)
         else:
             out += _score_sacrebleu(name, built[name], hyps, streams, level, doc_ids)
     return out
@@ -776,7 +814,7 @@ def compare(
     streams = None
     for name, hyps in systems.items():
         streams = _ref_streams(hyps, refs, name, ref_names)
-    names = _check_metric_names(metrics, [m for m in ALL_METRICS if m != "comet"])
+    names = _check_metric_names(metrics, [m for m in ALL_METRICS if m not in COMET_METRICS])
     settings = check_metric_settings(bleu, chrf, ter)
 
     named = [(baseline, list(systems[baseline]))] + [(k, list(v)) for k, v in systems.items() if k != baseline]

@@ -46,10 +46,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: Display names; TER is an error rate, so its header says lower is better.
-METRIC_NAMES = {"bleu": "BLEU", "chrf": "chrF", "chrf++": "chrF++", "ter": "TER↓",
-                "comet": "COMET", "spbleu-flores200": "spBLEU-200",
-                "spbleu-flores101": "spBLEU-101", "rouge1": "R-1", "rouge2": "R-2",
-                "rougeL": "R-L", "rougeLsum": "R-Lsum"}
+METRIC_NAMES = {"bleu": "BLEU", "chrf": "chrF", "chrf++": "chrF++", "ter": "TER↓", "comet": "COMET",
+                "cometkiwi": "COMETKiwi",
+                "spbleu-flores200": "spBLEU-200", "spbleu-flores101": "spBLEU-101",
+                "rouge1": "R-1", "rouge2": "R-2", "rougeL": "R-L", "rougeLsum": "R-Lsum"}
+LOWER_IS_BETTER = frozenset({"ter"})
 #: The significance mark and its threshold (sacrebleu's CLI marks p < 0.05 too).
 MARK = "†"
 P_THRESHOLD = 0.05

@@ -10,6 +10,7 @@ structure around them (alignment, splitting, caching, scoring) is what tests che
 Command line::
 
     python -m summ.testing tiny-model OUT --family {marian,m2m100,nllb,t5,bart,mt5,mt5-crosssum}
+    python -m summ.testing tiny-comet OUT --kind {regression,unified}   # needs `summ comet install`
 
 Library code must not import this module.
 """
@@ -427,6 +428,99 @@ def _register() -> None:
 _register()
 
 
+# --------------------------------------------------------------------------- tiny COMET
+
+#: Kinds of tiny COMET checkpoint: wmt22-comet-da shaped (reference-based RegressionMetric) and
+#: wmt22-cometkiwi-da shaped (reference-free UnifiedMetric over translation + source).
+COMET_KINDS = ("regression", "unified")
+# 514 positions, as in xlm-roberta-large: COMET's input limit is then its real one, 510 tokens
+# per text and 512 for a joined pair (every NTREX-128 line fits: at most 252 tiny-vocabulary
+# tokens). Weights drawn wider than XLM-R's 0.02: at 0.02 the first-token embedding COMETKiwi
+# reads barely depends on the input, and comet-score's half precision rounds the differences
+# away (every segment scored the same, which would make equality tests vacuous).
+_XLMR_POSITIONS = 514
+_XLMR_INIT_RANGE = 0.5
+
+
+def build_xlmr(out: str | Path, seed: int = 0) -> Path:
+    """A tiny XLM-RoBERTa encoder (what COMET's ``pretrained_model`` names) in ``out``.
+
+    XLM-R's vocabulary layout over a SentencePiece unigram model trained on the bundled
+    corpus: ``<s>``=0, ``<pad>``=1, ``</s>``=2, ``<unk>``=3, the pieces (fairseq's offset of
+    one), ``<mask>`` last. Built from pieces and scores (not the raw ``.model`` file, see
+    DESIGN.md), saved with ``save_pretrained`` so that transformers 4.x in the COMET
+    environment loads ``tokenizer.json`` as ``XLMRobertaTokenizerFast``.
+
+    Args:
+        out: directory to create.
+        seed: torch seed of the weights.
+
+    Returns:
+        ``out``.
+    """
+    from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizer
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    pieces, charsmap = _spm_vocab_and_charsmap(_train_spm("unigram"))
+    specials = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    vocab = [*specials, *pieces[3:], ("<mask>", 0.0)]
+    tok = XLMRobertaTokenizer(vocab=vocab, _spm_precompiled_charsmap=charsmap)
+    config = XLMRobertaConfig(
+        vocab_size=len(tok), hidden_size=_D_MODEL, num_hidden_layers=_LAYERS,
+        num_attention_heads=_HEADS, intermediate_size=_FFN, max_position_embeddings=_XLMR_POSITIONS,
+        type_vocab_size=1, layer_norm_eps=1e-5, initializer_range=_XLMR_INIT_RANGE,
+        pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+    )
+    _seeded(seed)
+    XLMRobertaModel(config, add_pooling_layer=False).save_pretrained(out, safe_serialization=True)
+    tok.save_pretrained(out)
+    return out
+
+
+def build_tiny_comet(out: str | Path, kind: str, python: str | Path | None = None,
+                     seed: int = 0) -> Path:
+    """A tiny random-weight COMET checkpoint in ``out``, built through COMET's own classes.
+
+    The tiny XLM-R goes to ``out/encoder``; ``resources/comet_tiny.py`` then runs under the
+    COMET environment's Python and writes ``out/hparams.yaml`` and ``out/checkpoints/model.ckpt``
+    (the layout of a downloaded COMET model), checking that ``comet.load_from_checkpoint`` gives
+    every weight back.
+
+    Args:
+        out: directory to create.
+        kind: one of :data:`COMET_KINDS`.
+        python: the COMET environment's Python (default: :func:`summ.comet.comet_python`).
+        seed: torch seed of the weights.
+
+    Returns:
+        The checkpoint file (``out/checkpoints/model.ckpt``).
+
+    Raises:
+        ValueError: unknown kind.
+        RuntimeError: the builder failed (its last error line is in the message).
+    """
+    import subprocess
+
+    from summ.comet import comet_python, worker_script
+
+    if kind not in COMET_KINDS:
+        raise ValueError(f"unknown COMET kind {kind!r}; choose one of {', '.join(COMET_KINDS)}")
+    out = Path(out)
+    encoder = build_xlmr(out / "encoder", seed)
+    script = worker_script().with_name("comet_tiny.py")
+    proc = subprocess.run(
+        [str(python or comet_python()), str(script), str(out), "--kind", kind,
+         "--encoder", str(encoder), "--seed", str(seed)], capture_output=True, text=True,
+    )
+    if proc.returncode != 0:
+        last = [x for x in proc.stderr.splitlines() if x.strip()][-1:] or ["no error output"]
+        raise RuntimeError(f"building the tiny COMET checkpoint failed: {last[0]}")
+    (out / "SUMM_TINY_MODEL").write_text(f"family=comet-{kind}\nseed={seed}\n", encoding="utf-8")
+    logger.info("built tiny COMET %s checkpoint in %s", kind, out)
+    return out / "checkpoints" / "model.ckpt"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m summ.testing", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -434,9 +528,19 @@ def main(argv: list[str] | None = None) -> int:
     tiny.add_argument("out", type=Path)
     tiny.add_argument("--family", choices=FAMILIES, required=True)
     tiny.add_argument("--seed", type=int, default=0)
+    comet = sub.add_parser("tiny-comet", help="build a tiny random-weight COMET checkpoint "
+                           "(needs the COMET environment)")
+    comet.add_argument("out", type=Path)
+    comet.add_argument("--kind", choices=COMET_KINDS, required=True)
+    comet.add_argument("--python", type=Path, default=None,
+                       help="the COMET environment's python (default: summ's)")
+    comet.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    build_tiny_model(args.out, args.family, args.seed)
+    if args.command == "tiny-comet":
+        print(build_tiny_comet(args.out, args.kind, args.python, args.seed))
+    else:
+        build_tiny_model(args.out, args.family, args.seed)
     return 0
 
 
