@@ -58,6 +58,15 @@ def _add_translate(sub) -> None:
     p.add_argument("--keep-html", action="store_true", help="keep HTML tags and entities (default: strip tags, decode entities)")
     p.add_argument("--src-lang", default="ar")
     p.add_argument("--tgt-lang", default="en")
+    p.add_argument("--prompt", default=None,
+                   help="causal LMs: a prompt name of summ.prompts (translate, gemmax2, ...) or a "
+                   "template text with {source} (default: the model's)")
+    p.add_argument("--prompt-format", choices=["chat", "plain"], default=None,
+                   help="causal LMs, with a --prompt text: through the chat template (chat) or "
+                   "raw (plain)")
+    p.add_argument("--level", choices=["sentence", "document"], default="sentence",
+                   help="causal LMs: one sentence per prompt, or several lines per prompt mapped "
+                   "back line by line (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run_translate)
 
@@ -92,6 +101,10 @@ def _run_translate(args: argparse.Namespace) -> int:
     options = {"compute_type": args.compute_type} if args.compute_type else {}
     if args.dtype:
         options["dtype"] = args.dtype
+    if args.prompt is not None:
+        options["prompt"] = args.prompt
+    if args.prompt_format is not None:
+        options["prompt_format"] = args.prompt_format
     translator = load_translator(
         args.model,
         args.engine,
@@ -103,6 +116,7 @@ def _run_translate(args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty(),
         src_lang=args.src_lang,
         tgt_lang=args.tgt_lang,
+        level=args.level,
         **options,
     )
     html = "keep" if args.keep_html else "strip"
