@@ -286,14 +286,18 @@ class HFCausalEngine(CausalEngineMixin):
             "num_return_sequences": 1,
             "max_length": None,
             "max_new_tokens": max_new_tokens,
-            "min_new_tokens": d["min_new_tokens"] or None,
-            # A decoder-only model's min_length counts its prompt: meaningless here.
-            "min_length": 0,
             "repetition_penalty": d["repetition_penalty"],
             "no_repeat_ngram_size": d["no_repeat_ngram_size"],
             "eos_token_id": list(self.codec.stop_ids),
             "pad_token_id": self.codec.pad_token_id,
         }
+        # A floor above the cap stops at the cap (as CTranslate2 does) instead of a warning.
+        floor = min(d["min_new_tokens"], max_new_tokens)
+        if floor:
+            kwargs["min_new_tokens"] = floor
+        else:
+            # A decoder-only model's min_length counts its prompt: meaningless here.
+            kwargs["min_length"] = 0
         if d["beam_size"] > 1:
             kwargs["length_penalty"] = d["length_penalty"]
             kwargs["early_stopping"] = d["early_stopping"]
