@@ -350,9 +350,18 @@ _CAUSAL_KV_HEADS = 2  # grouped-query attention, as in both real families
 _CAUSAL_LIVELY = {"qwen2": (0.02, 0.3, 1.5), "gemma": (0.02, 0.3, 1.5)}
 
 
-def qwen2_tokenizer():
+def qwen2_tokenizer(lines: list[str] | None = None, vocab_size: int = _VOCAB,
+                    total: int | None = None, context: int = _CAUSAL_CONTEXT):
     """A ``Qwen2Tokenizer`` (byte-level BPE with Qwen's pre-tokenizer) trained on the corpus,
-    with ``<|endoftext|>``, ``<|im_start|>``, ``<|im_end|>`` after it and the ChatML template."""
+    with ``<|endoftext|>``, ``<|im_start|>``, ``<|im_end|>`` after it and the ChatML template.
+
+    Args:
+        lines: training text (default: the bundled corpus; the benchmark trains on NTREX).
+        vocab_size: BPE vocabulary to train.
+        total: pad the vocabulary with filler tokens to this size, special tokens included
+            (the benchmark: Qwen2.5's 151,936, so that the output layer has its real width).
+        context: the tokenizer's ``model_max_length``.
+    """
     import json as _json
 
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
@@ -364,15 +373,18 @@ def qwen2_tokenizer():
     bpe.pre_tokenizer = base.backend_tokenizer.pre_tokenizer
     trainer = trainers.BpeTrainer(vocab_size=_VOCAB, min_frequency=1, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    bpe.train_from_iterator(corpus_lines(), trainer)
+    bpe.train_from_iterator(lines if lines is not None else corpus_lines(), trainer)
     trained = _json.loads(bpe.to_str())["model"]
     vocab = dict(trained["vocab"])
-    for token in ("<|endoftext|>", "<|im_start|>", "<|im_end|>"):
+    specials = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
+    while total is not None and len(vocab) < total - len(specials):
+        vocab[f"<|filler_{len(vocab)}|>"] = len(vocab)
+    for token in specials:
         vocab[token] = len(vocab)
     merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in trained["merges"]]
     # As in Qwen2.5-Instruct: EOS is the end of a turn, padding the end-of-text token.
     tok = Qwen2Tokenizer(vocab=vocab, merges=merges, eos_token="<|im_end|>",
-                         pad_token="<|endoftext|>", model_max_length=_CAUSAL_CONTEXT)
+                         pad_token="<|endoftext|>", model_max_length=context)
     tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
     tok.chat_template = QWEN_CHAT_TEMPLATE
     return tok
