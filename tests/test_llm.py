@@ -93,9 +93,11 @@ def test_tiny_tokenizers_round_trip_without_unk(family, cls, tiny_models, arabic
     [
         (
             "qwen2",
-            ("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. "
-            "You are a helpful assistant."
-            "<|im_end|>\n<|im_start|>user\nمرحبا<|im_end|>\n<|im_start|>assistant\n"),
+            (
+                "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. "
+                "You are a helpful assistant."
+                "<|im_end|>\n<|im_start|>user\nمرحبا<|im_end|>\n<|im_start|>assistant\n"
+            ),
         ),
         ("gemma", "<bos><start_of_turn>user\nمرحبا<end_of_turn>\n<start_of_turn>model\n"),
     ],
@@ -720,6 +722,31 @@ def test_llm_summaries_chunk_long_articles_and_carry_the_checks(tiny_models, tmp
     # A second run comes from the cache.
     with Summariser(config) as again:
         assert [s.text for s in again.summarise([seed_text])] == [long.text]
+
+
+def test_cli_summarise_with_the_llm_strategy(tiny_models, tmp_path, capsys):
+    out = tmp_path / "summary.jsonl"
+    code = main(
+        [
+            "summarise",
+            str(SEED_ARTICLE),
+            "--strategy",
+            "llm",
+            "--model",
+            str(tiny_models["qwen2"]),
+            "--prompt",
+            "Summarise in {sentences} sentences:\n{source}",
+            "--sentences",
+            "2",
+            "-o",
+            str(out),
+        ]
+    )
+    assert code == 0
+    (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert record["strategy"] == "llm" and record["lang"] == "en"
+    code = main(["summarise", str(SEED_ARTICLE), "--strategy", "direct", "--prompt", "summarise"])
+    assert code == 2 and "prompt applies to strategy 'llm'" in capsys.readouterr().err
 
 
 def test_llm_strategy_options_are_checked():

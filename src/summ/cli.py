@@ -192,6 +192,9 @@ def _add_summarise(sub) -> None:
     p.add_argument("--device", default=d["device"])
     p.add_argument("--beam", type=int, default=None, help="summariser beam size (default: the model's)")
     p.add_argument("--max-input-tokens", type=int, default=None, help="chunk inputs longer than this (default: the model's limit)")
+    p.add_argument("--prompt", default=None,
+                   help="strategy llm: a summary prompt name of summ.prompts or a template text "
+                   "with {source} (default: summarise)")
     p.add_argument("--cache", type=Path, default=None, help="SQLite cache for model outputs")
     p.add_argument("--output", "-o", type=Path, default=None, help="write JSONL (id + summary fields) here instead of printing")
     p.add_argument("--references", type=Path, default=None, help="JSONL with id and reference summaries: print ROUGE/chrF")
@@ -213,7 +216,7 @@ def _run_summarise(args: argparse.Namespace) -> int:
         strategy=args.strategy, lang=args.lang, sentences=args.sentences, max_tokens=args.max_tokens,
         model=args.model, translator=args.translator, engine=args.engine, device=args.device,
         beam_size=args.beam, max_input_tokens=args.max_input_tokens,
-        cache=str(args.cache) if args.cache else None,
+        cache=str(args.cache) if args.cache else None, prompt=args.prompt,
     )
     with Summariser(config) as summariser:
         summaries = summariser.summarise([d.text for d in docs])
