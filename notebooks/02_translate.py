@@ -27,7 +27,8 @@
 # the outputs are real translations and the timings are those of your machine. CI injects a
 # tiny random-weight model, greedy search with a small token cap, and a few documents: its
 # outputs are gibberish that always stops at the cap, so its "capped" and "repetitive"
-# counts are all-or-nothing, and its timings measure nothing.
+# counts are all-or-nothing, and its timings measure nothing. Its tiny LLM (section 7) is a
+# Qwen2-shaped chat model with random weights: its "wrong script" counts are near-total.
 
 # %% tags=["parameters"]
 MODEL = "Helsinki-NLP/opus-mt-ar-en"  # hub id or local folder
@@ -40,6 +41,8 @@ N_DOCUMENTS = None  # NTREX-128 documents to translate; None: all of them
 DATA_DIR = None  # folder holding ntrex128/; None: $SUMM_DATA_DIR or the default data folder
 SPLIT_DEMO_TOKENS = 24  # a deliberately small input limit, to show long segments being split
 WORK_DIR = None  # cache and output files; None: a new temporary folder
+LLM_MODEL = "Qwen/Qwen2.5-1.5B-Instruct"  # an instruction-tuned chat model (section 7)
+LLM_PROMPT = None  # None: the model's default prompt of summ.prompts ("translate")
 
 # %%
 import tempfile
@@ -206,6 +209,58 @@ side_by_side(sources, hyps, refs, chrf, headers=["Arabic source", "English outpu
              langs=["ar", "en", "en", "en"], index=[f"line {i + 1}" for i in first_lines], caption=first_id)
 
 # %% [markdown]
+# ## 7. An instruction-tuned LLM beside the NMT model
+# A causal LM goes through the same pipeline: each segment is put into a versioned prompt
+# template (`summ.prompts`) and the model's own chat template, generation stops at its
+# end-of-turn token, and nothing is truncated (prompt, source and output share its context,
+# and longer segments are split). LLMs decode greedily here, as LLM-based MT is usually
+# evaluated. The prompt is part of the cache key and of the engine's settings:
+
+# %%
+llm = load_translator(LLM_MODEL, "hf", device=DEVICE, prompt=LLM_PROMPT,
+                      decode=DecodeConfig(beam_size=1, max_new_tokens=MAX_NEW_TOKENS))
+prompt = llm.engine.settings()["prompt"]
+table({"model": LLM_MODEL, "prompt": f"{prompt['name']} v{prompt['version']} ({prompt['format']})",
+       "context tokens": llm.engine.context_tokens, "prompt tokens": llm.engine.prompt_tokens,
+       "input limit": llm.limit})
+print(llm.engine.codec.render([sources[0]])[0])
+
+# %% [markdown]
+# The same first document through the NMT engines and the LLM, scored against the
+# reference, with the output checks that catch LLM failure modes (every engine gets them:
+# an NMT model that outputs Arabic is as wrong as an LLM that does):
+
+# %%
+llm_result = llm.translate_segments(sources)
+nmt_result = hf.translate_segments(sources)
+refs_first = [corpus.refs[0][i] for i in first_lines]
+check_names = ("capped", "wrong-script", "too-long", "prompt-echo", "stripped", "empty-output")
+rows = []
+for name, translator, res in (("NMT, hf", hf, nmt_result), ("NMT, ct2", ct2, ct2.translate_segments(sources)),
+                              ("LLM, hf", llm, llm_result)):
+    chrf_first = score(res.translations, refs_first, ["chrf"])[0].score
+    rows.append({"system": name, "engine": translator.engine.name, "chrF": chrf_first,
+                 **{flag: sum(flag in r.flags for r in res.records) for flag in check_names}})
+table(rows, digits=1, caption=f"{first_id}: {len(sources)} lines")
+
+# %% [markdown]
+# Flagged LLM outputs, with what the model wrote before known chatter ("Here is the
+# translation:", code fences, trailing notes: `summ.translate.CLEANUPS`) was stripped:
+
+# %%
+llm_flagged = [r for r in llm_result.records if r.flags]
+side_by_side([r.source for r in llm_flagged], [r.translation for r in llm_flagged],
+             [" ".join(r.flags) for r in llm_flagged],
+             ["‖".join(p.raw or "" for p in r.pieces) for r in llm_flagged],
+             headers=["Arabic", "LLM output", "flags", "raw, where stripped"], langs=["ar", "en", "en", "en"],
+             caption=f"{len(llm_flagged)} of {len(sources)} LLM outputs flagged")
+
+# %% [markdown]
+# `load_translator(..., level="document")` puts several lines into one prompt and maps the
+# answer back line by line only when it has as many lines; otherwise those lines are
+# translated sentence by sentence and flagged `doc-fallback`. `eval/configs/ntrex128-llm.toml`
+# runs Qwen2.5, Gemma 2 and GemmaX2-28 beside opus-mt-tc-big on all of NTREX-128.
+#
 # ## Recap
 # * `load_translator(model, "hf" | "ct2")` gives the same pipeline over either engine;
 #   compare them in float32 with the same stopping rule before reading anything into a
@@ -215,6 +270,9 @@ side_by_side(sources, hyps, refs, chrf, headers=["Arabic source", "English outpu
 #   in the `RunStats` and the segment records.
 # * `cache=PATH` makes a run resumable; `translate_file` streams files with one line out per
 #   line in.
+# * Instruction-tuned LLMs run through the same pipeline with a versioned prompt; their
+#   outputs (and every engine's) are checked for the wrong script, runaway length, prompt
+#   echoes and emptiness, and known chatter is stripped visibly.
 #
 # Next: `03_summarise` (summaries on top of these translations), `04_evaluate` (scores and
 # significance for whole experiments).

@@ -104,8 +104,8 @@ BAD = [
                'options = { sentence = 2, lang = "en", beam_size = 0, damping = 1 }'),
      ["summaries[0].options: unknown key 'lang' (the experiment sets it)",
       "summaries[0].options: unknown key 'sentence' (allowed: beam_size, damping, device, dtype, "
-      "engine, length_penalty, max_input_tokens, max_tokens, no_repeat_ngram_size, sentences, "
-      "skip_duplicates, translate_decode)",
+      "engine, length_penalty, max_input_tokens, max_tokens, no_repeat_ngram_size, prompt, "
+      "sentences, skip_duplicates, translate_decode)",
       "summaries[0].options.beam_size must be an integer >= 1 or None, got 0",
       "summaries[0].options.damping must be a number in (0, 1), got 1"]),
     (dict(tail='[[summaries]]\nname = "s"\nstrategy = "abstractive"\nmodel = "tiny:bart"\n'

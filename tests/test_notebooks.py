@@ -53,7 +53,7 @@ def injected_parameters(name: str, tiny: dict[str, Path], work: Path) -> dict:
         "00_quickstart": {"MODEL": marian, **TINY_DECODE},
         "01_data": {"N_DOCUMENTS": 3, "WORK_DIR": work_dir},
         "02_translate": {"MODEL": marian, "N_DOCUMENTS": 3, "CT2_CACHE_DIR": str(work / "ct2"), "WORK_DIR": work_dir,
-                         **TINY_DECODE},
+                         "LLM_MODEL": str(tiny["qwen2"]), **TINY_DECODE},
         "03_summarise": {"TRANSLATOR": marian, "EN_SUMMARISER": str(tiny["bart"]), "AR_SUMMARISER": str(tiny["mt5"]),
                          "CROSS_SUMMARISER": str(tiny["mt5-crosssum"]), "N_DOCUMENTS": 2, "MAX_TOKENS": 8,
                          "SUMMARY_BEAM_SIZE": 1, **TINY_DECODE},
@@ -127,7 +127,8 @@ def test_parameters_come_first_with_real_defaults(name: str, tmp_path) -> None:
     defaults = _assigned(cell.source)
     text = json.dumps(defaults)
     assert "tiny" not in text, f"{name}: defaults must be the real models, not tiny test models"
-    fake = {family: Path("/tiny") / family for family in ("marian", "m2m100", "nllb", "t5", "bart", "mt5", "mt5-crosssum")}
+    fake = {family: Path("/tiny") / family for family in ("marian", "m2m100", "nllb", "t5", "bart", "mt5", "mt5-crosssum",
+                                                          "qwen2", "gemma")}
     unknown = set(injected_parameters(name, fake, tmp_path)) - set(defaults)
     assert not unknown, f"{name}: CI overrides {sorted(unknown)}, which the parameters cell does not define"
 

@@ -42,6 +42,7 @@ TINY = {
     "translate-then-summarise": "bart",
     "summarise-then-translate": "mt5",
     "direct": "mt5-crosssum",
+    "llm": "qwen2",
 }
 
 
@@ -298,10 +299,15 @@ def test_every_strategy_on_seed_and_ntrex(strategy, tiny_models, seed_text, ntre
     expected_lang = "ar" if strategy in ("lead", "textrank", "abstractive") else "en"
     for summary in summaries:
         assert summary.strategy == strategy and summary.lang == expected_lang
-        assert summary.text.strip() and summary.sentences
+        # A tiny LLM may end its answer at once: flagged, never silent.
+        assert (summary.text.strip() and summary.sentences) or (
+            strategy == "llm" and "empty-output" in summary.flags)
         assert "not-arabic" not in summary.flags and "empty" not in summary.flags
         if strategy in TINY:
-            assert summary.indices is None and "capped" in summary.flags
+            assert summary.indices is None
+            # Tiny seq2seq models never emit EOS; the tiny LLMs are input-sensitive and some
+            # of their answers end (tests/test_llm.py checks both stopping reasons occur).
+            assert "capped" in summary.flags or strategy == "llm"
         if strategy == "summarise-then-translate":
             assert len(summary.source_sentences) == len(summary.sentences)
             assert summary.source_sentences == [s.text for s in segment(summary.intermediate)]

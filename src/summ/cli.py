@@ -63,6 +63,15 @@ def _add_translate(sub) -> None:
     p.add_argument("--keep-html", action="store_true", help="keep HTML tags and entities (default: strip tags, decode entities)")
     p.add_argument("--src-lang", default="ar")
     p.add_argument("--tgt-lang", default="en")
+    p.add_argument("--prompt", default=None,
+                   help="causal LMs: a prompt name of summ.prompts (translate, gemmax2, ...) or a "
+                   "template text with {source} (default: the model's)")
+    p.add_argument("--prompt-format", choices=["chat", "plain"], default=None,
+                   help="causal LMs, with a --prompt text: through the chat template (chat) or "
+                   "raw (plain)")
+    p.add_argument("--level", choices=["sentence", "document"], default="sentence",
+                   help="causal LMs: one sentence per prompt, or several lines per prompt mapped "
+                   "back line by line (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run_translate)
 
@@ -97,6 +106,10 @@ def _run_translate(args: argparse.Namespace) -> int:
     options = {"compute_type": args.compute_type} if args.compute_type else {}
     if args.dtype:
         options["dtype"] = args.dtype
+    if args.prompt is not None:
+        options["prompt"] = args.prompt
+    if args.prompt_format is not None:
+        options["prompt_format"] = args.prompt_format
     translator = load_translator(
         args.model,
         args.engine,
@@ -109,6 +122,7 @@ def _run_translate(args: argparse.Namespace) -> int:
         src_lang=args.src_lang,
         tgt_lang=args.tgt_lang,
         vocabulary=args.vocabulary,
+        level=args.level,
         **options,
     )
     html = "keep" if args.keep_html else "strip"
@@ -184,6 +198,9 @@ def _add_summarise(sub) -> None:
     p.add_argument("--device", default=d["device"])
     p.add_argument("--beam", type=int, default=None, help="summariser beam size (default: the model's)")
     p.add_argument("--max-input-tokens", type=int, default=None, help="chunk inputs longer than this (default: the model's limit)")
+    p.add_argument("--prompt", default=None,
+                   help="strategy llm: a summary prompt name of summ.prompts or a template text "
+                   "with {source} (default: summarise)")
     p.add_argument("--cache", type=Path, default=None, help="SQLite cache for model outputs")
     p.add_argument("--output", "-o", type=Path, default=None, help="write JSONL (id + summary fields) here instead of printing")
     p.add_argument("--references", type=Path, default=None, help="JSONL with id and reference summaries: print ROUGE/chrF")
@@ -208,7 +225,7 @@ def _run_summarise(args: argparse.Namespace) -> int:
         strategy=args.strategy, lang=args.lang, sentences=args.sentences, max_tokens=args.max_tokens,
         model=args.model, translator=args.translator, engine=args.engine, device=args.device,
         beam_size=args.beam, max_input_tokens=args.max_input_tokens,
-        cache=str(args.cache) if args.cache else None,
+        cache=str(args.cache) if args.cache else None, prompt=args.prompt,
     )
     with Summariser(config) as summariser:
         summaries = summariser.summarise([d.text for d in docs])

@@ -8,6 +8,8 @@ Strategies (``SummaryConfig.strategy``)::
     translate-then-summarise   translate the article, summarise the English     translator + model
     summarise-then-translate   summarise the Arabic, translate the summary      model + translator
     direct                     cross-lingual summariser (CrossSum): ar in, en out   model
+    llm                        an instruction-tuned LLM asked for a K-sentence      causal LM
+                               English summary of the Arabic article (prompt "summarise")
 
 ``lead`` and ``textrank`` are the offline defaults. With a translator they become the cheap
 cross-lingual pipeline: select sentences in the Arabic, then translate only what was kept,
@@ -76,7 +78,8 @@ EXTRACTIVE: tuple[str, ...] = ("lead", "textrank")
 # Strategies whose input is the article itself in one language, summarised in that language.
 MONOLINGUAL: tuple[str, ...] = (*EXTRACTIVE, "abstractive")
 # Strategies whose input must be Arabic and whose output is English.
-CROSS_LINGUAL: tuple[str, ...] = ("translate-then-summarise", "summarise-then-translate", "direct")
+CROSS_LINGUAL: tuple[str, ...] = ("translate-then-summarise", "summarise-then-translate", "direct",
+                                  "llm")
 # Cross-lingual strategies with a translation step.
 _TRANSLATING: tuple[str, ...] = ("translate-then-summarise", "summarise-then-translate")
 STRATEGIES: tuple[str, ...] = (*MONOLINGUAL, *CROSS_LINGUAL)
@@ -91,6 +94,15 @@ DEFAULT_EN_SUMMARISER = "sshleifer/distilbart-cnn-12-6"
 DEFAULT_AR_SUMMARISER = "csebuetnlp/mT5_multilingual_XLSum"
 #: Cross-lingual summariser: mT5 fine-tuned on CrossSum (any-to-any language pairs).
 DEFAULT_CROSS_SUMMARISER = "csebuetnlp/mT5_m2m_crossSum"
+#: Instruction-tuned LLM for the ``llm`` strategy: small enough for a CPU, Arabic among its
+#: languages, Apache-2.0, no remote code.
+DEFAULT_LLM_SUMMARISER = "Qwen/Qwen2.5-1.5B-Instruct"
+#: ``llm`` summary cap per requested sentence when max_tokens is not given: an English news
+#: sentence is 20-30 words, about 30-40 tokens; the cap must not cut the last sentence.
+LLM_TOKENS_PER_SENTENCE = 48
+#: Pipeline flags of an ``llm`` summary's generation that the Summary carries (the output
+#: checks of summ.translate, and the chatter stripped from it).
+_LLM_FLAGS = ("stripped", "wrong-script", "prompt-echo", "empty-output")
 
 # Decoding the csebuetnlp model cards use in their generate() example (their checkpoints do
 # not all carry these in generation_config.json); applied only where the user left a value
@@ -127,7 +139,8 @@ class SummaryConfig:
     # Language of the input documents. "ar" is what the project studies; "auto" detects per
     # document (extractive strategies only need it for flags and Summary.lang).
     lang: str = "ar"
-    # Extractive summary length. Three sentences is the usual lead-3 news baseline.
+    # Extractive summary length, and the K of the llm strategy's prompt ("in K sentences").
+    # Three sentences is the usual lead-3 news baseline.
     sentences: int = 3
     # Generation cap for model strategies (new tokens). None = the model's own max_length, so
     # each model keeps the summary length it was trained for.
@@ -159,6 +172,9 @@ class SummaryConfig:
     skip_duplicates: bool = True
     # TextRank damping factor, as in Mihalcea & Tarau (2004) and PageRank.
     damping: float = 0.85
+    # The llm strategy's prompt: a name of summ.prompts (a "summarise" prompt) or a template
+    # text with {source} (and optionally {sentences}, {tgt_name}). None = "summarise".
+    prompt: str | None = None
 
     def __post_init__(self) -> None:
         # One rule per field, as in DecodeConfig (summ.engines.base.field_problems).
@@ -202,8 +218,13 @@ class SummaryConfig:
                 problems.append("abstractive with lang 'auto' needs an explicit model (the default depends on lang)")
         if self.strategy in CROSS_LINGUAL and self.lang == "en":
             problems.append(f"{self.strategy} takes Arabic articles: lang must be 'ar' or 'auto', not 'en'")
-        if self.strategy == "direct" and self.translator is not None:
-            problems.append("direct uses one cross-lingual model and no translator")
+        if self.strategy in ("direct", "llm") and self.translator is not None:
+            problems.append(f"{self.strategy} uses one cross-lingual model and no translator")
+        if self.prompt is not None and self.strategy != "llm":
+            problems.append(f"prompt applies to strategy 'llm', not {self.strategy!r}")
+        if self.prompt is not None and not isinstance(self.prompt, str):
+            problems.append(f"prompt must be a prompt name or a template text, "
+                            f"got {self.prompt!r}")
         raise_problems("summary config", problems)
 
     @property
@@ -219,6 +240,7 @@ class SummaryConfig:
             "translate-then-summarise": DEFAULT_EN_SUMMARISER,
             "summarise-then-translate": DEFAULT_AR_SUMMARISER,
             "direct": DEFAULT_CROSS_SUMMARISER,
+            "llm": DEFAULT_LLM_SUMMARISER,
         }[self.strategy]
 
     @property
@@ -260,7 +282,9 @@ class Summary:
         flags: ``"empty"`` (no text), ``"not-arabic"`` (an Arabic strategy got non-Arabic
             text; still summarised), ``"capped"`` (the summariser stopped at its token cap),
             ``"repetition"`` (looping output), ``"translation-capped"``,
-            ``"translation-repetition"`` (the same for the translation step).
+            ``"translation-repetition"`` (the same for the translation step); ``llm`` summaries
+            also ``"stripped"``, ``"wrong-script"``, ``"prompt-echo"`` and ``"empty-output"``
+            (the pipeline's output checks, see :data:`summ.translate.FLAGS`).
     """
 
     text: str
@@ -519,6 +543,7 @@ class _Generated:
     chunks: int = 0
     capped: bool = False
     repetition: bool = False
+    checks: set[str] = field(default_factory=set)  # _LLM_FLAGS raised on any chunk
 
 
 class Summariser:
@@ -620,6 +645,7 @@ class Summariser:
             "translate-then-summarise": ("en", "en"),
             "summarise-then-translate": ("ar", "ar"),
             "direct": ("ar", "en"),
+            "llm": ("ar", "en"),
         }.get(cfg.strategy, (cfg.lang if cfg.lang != "auto" else "ar",) * 2)
 
     def _decode(self, model: str, max_new_tokens: int | None) -> DecodeConfig:
@@ -651,12 +677,24 @@ class Summariser:
             engine = self._engine
             if engine is None:
                 src, tgt = self._summary_langs()
+                prompt = {}
+                if cfg.strategy == "llm":
+                    prompt = {"prompt": self._llm_prompt(model), "task": "summarise"}
                 engine = load_engine(model, cfg.engine, decode=self._decode(model, cfg.max_tokens),
-                                     device=cfg.device, src_lang=src, tgt_lang=tgt, **self._dtype())
+                                     device=cfg.device, src_lang=src, tgt_lang=tgt,
+                                     **self._dtype(), **prompt)
+                self._engine = engine
+            elif cfg.strategy == "llm":
+                # A loaded LLM (e.g. the translator's) summarises through a view with the
+                # summary prompt; the same weights serve both.
+                if not hasattr(engine, "with_prompt"):
+                    raise ConfigError("strategy 'llm' needs a causal LM engine (one with prompts)")
+                engine = engine.with_prompt(self._llm_prompt(engine.model_id), "summarise")
                 self._engine = engine
             model_id = getattr(engine, "model_id", model)
             card_cap = MODEL_CARD_SETTINGS.get(model_id, {}).get("max_tokens")
-            cap = cfg.max_tokens or card_cap or self._model_max_new_tokens(engine)
+            llm_cap = LLM_TOKENS_PER_SENTENCE * cfg.sentences if cfg.strategy == "llm" else None
+            cap = cfg.max_tokens or card_cap or llm_cap or self._model_max_new_tokens(engine)
             cap = min(cap, engine.max_output_tokens)
             decode = self._decode(model_id, cap)
             batch = BatchConfig(max_input_tokens=cfg.max_input_tokens or engine.max_input_tokens)
@@ -664,6 +702,13 @@ class Summariser:
             logger.info("summariser %s: input limit %d tokens, summaries up to %d tokens",
                         model_id, self._pipeline.limit, cap)
         return self._pipeline
+
+    def _llm_prompt(self, model: str):
+        """The llm strategy's prompt with its summary length bound."""
+        from summ.prompts import resolve_prompt
+
+        prompt = resolve_prompt(self.config.prompt, "summarise", model)
+        return prompt.bind(sentences=self.config.sentences)
 
     @staticmethod
     def _model_max_new_tokens(engine: Engine) -> int:
@@ -796,6 +841,7 @@ class Summariser:
                 res = results[i]
                 res.capped |= any(r.hit_cap for r in records)
                 res.repetition |= any("repetition" in r.flags for r in records)
+                res.checks.update(f for r in records for f in r.flags if f in _LLM_FLAGS)
                 if rounds == 0:
                     res.chunks = len(chunks)
                 if len(chunks) == 1:
@@ -821,6 +867,8 @@ class Summariser:
         self, gen: _Generated, flags: list[str], lang: str, intermediate: str | None = None, more: Sequence[str] = ()
     ) -> Summary:
         own = [name for name, on in (("capped", gen.capped), ("repetition", gen.repetition)) if on]
+        if self.config.strategy == "llm":
+            own += [f for f in _LLM_FLAGS if f in gen.checks]
         sentences = [s.text for s in seg.segment(gen.text)]
         return Summary(gen.text, sentences, self.config.strategy, lang, intermediate=intermediate,
                        chunked=gen.chunked, chunks=gen.chunks, flags=tuple([*flags, *own, *more]))

@@ -9,7 +9,8 @@ structure around them (alignment, splitting, caching, scoring) is what tests che
 
 Command line::
 
-    python -m summ.testing tiny-model OUT --family {marian,m2m100,nllb,t5,bart,mt5,mt5-crosssum}
+    python -m summ.testing tiny-model OUT --family {marian,m2m100,nllb,t5,bart,mt5,mt5-crosssum,
+                                                    qwen2,gemma}
     python -m summ.testing tiny-comet OUT --kind {regression,unified}   # needs `summ comet install`
 
 Library code must not import this module.
@@ -29,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 # Translation families first (what load_translator supports), then summarisation families.
 FAMILIES = ("marian", "m2m100", "nllb", "t5", "bart", "mt5", "mt5-crosssum")
+# Causal (decoder-only) chat models, translators and summarisers through a prompt.
+CAUSAL_FAMILIES = ("qwen2", "gemma")
+FAMILIES = (*FAMILIES, *CAUSAL_FAMILIES)
 
 # Toy sizes: a few MB on disk, built in about a second, yet every architectural feature
 # (cross-attention, positions, layer norms, tied or untied embeddings) is present.
@@ -296,6 +300,210 @@ BUILDERS: dict[str, Callable[..., None]] = {
     "mt5": build_mt5,
     "mt5-crosssum": lambda out, seed=0: build_mt5(out, seed, crosssum=True),
 }
+
+
+# --------------------------------------------------------------------------------------
+# Causal chat models (Qwen2.5-Instruct and Gemma 2 instruction-tuned shapes).
+# --------------------------------------------------------------------------------------
+
+# ChatML as Qwen2.5-Instruct writes it, with its default system message; written for these
+# tiny models (the real template also handles tools, which summ never sends).
+QWEN_CHAT_TEMPLATE = (
+    "{%- if messages[0]['role'] == 'system' %}"
+    "{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}"
+    "{%- set rest = messages[1:] %}"
+    "{%- else %}"
+    "{{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. You are a helpful "
+    "assistant.<|im_end|>\\n' }}"
+    "{%- set rest = messages %}"
+    "{%- endif %}"
+    "{%- for message in rest %}"
+    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+
+# Gemma's turns: <bos>, user/model turns closed by <end_of_turn>, no system role.
+GEMMA_CHAT_TEMPLATE = (
+    "{{ bos_token }}"
+    "{%- if messages[0]['role'] == 'system' %}"
+    "{{- raise_exception('System role not supported') }}"
+    "{%- endif %}"
+    "{%- for message in messages %}"
+    "{%- set role = 'model' if message['role'] == 'assistant' else message['role'] %}"
+    "{{- '<start_of_turn>' + role + '\\n' + message['content'] | trim + '<end_of_turn>\\n' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<start_of_turn>model\\n' }}{%- endif %}"
+)
+
+# Context of the tiny causal models: small enough that tests reach it with a few NTREX
+# sentences (the real Qwen2.5-1.5B has 32,768 positions, Gemma 2 8,192).
+_CAUSAL_CONTEXT = 1024
+_CAUSAL_HIDDEN = 64
+_CAUSAL_HEADS = 4
+_CAUSAL_KV_HEADS = 2  # grouped-query attention, as in both real families
+# Input-sensitive initialisation (the `_lively` recipe of tests/test_ct2.py): (embedding std,
+# std of the other matrices, factor on the stop tokens' output rows). Larger matrices make
+# each output depend on its input, a boosted end-of-turn row makes some answers end before
+# their cap. Embeddings stay small: Gemma scales them by sqrt(hidden), and at the other
+# matrices' scale every answer collapsed into one byte token. Chosen on 60 NTREX sentences
+# (all outputs distinct, 40-70% capped at 24 tokens); tests/test_llm.py checks that it holds.
+_CAUSAL_LIVELY = {"qwen2": (0.02, 0.3, 1.5), "gemma": (0.02, 0.3, 1.5)}
+
+
+def qwen2_tokenizer(lines: list[str] | None = None, vocab_size: int = _VOCAB,
+                    total: int | None = None, context: int = _CAUSAL_CONTEXT):
+    """A ``Qwen2Tokenizer`` (byte-level BPE with Qwen's pre-tokenizer) trained on the corpus,
+    with ``<|endoftext|>``, ``<|im_start|>``, ``<|im_end|>`` after it and the ChatML template.
+
+    Args:
+        lines: training text (default: the bundled corpus; the benchmark trains on NTREX).
+        vocab_size: BPE vocabulary to train.
+        total: pad the vocabulary with filler tokens to this size, special tokens included
+            (the benchmark: Qwen2.5's 151,936, so that the output layer has its real width).
+        context: the tokenizer's ``model_max_length``.
+    """
+    import json as _json
+
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import Qwen2Tokenizer
+
+    base = Qwen2Tokenizer()
+    bpe = Tokenizer(models.BPE())
+    bpe.normalizer = base.backend_tokenizer.normalizer
+    bpe.pre_tokenizer = base.backend_tokenizer.pre_tokenizer
+    trainer = trainers.BpeTrainer(vocab_size=_VOCAB, min_frequency=1, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    bpe.train_from_iterator(lines if lines is not None else corpus_lines(), trainer)
+    trained = _json.loads(bpe.to_str())["model"]
+    vocab = dict(trained["vocab"])
+    specials = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
+    while total is not None and len(vocab) < total - len(specials):
+        vocab[f"<|filler_{len(vocab)}|>"] = len(vocab)
+    for token in specials:
+        vocab[token] = len(vocab)
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in trained["merges"]]
+    # As in Qwen2.5-Instruct: EOS is the end of a turn, padding the end-of-text token.
+    tok = Qwen2Tokenizer(vocab=vocab, merges=merges, eos_token="<|im_end|>",
+                         pad_token="<|endoftext|>", model_max_length=context)
+    tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    tok.chat_template = QWEN_CHAT_TEMPLATE
+    return tok
+
+
+def gemma_tokenizer(work: Path):
+    """A ``GemmaTokenizer`` (SentencePiece BPE with byte fallback, Gemma's id layout:
+    ``<pad>``=0, ``<eos>``=1, ``<bos>``=2, ``<unk>``=3) with the turn tokens and Gemma's template.
+
+    Built from vocab + merges extracted from the SentencePiece model (the raw ``.model`` path
+    gives an all-``<unk>`` vocabulary in transformers 5, see DESIGN.md).
+    """
+    import sentencepiece as spm
+    from transformers import GemmaTokenizer
+    from transformers.tokenization_utils_sentencepiece import SentencePieceExtractor
+
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(corpus_lines()), model_writer=buf, vocab_size=_VOCAB,
+        model_type="bpe", character_coverage=1.0, hard_vocab_limit=False, num_threads=1,
+        minloglevel=2,
+        byte_fallback=True,  # as Gemma: any character encodes, never <unk>
+        pad_id=0, eos_id=1, bos_id=2, unk_id=3, pad_piece="<pad>", eos_piece="<eos>",
+        bos_piece="<bos>",
+        user_defined_symbols=["<mask>", "<start_of_turn>", "<end_of_turn>"],
+        # Gemma's tokenizer normalises nothing and adds no dummy prefix.
+        normalization_rule_name="identity", add_dummy_prefix=False, remove_extra_whitespaces=False,
+        allow_whitespace_only_pieces=True, split_digits=True,
+    )
+    spm_path = work / "tokenizer.model.tmp"
+    spm_path.write_bytes(buf.getvalue())
+    try:
+        vocab, _scores, merges = SentencePieceExtractor(str(spm_path)).extract()
+    finally:
+        spm_path.unlink()
+    # add_bos_token: as the real tokenizer, a plain (non-chat) prompt starts with <bos>.
+    tok = GemmaTokenizer(vocab=vocab, merges=merges, model_max_length=_CAUSAL_CONTEXT,
+                         add_bos_token=True)
+    tok.add_special_tokens({"additional_special_tokens": ["<start_of_turn>", "<end_of_turn>"]})
+    tok.chat_template = GEMMA_CHAT_TEMPLATE
+    return tok
+
+
+def _liven(model, family: str, stop_ids: list[int], seed: int) -> None:
+    """Redraw the matrices at :data:`_CAUSAL_LIVELY` scale; boost the stop tokens' output rows."""
+    import torch
+
+    emb_std, std, boost = _CAUSAL_LIVELY[family]
+    gen = torch.Generator().manual_seed(seed)
+    embedding = model.get_input_embeddings().weight
+    with torch.no_grad():
+        for param in model.parameters():
+            if param.dim() >= 2:
+                scale = emb_std if param is embedding else std
+                param.copy_(torch.randn(param.shape, generator=gen) * scale)
+        for i in stop_ids:
+            model.get_output_embeddings().weight[i] *= boost
+
+
+def build_qwen2(out: Path, seed: int = 0) -> None:
+    """Qwen2.5-1.5B-Instruct shaped: Qwen2 (GQA, RoPE theta 1e6, tied embeddings), ChatML,
+    and the real model's sampling defaults in generation_config (which summ must override)."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    out.mkdir(parents=True, exist_ok=True)
+    tok = qwen2_tokenizer()
+    endoftext, im_end = tok.convert_tokens_to_ids(["<|endoftext|>", "<|im_end|>"])
+    config = Qwen2Config(
+        vocab_size=len(tok), hidden_size=_CAUSAL_HIDDEN, intermediate_size=2 * _CAUSAL_HIDDEN,
+        num_hidden_layers=_LAYERS, num_attention_heads=_CAUSAL_HEADS,
+        num_key_value_heads=_CAUSAL_KV_HEADS, max_position_embeddings=_CAUSAL_CONTEXT,
+        rope_theta=1_000_000.0, tie_word_embeddings=True,
+        bos_token_id=endoftext, eos_token_id=im_end, pad_token_id=endoftext,
+    )
+    _seeded(seed)
+    model = Qwen2ForCausalLM(config)
+    _liven(model, "qwen2", [im_end], seed + 1)
+    _save(model, tok, out, dict(bos_token_id=endoftext, eos_token_id=[im_end, endoftext],
+                                pad_token_id=endoftext, do_sample=True, temperature=0.7, top_p=0.8,
+                                top_k=20, repetition_penalty=1.05))
+
+
+def build_gemma(out: Path, seed: int = 0) -> None:
+    """gemma-2-2b-it shaped: Gemma 2 (GQA, pre/post norms, alternating sliding-window layers,
+    query scaling by ``query_pre_attn_scalar``, final logit soft-capping), Gemma's turns.
+
+    Attention-logit soft-capping is off: CTranslate2 cannot run it (the real Gemma 2 has it,
+    and the CTranslate2 engine warns there); everything else CTranslate2 supports is on, so
+    that the engines' equivalence test covers it.
+    """
+    from transformers import Gemma2Config, Gemma2ForCausalLM
+
+    out.mkdir(parents=True, exist_ok=True)
+    tok = gemma_tokenizer(out)
+    end_of_turn = tok.convert_tokens_to_ids("<end_of_turn>")
+    head_dim = _CAUSAL_HIDDEN // _CAUSAL_HEADS
+    config = Gemma2Config(
+        vocab_size=len(tok), hidden_size=_CAUSAL_HIDDEN, intermediate_size=2 * _CAUSAL_HIDDEN,
+        num_hidden_layers=_LAYERS, num_attention_heads=_CAUSAL_HEADS,
+        num_key_value_heads=_CAUSAL_KV_HEADS, head_dim=head_dim,
+        max_position_embeddings=_CAUSAL_CONTEXT,
+        # Not head_dim, so that a conversion ignoring it gives different outputs.
+        query_pre_attn_scalar=2 * head_dim, attn_logit_softcapping=None,
+        final_logit_softcapping=30.0,
+        # The real 2B's window (4,096, half its context) is beyond this model's context: the
+        # CTranslate2 engine limits inputs to the window (see summ.engines.ct2), and a tiny
+        # model must still take a whole prompted article.
+        sliding_window=4096, hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True,
+        pad_token_id=0, eos_token_id=1, bos_token_id=2,
+    )
+    _seeded(seed)
+    model = Gemma2ForCausalLM(config)
+    _liven(model, "gemma", [1, end_of_turn], seed + 1)
+    _save(model, tok, out, dict(bos_token_id=2, eos_token_id=[1, end_of_turn], pad_token_id=0))
+
+
+BUILDERS["qwen2"] = build_qwen2
+BUILDERS["gemma"] = build_gemma
 
 
 class EchoEngine:

@@ -36,10 +36,11 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from summ.engines.base import DecodeConfig, Generation, resolved_decode
+from summ.engines.causal import CausalCodec, CausalEngineMixin, is_causal, make_causal_codec
 from summ.engines.families import Codec, CodecEngine, make_codec
 from summ.engines.hub import (
     load_generation_config,
@@ -313,6 +314,19 @@ def _fixed_loaders() -> tuple[object, dict[str, tuple[type, type]]]:
       T5 v1.1 / MADLAD / mT5 therefore divides every logit by sqrt(d_model): greedy outputs
       survive (the argmax does not move), beam search and scores do not. The fixed loader
       scales exactly when the HF model does.
+    * Gemma 2: the stock loader ignores ``query_pre_attn_scalar`` (queries are scaled by
+      ``head_dim**-0.5`` instead; Gemma 2 27B differs) and the final logit soft-capping, and
+      reads the RoPE base from ``rope_theta``, which transformers 5 moved into
+      ``rope_parameters``. The fixed loader sets all three as the HF model uses them (see
+      :func:`_gemma2_like_hf`; each one, left out, made a tiny Gemma 2 differ from HF). It
+      builds no sliding window: CTranslate2's windows did not reproduce HF's (a tiny Gemma 2
+      with a window shorter than its prompts gave other greedy outputs, with mixed
+      sliding/full layers and with all layers sliding), so instead the engine limits
+      the context to the window, where full and sliding attention agree
+      (:meth:`CT2CausalEngine.load_causal`). Attention-logit soft-capping has no CTranslate2
+      equivalent: the engine warns for models that use it. No Gemma 2 model was converted by
+      summ before this fix, so the recipe number stays (bumping it would change every
+      seq2seq conversion's cache key).
     """
     from ctranslate2.converters import transformers as ct2t
     from ctranslate2.specs import model_spec
@@ -351,12 +365,37 @@ def _fixed_loaders() -> tuple[object, dict[str, tuple[type, type]]]:
             _scale_like_hf(spec, model.config)
             return spec
 
+    class Gemma2LikeHFLoader(ct2t.Gemma2Loader):
+        def get_model_spec(self, model):
+            spec = super().get_model_spec(model)
+            _gemma2_like_hf(spec, model.config)
+            return spec
+
     fixes = {
         "M2M100Config": (M2M100VocabularyLoader, ct2t.M2M100Loader),
         "T5Config": (T5ScaleLoader, ct2t.T5Loader),
         "MT5Config": (MT5ScaleLoader, ct2t.MT5Loader),
+        "Gemma2Config": (Gemma2LikeHFLoader, ct2t.Gemma2Loader),
     }
     return ct2t, fixes
+
+
+def _gemma2_like_hf(spec, config) -> None:
+    """Set on a converted Gemma 2 spec what the stock loader leaves at CTranslate2's defaults."""
+    import numpy as np
+
+    rope = getattr(config, "rope_parameters", None) or {}
+    theta = rope.get("rope_theta") if isinstance(rope, dict) else None
+    if theta is None:
+        theta = getattr(config, "rope_theta", 10_000.0)
+    scalar = getattr(config, "query_pre_attn_scalar", None) or config.head_dim
+    for layer in spec.decoder.layer:
+        attention = layer.self_attention
+        attention.rotary_base = np.dtype("float32").type(theta)
+        attention.queries_scale = np.dtype("float32").type(scalar**-0.5)
+    softcap = getattr(config, "final_logit_softcapping", None)
+    if softcap:
+        spec.decoder.final_logit_softcapping = np.dtype("float32").type(softcap)
 
 
 @contextlib.contextmanager
@@ -394,7 +433,7 @@ def _converter(local_dir: str, net, tokenizer):
 
 def convert(model: str, revision: str, target: Path, quantization: str, *, tokenizer=None,
             vmap: str | None = None, vocabulary: str = "full", tgt_lang: str = "en",
-            trust_remote_code: bool = False) -> float:
+            trust_remote_code: bool = False, causal: bool = False) -> float:
     """Convert ``model`` into ``target`` atomically (temporary folder, then rename).
 
     Args:
@@ -408,6 +447,7 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
             :mod:`summ.engines.vocab` from the converted target vocabulary into the folder.
         tgt_lang: the target language whose scripts that map keeps.
         trust_remote_code: passed to transformers.
+        causal: a decoder-only model (loaded with ``AutoModelForCausalLM``).
 
     Returns:
         Seconds the conversion took (0 when another process finished it first).
@@ -415,8 +455,9 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
     Raises:
         ConfigError: CTranslate2 has no converter for this architecture.
     """
-    from transformers import AutoModelForSeq2SeqLM
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
+    auto = AutoModelForCausalLM if causal else AutoModelForSeq2SeqLM
     started = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)
     common = {"trust_remote_code": trust_remote_code}
@@ -425,7 +466,7 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
     # float32 regardless of the checkpoint's dtype: quantisation happens in the converter.
     net, _ = load_pretrained(
         model, user_revision(revision),
-        lambda src, **kw: AutoModelForSeq2SeqLM.from_pretrained(src, dtype="float32", **kw, **common),
+        lambda src, **kw: auto.from_pretrained(src, dtype="float32", **kw, **common),
     )
     _warn_marian_start(net)
     tmp = Path(tempfile.mkdtemp(prefix=_tmp_name(target), dir=target.parent))
@@ -507,6 +548,8 @@ def _read_vocabularies(folder: Path) -> tuple[list[str], list[str]]:
         return None
 
     shared = read("shared_vocabulary")
+    if shared is None:
+        shared = read("vocabulary")  # decoder-only models (ctranslate2.Generator)
     if shared is not None:
         return shared, shared
     source, target = read("source_vocabulary"), read("target_vocabulary")
@@ -580,7 +623,10 @@ class CT2Engine(CodecEngine):
         vmap: str | None = None,
         vocabulary: str = "full",
         trust_remote_code: bool = False,
-    ) -> CT2Engine:
+        prompt=None,
+        prompt_format: str | None = None,
+        task: str = "translate",
+    ) -> CT2Engine | CT2CausalEngine:
         """Convert (once) and load ``model`` for ``src_lang`` → ``tgt_lang``.
 
         Args:
@@ -608,9 +654,14 @@ class CT2Engine(CodecEngine):
                 change only where the full model would emit a token outside those scripts
                 (and, in beam search, through the renormalised scores).
             trust_remote_code: passed to transformers; never needed by the supported families.
+            prompt: causal LMs only: a prompt name of :mod:`summ.prompts`, a template text
+                with ``{source}``, or a :class:`summ.prompts.Prompt` (default: the model's).
+            prompt_format: causal LMs only: ``chat`` or ``plain`` for a custom template text.
+            task: causal LMs only: ``translate`` or ``summarise`` (the default prompt).
 
         Returns:
-            The loaded engine; ``converted`` says whether this call converted the model.
+            The loaded engine (a :class:`CT2CausalEngine` for a decoder-only model, run by
+            ``ctranslate2.Generator``); ``converted`` says whether this call converted it.
 
         Raises:
             ModelNotFoundError: the model cannot be found (one line, as with the HF engine),
@@ -643,6 +694,13 @@ class CT2Engine(CodecEngine):
         )
         if resolved == "unknown":
             logger.warning("no revision known for %s: its conversion is reused even if the hub model changes", model)
+        causal = is_causal(config)
+        if causal and (vmap is not None or target_script):
+            raise ConfigError("vocabulary maps (vmap, vocabulary='target-script') apply to "
+                              "seq2seq models, not to causal LMs (ctranslate2.Generator has none)")
+        if not causal and (prompt is not None or prompt_format is not None or task != "translate"):
+            raise ConfigError(f"{model!r} is a seq2seq model ({config.model_type}): prompt, "
+                              "prompt_format and task apply to causal language models only")
         if target_script:
             check_tokenizer(tokenizer, model)
 
@@ -662,12 +720,18 @@ class CT2Engine(CodecEngine):
             logger.info("converting %s (%s) to CTranslate2 %s in %s", model, resolved, compute, folder)
             seconds = convert(model, resolved, folder, compute, tokenizer=tokenizer, vmap=vmap,
                               vocabulary=vocabulary, tgt_lang=tgt_lang,
-                              trust_remote_code=trust_remote_code)
+                              trust_remote_code=trust_remote_code, causal=causal)
             converted = seconds > 0
             logger.info("converted %s in %.1f s", model, seconds)
 
         gen = load_generation_config(model, resolved, config)
         _check_stopping_rule(model, decode, gen)
+        if causal:
+            return CT2CausalEngine.load_causal(
+                model, resolved, tokenizer, config, gen, folder, converted, started, decode=decode,
+                kind=kind, index=index, compute=compute, inter_threads=inter_threads,
+                intra_threads=intra_threads, src_lang=src_lang, tgt_lang=tgt_lang, prompt=prompt,
+                prompt_format=prompt_format, task=task)
         codec = make_codec(config, tokenizer, gen, src_lang=src_lang, tgt_lang=tgt_lang)
         source_vocab, target_vocab = _read_vocabularies(folder)
         _check_vocabulary(target_vocab, tokenizer, model)
@@ -808,6 +872,158 @@ class CT2Engine(CodecEngine):
             ids = [start] + [self.target_ids[t] for t in result.hypotheses[0]]
             out.append(self.codec.strip_output(ids))
         return out
+
+
+def sliding_window(config) -> int | None:
+    """The attention window of a model with sliding-window layers (Gemma 2/3), else ``None``."""
+    text = getattr(config, "text_config", None) or config
+    window = getattr(text, "sliding_window", None)
+    layer_types = getattr(text, "layer_types", None) or []
+    if not window or (layer_types and "sliding_attention" not in layer_types):
+        return None
+    if not layer_types and not getattr(text, "use_sliding_window", True):
+        return None
+    return int(window)
+
+
+@dataclass
+class CT2CausalEngine(CausalEngineMixin):
+    """A decoder-only chat model run by ``ctranslate2.Generator``, converted and cached as the
+    seq2seq models are (same cache folder, same conversion key).
+
+    The prompt ids come from the same :class:`summ.engines.causal.CausalCodec` as the HF
+    engine's; the generator continues each prompt (``include_prompt_in_result=False``: its
+    ``max_length`` then counts generated tokens only, as HF's ``max_new_tokens``) and stops
+    at the codec's stop tokens.
+    """
+
+    model_id: str
+    revision: str
+    generator: object
+    codec: CausalCodec
+    generation_config: object
+    device: str
+    compute_type: str
+    decode: DecodeConfig
+    folder: Path
+    converted: bool
+    load_seconds: float
+    vocab: list[str]
+    token_ids: dict[str, int]
+    inter_threads: int = 1
+    intra_threads: int = 1
+
+    @property
+    def name(self) -> str:
+        return f"ct2:{self.compute_type}"
+
+    @classmethod
+    def load_causal(cls, model: str, resolved: str, tokenizer, config, gen, folder: Path,
+                    converted: bool, started: float, *, decode: DecodeConfig, kind: str,
+                    index: int, compute: str, inter_threads: int, intra_threads: int,
+                    src_lang: str, tgt_lang: str, prompt=None, prompt_format: str | None = None,
+                    task: str = "translate") -> CT2CausalEngine:
+        """The generator of a converted causal LM (called by :meth:`CT2Engine.load`)."""
+        import ctranslate2
+
+        codec = make_causal_codec(config, tokenizer, gen, model=model, prompt=prompt,
+                                  prompt_format=prompt_format, src_lang=src_lang,
+                                  tgt_lang=tgt_lang, task=task)
+        window = sliding_window(config)
+        if window is not None and window < codec.context_tokens:
+            # See _fixed_loaders: within the window sliding and full attention agree, so
+            # CTranslate2 gives the HF engine's outputs; beyond it they would differ.
+            logger.warning("%s: CTranslate2 does not reproduce its %d-token sliding-window "
+                           "attention, so inputs are limited to %d tokens (of %d) with this "
+                           "engine",
+                           model, window, window, codec.context_tokens)
+            codec = replace(codec, context_tokens=window)
+        if getattr(config, "attn_logit_softcapping", None):
+            logger.warning("%s soft-caps its attention logits (attn_logit_softcapping=%s), which "
+                           "CTranslate2 cannot do: its outputs may differ from the HF engine's",
+                           model, config.attn_logit_softcapping)
+        vocab, _ = _read_vocabularies(folder)
+        _check_vocabulary(vocab, tokenizer, model)
+        with _keep_torch_threads():
+            generator = ctranslate2.Generator(
+                str(folder), device=kind, device_index=index, compute_type=compute,
+                inter_threads=inter_threads, intra_threads=intra_threads,
+            )
+        token_ids: dict[str, int] = {}
+        for i, token in enumerate(vocab):
+            token_ids.setdefault(token, i)
+        engine = cls(model_id=model, revision=resolved, generator=generator, codec=codec,
+                     generation_config=gen, device=kind, compute_type=compute, decode=decode,
+                     folder=folder, converted=converted, load_seconds=0.0, vocab=vocab,
+                     token_ids=token_ids, inter_threads=inter_threads, intra_threads=intra_threads)
+        engine.load_seconds = time.perf_counter() - started
+        logger.info("loaded %s (%s, causal, revision %s) with CTranslate2 on %s as %s in %.1f s",
+                    model, codec.family, resolved, kind, compute, engine.load_seconds)
+        return engine
+
+    def _options(self) -> dict:
+        """generate_batch options that decide the output (the length cap is added per call)."""
+        d = resolved_decode(self.decode, self.generation_config)
+        return {
+            "beam_size": d["beam_size"],
+            "patience": 1.0,  # as CT2Engine: HF's early_stopping=True
+            "num_hypotheses": 1,
+            "length_penalty": d["length_penalty"],
+            "repetition_penalty": d["repetition_penalty"],
+            "no_repeat_ngram_size": d["no_repeat_ngram_size"],
+            "min_length": d["min_new_tokens"],
+            "disable_unk": False,
+            "sampling_topk": 1,  # never sampling, whatever the model's generation_config says
+            "end_token": [self.vocab[i] for i in self.codec.stop_ids],
+            "include_prompt_in_result": False,
+        }
+
+    def settings(self) -> dict:
+        import ctranslate2
+
+        return {
+            **self.codec.settings(),
+            **{k: v for k, v in self._options().items() if k != "end_token"},
+            "compute_type": self.compute_type,
+            "device": self.device,
+            "ctranslate2": ctranslate2.__version__,
+            "recipe": RECIPE,
+        }
+
+    def generate_ids(self, batch: list[list[int]],
+                     max_new_tokens: int) -> list[tuple[list[int], bool]]:
+        """The answer ids of each prompt (stop token removed) and whether it ended.
+
+        Raises:
+            ValueError: an id outside the converted vocabulary.
+        """
+        if not batch:
+            return []
+        vocab = self.vocab
+        try:
+            prompts = [[vocab[i] for i in ids] for ids in batch]
+        except IndexError:
+            bad = next(i for ids in batch for i in ids if not 0 <= i < len(vocab))
+            raise ValueError(f"token id {bad} is outside the CTranslate2 vocabulary "
+                             f"({len(vocab)} tokens)") from None
+        options = self._options()
+        options["min_length"] = min(options["min_length"], max_new_tokens)
+        results = self.generator.generate_batch(
+            prompts,
+            max_batch_size=-(-len(batch) // self.inter_threads) if self.inter_threads > 1 else 0,
+            batch_type="examples",
+            # Generated tokens, the stop token included: HF's max_new_tokens.
+            max_length=max_new_tokens,
+            return_end_token=True,
+            return_scores=False,
+            **options,
+        )
+        return [self.codec.strip_output([self.token_ids[t] for t in r.sequences[0]])
+                for r in results]
+
+    def generate(self, batch: list[list[int]], max_new_tokens: int) -> list[Generation]:
+        return [Generation(self.codec.decode(ids), len(ids), hit_cap=not ended)
+                for ids, ended in self.generate_ids(batch, max_new_tokens)]
 
 
 @contextlib.contextmanager

@@ -43,6 +43,8 @@ class Codec:
         decoder_start_token_id: the first decoder input.
         max_input_tokens: source positions, special tokens included.
         max_output_tokens: output positions available for content tokens.
+        tgt_lang: the output language (for the pipeline's script check; not in
+            :meth:`settings`, which the target prefix already determines).
     """
 
     tokenizer: object
@@ -54,6 +56,7 @@ class Codec:
     pad_token_id: int
     max_input_tokens: int
     max_output_tokens: int
+    tgt_lang: str | None = None
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         if not texts:
@@ -169,6 +172,7 @@ def make_codec(config, tokenizer, generation_config, *, src_lang: str = "ar", tg
         pad_token_id=int(config.pad_token_id),
         max_input_tokens=limit_in,
         max_output_tokens=limit_out,
+        tgt_lang=tgt_lang,
     )
 
 
@@ -188,6 +192,11 @@ class CodecEngine:
     @property
     def max_output_tokens(self) -> int:
         return self.codec.max_output_tokens
+
+    @property
+    def tgt_lang(self) -> str | None:
+        """The output language, for the pipeline's wrong-script check."""
+        return self.codec.tgt_lang
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         return self.codec.encode(texts)

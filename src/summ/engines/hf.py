@@ -1,4 +1,5 @@
-"""The Hugging Face transformers engine: any seq2seq model ``AutoModelForSeq2SeqLM`` loads.
+"""The Hugging Face transformers engine: any seq2seq model ``AutoModelForSeq2SeqLM`` loads,
+and decoder-only chat models through ``AutoModelForCausalLM`` (:class:`HFCausalEngine`).
 
 Models are found through :mod:`summ.engines.hub` (local folder, then the local HF cache, then
 the hub), exactly as the CTranslate2 engine finds them.
@@ -10,8 +11,9 @@ import logging
 from dataclasses import dataclass
 
 from summ.engines.base import DecodeConfig, Generation, resolved_decode
+from summ.engines.causal import CausalCodec, CausalEngineMixin, is_causal, make_causal_codec
 from summ.engines.families import Codec, CodecEngine, make_codec
-from summ.engines.hub import load_pretrained, load_tokenizer
+from summ.engines.hub import load_generation_config, load_pretrained, load_tokenizer
 from summ.engines.vocab import (
     TargetVocabulary,
     build_target_vocabulary,
@@ -51,8 +53,8 @@ def pick_device(device: str = "auto") -> str:
 def pick_dtype(dtype: str, device: str, family: str):
     """``auto`` → float32 on CPU; bfloat16 (else float16) on GPU.
 
-    T5-family models overflow in float16 (their activations exceed its range), so they get
-    bfloat16 where the GPU has it and float32 otherwise.
+    T5-family and Gemma models overflow in float16 (their activations exceed its range), so
+    they get bfloat16 where the GPU has it and float32 otherwise.
     """
     import torch
 
@@ -66,7 +68,7 @@ def pick_dtype(dtype: str, device: str, family: str):
     bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
     if bf16:
         return torch.bfloat16
-    if family in {"madlad", "t5", "mt5", "crosssum"}:
+    if family in {"madlad", "t5", "mt5", "crosssum", "gemma", "gemma2", "gemma3", "gemma3_text"}:
         return torch.float32
     return torch.float16
 
@@ -105,7 +107,10 @@ class HFEngine(CodecEngine):
         trust_remote_code: bool = False,
         threads: int | None = None,
         vocabulary: str = "full",
-    ) -> HFEngine:
+        prompt=None,
+        prompt_format: str | None = None,
+        task: str = "translate",
+    ) -> HFEngine | HFCausalEngine:
         """Load tokenizer and model (by hub id or local path) for ``src_lang`` → ``tgt_lang``.
 
         Args:
@@ -123,12 +128,21 @@ class HFEngine(CodecEngine):
                 CTranslate2's restricted output layer scores them, so that float32 greedy
                 outputs equal the CTranslate2 engine's with the same option.
 
+            prompt: causal LMs only: a prompt name of :mod:`summ.prompts`, a template text
+                with ``{source}``, or a :class:`summ.prompts.Prompt` (default: the model's).
+            prompt_format: causal LMs only: ``chat`` or ``plain`` for a custom template text.
+            task: causal LMs only: ``translate`` or ``summarise`` (the default prompt).
+
+        Returns:
+            An :class:`HFEngine`, or an :class:`HFCausalEngine` for a decoder-only model.
+
         Raises:
-            ConfigError: an unknown ``vocabulary``, or a target language or tokenizer the
-                target-script rule has no reading for.
+            ConfigError: a prompt option for a seq2seq model, target-script for a causal LM,
+                a bad device or dtype, an unknown ``vocabulary``, or a target language or
+                tokenizer the target-script rule has no reading for.
         """
         import torch
-        from transformers import AutoModelForSeq2SeqLM, GenerationConfig
+        from transformers import AutoConfig, AutoModelForSeq2SeqLM, GenerationConfig
 
         if check_vocabulary(vocabulary) == "target-script":
             scripts_for(tgt_lang)  # fails before the model loads
@@ -137,6 +151,19 @@ class HFEngine(CodecEngine):
         common = {"trust_remote_code": trust_remote_code}
         device = pick_device(device)
         tokenizer, resolved = load_tokenizer(model, revision, **common)
+        config, _ = load_pretrained(
+            model, revision, lambda src, **kw: AutoConfig.from_pretrained(src, **kw, **common))
+        if is_causal(config):
+            if vocabulary != "full":
+                raise ConfigError("vocabulary='target-script' applies to seq2seq models, not to "
+                                  "causal LMs")
+            return HFCausalEngine.load_causal(
+                model, tokenizer, config, resolved, decode=decode, device=device,
+                revision=revision, dtype=dtype, src_lang=src_lang, tgt_lang=tgt_lang,
+                common=common, prompt=prompt, prompt_format=prompt_format, task=task)
+        if prompt is not None or prompt_format is not None or task != "translate":
+            raise ConfigError(f"{model!r} is a seq2seq model ({config.model_type}): prompt, "
+                              "prompt_format and task apply to causal language models only")
         net, _ = load_pretrained(
             model, revision,
             lambda src, **kw: AutoModelForSeq2SeqLM.from_pretrained(src, **kw, **common),
@@ -253,3 +280,118 @@ def keep_only(ids) -> object:
             return torch.log_softmax(scores + mask, dim=-1)
 
     return LogitsProcessorList([KeepTokens()])
+
+
+@dataclass
+class HFCausalEngine(CausalEngineMixin):
+    """A decoder-only chat model (Qwen2/2.5/3, Gemma 2/3, ...) behind the Engine protocol.
+
+    Sources are prompted and stopped by its :class:`summ.engines.causal.CausalCodec`; batches
+    are left-padded with an attention mask (what decoder-only generation needs: every row's
+    answer starts right after its own prompt). Decoding is greedy or beam search per
+    :class:`DecodeConfig`, never sampling, whatever the model's generation_config asks for
+    (instruct models ship ``do_sample=True``).
+    """
+
+    model_id: str
+    revision: str
+    model: object
+    codec: CausalCodec
+    generation_config: object
+    device: str
+    dtype: str
+    decode: DecodeConfig
+
+    @property
+    def name(self) -> str:
+        return f"hf:{self.dtype}"
+
+    @classmethod
+    def load_causal(cls, model: str, tokenizer, config, resolved: str, *, decode: DecodeConfig,
+                    device: str, revision: str | None, dtype: str, src_lang: str, tgt_lang: str,
+                    common: dict, prompt=None, prompt_format: str | None = None,
+                    task: str = "translate") -> HFCausalEngine:
+        """Load the weights of a causal LM (its tokenizer and config read by HFEngine.load)."""
+        from transformers import AutoModelForCausalLM
+
+        gen = load_generation_config(model, resolved, config)
+        codec = make_causal_codec(config, tokenizer, gen, model=model, prompt=prompt,
+                                  prompt_format=prompt_format, src_lang=src_lang,
+                                  tgt_lang=tgt_lang, task=task)
+        torch_dtype = pick_dtype(dtype, device, codec.family)
+        # Loaded in its final dtype: a 9B model must not pass through float32 on the way.
+        net, _ = load_pretrained(
+            model, revision,
+            lambda src, **kw: AutoModelForCausalLM.from_pretrained(src, dtype=torch_dtype, **kw,
+                                                                   **common),
+        )
+        net = net.to(device=device).eval()
+        logger.info("loaded %s (%s, causal, revision %s) on %s as %s", model, codec.family,
+                    resolved, device, torch_dtype)
+        name = str(torch_dtype).removeprefix("torch.")
+        return cls(model, resolved, net, codec, gen, device, name, decode)
+
+    def settings(self) -> dict:
+        import transformers
+
+        kwargs = self._generate_kwargs(0)
+        return {
+            **self.codec.settings(),
+            **{k: v for k, v in kwargs.items() if k not in ("eos_token_id", "pad_token_id")},
+            "device": self.device.split(":")[0],
+            "transformers": transformers.__version__,
+        }
+
+    def _generate_kwargs(self, max_new_tokens: int) -> dict:
+        d = resolved_decode(self.decode, self.generation_config)
+        kwargs = {
+            "num_beams": d["beam_size"],
+            # Greedy or beam search, never sampling: instruct models' generation_config asks for
+            # do_sample with a temperature, which would make every run give other outputs.
+            "do_sample": False,
+            "temperature": None,
+            "top_p": None,
+            "top_k": None,
+            "num_return_sequences": 1,
+            "max_length": None,
+            "max_new_tokens": max_new_tokens,
+            "repetition_penalty": d["repetition_penalty"],
+            "no_repeat_ngram_size": d["no_repeat_ngram_size"],
+            "eos_token_id": list(self.codec.stop_ids),
+            "pad_token_id": self.codec.pad_token_id,
+        }
+        # A floor above the cap stops at the cap (as CTranslate2 does) instead of a warning.
+        floor = min(d["min_new_tokens"], max_new_tokens)
+        if floor:
+            kwargs["min_new_tokens"] = floor
+        else:
+            # A decoder-only model's min_length counts its prompt: meaningless here.
+            kwargs["min_length"] = 0
+        if d["beam_size"] > 1:
+            kwargs["length_penalty"] = d["length_penalty"]
+            kwargs["early_stopping"] = d["early_stopping"]
+        return kwargs
+
+    def generate_ids(self, batch: list[list[int]],
+                     max_new_tokens: int) -> list[tuple[list[int], bool]]:
+        """The answer ids of each prompt (stop token and padding removed) and whether it ended."""
+        import torch
+
+        if not batch:
+            return []
+        width = max(len(ids) for ids in batch)
+        pad = self.codec.pad_token_id
+        # Left padding: each answer continues its own prompt; the mask hides the padding
+        # (and generate derives each row's positions from it).
+        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in batch],
+                                 device=self.device)
+        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in batch],
+                            device=self.device)
+        with torch.inference_mode():
+            out = self.model.generate(input_ids=input_ids, attention_mask=mask,
+                                      **self._generate_kwargs(max_new_tokens))
+        return [self.codec.strip_output(row) for row in out[:, width:].tolist()]
+
+    def generate(self, batch: list[list[int]], max_new_tokens: int) -> list[Generation]:
+        return [Generation(self.codec.decode(ids), len(ids), hit_cap=not ended)
+                for ids, ended in self.generate_ids(batch, max_new_tokens)]
