@@ -44,7 +44,7 @@ SUMMARY_SENTENCES = 3
 # works on.
 
 # %%
-from summ.data import read_text
+from summ import read_text
 from summ.display import side_by_side, table
 from summ.segment import normalise, segment
 
@@ -63,8 +63,7 @@ table({"file": ARTICLE, "characters": len(article),
 # output's length cap grows with its input, and every capped output is counted.
 
 # %%
-from summ import load_translator
-from summ.engines.base import DecodeConfig
+from summ import DecodeConfig, load_translator
 
 translator = load_translator(MODEL, ENGINE, device=DEVICE,
                              decode=DecodeConfig(beam_size=BEAM_SIZE, max_new_tokens=MAX_NEW_TOKENS), progress=True)

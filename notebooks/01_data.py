@@ -41,10 +41,9 @@ from collections import Counter
 from pathlib import Path
 from statistics import mean, median
 
-from summ import data
+from summ import InputError, data
 from summ import segment as seg
 from summ.display import bar_chart, histogram, side_by_side, table
-from summ.errors import InputError
 
 work = Path(WORK_DIR) if WORK_DIR else Path(tempfile.mkdtemp(prefix="summ-01-data-"))
 work.mkdir(parents=True, exist_ok=True)
@@ -113,15 +112,14 @@ histogram({"Arabic": ar_words, "English": en_words}, bins=20, title=f"{corpus.na
           xlabel="words")
 
 # %% [markdown]
-# The most frequent Arabic words (function words removed, punctuation stripped), plotted with
+# The most frequent Arabic words of four letters or more (most function words are shorter;
+# punctuation stripped), plotted with
 # Arabic labels: the display helpers shape them so they read right to left with joined letters.
 
 # %%
-from summ.summarise import STOPWORDS_AR
-
 punctuation = ".,،؛;:!?؟«»\"'()[]-–—"
 words = Counter(w.strip(punctuation) for line in corpus.src for w in line.split())
-frequent = [(w, n) for w, n in words.most_common() if w and w not in STOPWORDS_AR and not w.isdigit()][:TOP_WORDS]
+frequent = [(w, n) for w, n in words.most_common() if len(w) >= 4 and not w.isdigit()][:TOP_WORDS]
 bar_chart([w for w, _ in frequent], [n for _, n in frequent], title=f"{corpus.name}: frequent Arabic words",
           xlabel="occurrences", digits=0)
 

@@ -49,13 +49,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from summ import load_translator
+from summ import BatchConfig, DecodeConfig, load_ntrex128, load_translator, score, translate_file
 from summ.cache import Cache
-from summ.data import load_ntrex128
 from summ.display import side_by_side, table
-from summ.metrics import score
-from summ.engines.base import BatchConfig, DecodeConfig
-from summ.files import translate_file
 from summ.translate import PipelineTranslator
 
 work = Path(WORK_DIR) if WORK_DIR else Path(tempfile.mkdtemp(prefix="summ-02-translate-"))

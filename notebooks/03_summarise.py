@@ -17,7 +17,7 @@
 # %% [markdown]
 # # 03 · Summarise: every strategy on the same articles
 #
-# `summ.summarise` puts six strategies behind one function. This notebook runs all of them on
+# `summ.summary` puts six strategies behind one function. This notebook runs all of them on
 # the same Arabic articles (the first NTREX-128 documents and the seed article), shows what
 # each one wrote, compares their lengths, and follows an article that is longer than the
 # summariser's input through the chunked path.
@@ -60,12 +60,10 @@ import time
 from pathlib import Path
 from statistics import mean
 
-from summ import load_translator
-from summ.data import load_ntrex128, read_text
+from summ import DecodeConfig, Summariser, SummaryConfig, load_ntrex128, load_translator, read_text
 from summ.display import bar_chart, side_by_side, table
 from summ.segment import segment
-from summ.summarise import Summariser, SummaryConfig, chunk_text
-from summ.engines.base import DecodeConfig
+from summ.summary import chunk_text
 
 corpus = load_ntrex128(Path(DATA_DIR) if DATA_DIR else None).select_documents(N_DOCUMENTS)
 ids, articles = [], []
@@ -207,6 +205,6 @@ table({"article tokens": len(engine.encode([seed])[0]), "input limit (tokens)": 
 # * Extractive strategies need no weights and keep the Arabic behind every English sentence;
 #   model strategies keep their intermediate text; every summary carries flags.
 # * Long articles go through the chunked path, recorded on each summary.
-# * Scoring summaries: `summ.summarise.evaluate` against reference summaries (CrossSum/XL-Sum
-#   JSONL), and `summ.summarise.propagation` for how translation errors change summaries
+# * Scoring summaries: `summ.metrics.evaluate_summaries` against reference summaries (CrossSum/XL-Sum
+#   JSONL), and `summ.metrics.propagation` for how translation errors change summaries
 #   (`05_error_analysis`).

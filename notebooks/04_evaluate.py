@@ -116,7 +116,7 @@ print(config_text)
 # from a shell: `summ run notebook-evaluate.toml --output DIR`.
 
 # %%
-from summ.experiment import run_experiment
+from summ import run_experiment
 
 run = run_experiment(config_path, output=results_dir, progress=True)
 table({"results folder": run.path, "systems that ran": run.ok, "failed": run.failed or "none",
@@ -137,8 +137,8 @@ table([{"entry": p.name + ("/" if p.is_dir() else ""),
 # unmarked). The notes under each table say what the numbers are and are not.
 
 # %%
+from summ import load_results
 from summ.report import corpus_markdown
-from summ.results import load_results
 
 results = load_results(run.path)
 markdown(corpus_markdown(results))
@@ -241,7 +241,7 @@ markdown(published_section(results))
 # The same from Python, checking that a rebuild changes nothing:
 
 # %%
-from summ.report import build_report
+from summ import build_report
 
 before = {p.name: p.read_bytes() for p in run.report}
 rebuilt = build_report(run.path)
@@ -253,10 +253,10 @@ table([{"file": p.name, "bytes": p.stat().st_size, "unchanged": before.get(p.nam
 # and the matching reference lines):
 
 # %%
-from summ.experiment import evaluate_files
+from summ import evaluate_files
 from summ.report import render_evaluation
 
-from summ.data import load_ntrex128
+from summ import load_ntrex128
 
 corpus = load_ntrex128(Path(DATA_DIR) if DATA_DIR else None)
 corpus = corpus.select_documents(N_DOCUMENTS) if N_DOCUMENTS else corpus

@@ -47,12 +47,9 @@ import json
 import tempfile
 from pathlib import Path
 
-from summ.data import load_ntrex128, read_lines
+from summ import load_ntrex128, load_results, read_text, run_experiment, score
 from summ.display import bar_chart, line_chart, side_by_side, table
-from summ.experiment import run_experiment
-from summ.metrics import score
 from summ.report import line_scores
-from summ.results import load_results
 from summ.segment import arabic_ratio
 
 work = Path(WORK_DIR) if WORK_DIR else Path(tempfile.mkdtemp(prefix="summ-05-errors-"))
@@ -111,7 +108,7 @@ table(corpus_scores[["metric", "score", "signature"]], caption=f"ntrex128, {MODE
 # %%
 full = load_ntrex128(Path(DATA_DIR) if DATA_DIR else None)
 data = full.select_documents(N_DOCUMENTS) if N_DOCUMENTS else full
-outputs = read_lines(run.path / results.system(name)["datasets"]["ntrex128"]["outputs"]["text"])
+outputs = read_text(run.path / results.system(name)["datasets"]["ntrex128"]["outputs"]["text"]).split("\n")
 lines = line_scores(results, "ntrex128").assign(source=list(data.src), hypothesis=outputs,
                                                 reference=list(data.refs[0]))
 lines = lines.assign(outlet=lines["document"].str.split(".").str[0])

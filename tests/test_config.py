@@ -18,7 +18,7 @@ from summ.cli import main
 from summ.config import DatasetConfig, SignificanceConfig, SystemConfig, load_config
 from summ.errors import ConfigError
 from summ.metrics import LEVELS, METRICS
-from summ.summarise import SummaryConfig
+from summ.summary import SummaryConfig
 from summ.engines.base import BatchConfig, DecodeConfig
 
 from .conftest import ROOT

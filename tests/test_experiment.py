@@ -19,11 +19,8 @@ from summ.data import load_ntrex128, read_lines, sha256_file
 from summ.errors import ConfigError, InputError
 from summ.engines.base import DecodeConfig
 from summ.config import load_config
-from summ.experiment import (
-    PARTIAL_FAILURE_EXIT_CODE,
-    evaluate_files,
-    run_experiment,
-)
+from summ.experiment import PARTIAL_FAILURE_EXIT_CODE, run_experiment
+from summ.metrics import evaluate_files
 from summ.metrics import compare, score
 from summ.results import SCORE_COLUMNS
 

@@ -681,7 +681,8 @@ def test_cli_prompt_for_a_seq2seq_model_is_exit_2(tiny_models, capsys):
 
 def test_llm_summaries_chunk_long_articles_and_carry_the_checks(tiny_models, tmp_path, seed_text):
     from summ.data import Document
-    from summ.summarise import Summariser, SummaryConfig, evaluate
+    from summ.summary import Summariser, SummaryConfig
+    from summ.metrics import evaluate_summaries
 
     config = SummaryConfig(
         strategy="llm",
@@ -710,7 +711,7 @@ def test_llm_summaries_chunk_long_articles_and_carry_the_checks(tiny_models, tmp
         Document("a", "", meta={"summary": "Putin met Assad."}),
         Document("b", "", meta={"summary": "Weather."}),
     ]
-    scores = evaluate(docs, summaries[:2], refs)
+    scores = evaluate_summaries(docs, summaries[:2], refs)
     assert {s.metric for s in scores} == {"rouge1", "rouge2", "rougeLsum", "chrf"}
     # A second run comes from the cache.
     with Summariser(config) as again:
@@ -743,7 +744,7 @@ def test_cli_summarise_with_the_llm_strategy(tiny_models, tmp_path, capsys):
 
 
 def test_llm_strategy_options_are_checked():
-    from summ.summarise import SummaryConfig
+    from summ.summary import SummaryConfig
 
     with pytest.raises(ConfigError, match="prompt applies to strategy 'llm'"):
         SummaryConfig(strategy="direct", prompt="summarise")
@@ -751,7 +752,7 @@ def test_llm_strategy_options_are_checked():
         SummaryConfig(strategy="llm", translator="x")
     assert SummaryConfig(strategy="llm").summary_model == "Qwen/Qwen2.5-1.5B-Instruct"
     with pytest.raises(ConfigError, match="is a translate prompt"):
-        from summ.summarise import Summariser
+        from summ.summary import Summariser
 
         Summariser(SummaryConfig(strategy="llm", prompt="translate"))._llm_prompt("m")
 

@@ -76,12 +76,28 @@ def test_console_script_and_python_version():
 def test_import_summ_is_light():
     code = (
         "import sys, summ\n"
-        "heavy = [m for m in ('torch', 'transformers', 'ctranslate2', 'matplotlib', 'sacrebleu') if m in sys.modules]\n"
+        "heavy = [m for m in ('torch', 'transformers', 'ctranslate2', 'matplotlib', 'sacrebleu',\n"
+        "         'pandas', 'ray', 'pydantic') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == ""
-    assert set(__import__("summ").__all__) == {"load_translator", "translate_documents", "summarise", "score", "__version__"}
+
+
+def test_public_api_resolves_and_is_what_the_notebooks_use():
+    import summ
+
+    # Every exported name resolves lazily to its definition.
+    for name in summ.__all__:
+        assert getattr(summ, name) is not None, name
+    assert summ.summarise.__module__ == "summ.summary" and callable(summ.summarise)
+    # The notebooks import from summ and at most three submodules each.
+    for notebook in sorted((ROOT / "notebooks").glob("*.py")):
+        text = notebook.read_text(encoding="utf-8")
+        modules = set(re.findall(r"^\s*from (summ\.[\w.]+) import", text, flags=re.M))
+        for names in re.findall(r"^\s*from summ import ([^\n]+)", text, flags=re.M):
+            modules |= {n.split(" as ")[0].strip() for n in names.split(",")} - set(summ.__all__)
+        assert len(modules) <= 3, (notebook.name, sorted(modules))
 
 
 def test_cli_modules_import_without_heavy_libraries():

@@ -443,7 +443,7 @@ def test_corpus_table_is_a_frame_of_the_cells(run_dir):
 
 @pytest.mark.parametrize("method", ["bs", "ar"])
 def test_evaluation_note_names_the_test_and_claims_a_ci_only_for_bootstrap(tmp_path, method):
-    from summ.experiment import evaluate_files
+    from summ.metrics import evaluate_files
     from summ.report import render_evaluation
 
     refs = [f"the {w} sat on the mat near the door number {i}" for i, w in enumerate(
@@ -471,7 +471,7 @@ def test_evaluation_note_names_the_test_and_claims_a_ci_only_for_bootstrap(tmp_p
 
 def test_evaluation_csv_and_json_are_the_same_frame(tmp_path):
     """Both carry every score with its signature and its test (p-value, delta, CI)."""
-    from summ.experiment import evaluate_files
+    from summ.metrics import evaluate_files
     from summ.report import render_evaluation
 
     refs = [f"a {w} stood by the old stone wall in town {i}" for i, w in enumerate("abcdefghij")]

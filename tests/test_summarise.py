@@ -13,18 +13,8 @@ import pytest
 from summ.data import Document, load_ntrex128
 from summ.errors import ConfigError, InputError, SummError
 from summ.segment import SENTENCE_STOPS, normalise, segment
-from summ.summarise import (
-    STRATEGIES,
-    Summariser,
-    SummaryConfig,
-    chunk_text,
-    evaluate,
-    propagation,
-    propagation_table,
-    select_sentences,
-    summarise,
-    textrank_scores,
-)
+from summ.summary import STRATEGIES, Summariser, SummaryConfig, chunk_text, select_sentences, summarise, textrank_scores
+from summ.metrics import evaluate_summaries, propagation, propagation_table
 from summ.engines.base import DecodeConfig, Generation
 
 # Tiny random models never emit EOS, so distilbart-shaped generation (min_length 56) under a
@@ -76,7 +66,7 @@ def ntrex_english(data_dir) -> list[str]:
 
 def test_import_does_not_load_model_libraries():
     code = (
-        "import sys, summ.summarise; "
+        "import sys, summ.summary; "
         "bad = [m for m in ('torch', 'transformers', 'numpy') if m in sys.modules]; "
         "assert not bad, bad"
     )
@@ -84,13 +74,13 @@ def test_import_does_not_load_model_libraries():
 
 
 def test_public_entry_point_is_the_function_even_after_the_module_was_imported():
-    # The module summ.summarise shares its name with the function; summ/__init__.py binds
-    # the function, and importing the module later must not rebind the name.
+    # The module is summ.summary, the function summ.summarise: importing the module never
+    # rebinds the name (they used to clash and needed a binding trick).
     import importlib
 
     import summ
 
-    module = importlib.import_module("summ.summarise")
+    module = importlib.import_module("summ.summary")
     from summ import summarise as public
 
     assert module.Summariser is Summariser
@@ -420,6 +410,8 @@ class EchoEngine:
     name: str = "fake"
     max_input_tokens: int = 40
     max_output_tokens: int = 100
+    family: str = "echo"
+    own_max_new_tokens: int | None = None
     seen: list[str] = field(default_factory=list)
     _texts: dict = field(default_factory=dict)
 
@@ -523,9 +515,9 @@ def test_reference_ids_must_match_the_articles():
     summaries = summarise([a.text for a in articles], "lead", sentences=1)
     references = [Document(i, "", {"summary": "نص الخبر"}) for i in ("a", "c", "b")]
     with pytest.raises(InputError, match=r"same ids in a different order.*#2: expected 'b', got 'c'"):
-        evaluate(articles, summaries, references, lang="ar")
+        evaluate_summaries(articles, summaries, references, lang="ar")
     ok = [Document(i, "", {"summary": "نص الخبر الأول."}) for i in ("a", "b", "c")]
-    scores = {s.metric: s.score for s in evaluate(articles, summaries, ok, lang="ar")}
+    scores = {s.metric: s.score for s in evaluate_summaries(articles, summaries, ok, lang="ar")}
     assert set(scores) == {"rouge1", "rouge2", "rougeLsum", "chrf"}
     assert scores["rouge1"] == pytest.approx(100.0)
 

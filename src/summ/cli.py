@@ -177,7 +177,7 @@ def _run_data_fetch(args: argparse.Namespace) -> int:
 
 
 def _add_summarise(sub) -> None:
-    from summ.summarise import LANGS, STRATEGIES, SummaryConfig
+    from summ.summary import LANGS, STRATEGIES, SummaryConfig
 
     d = _defaults(SummaryConfig)
     p = sub.add_parser(
@@ -217,7 +217,8 @@ def _run_summarise(args: argparse.Namespace) -> int:
 
     from summ.data import load_summaries_jsonl, read_articles
     from summ.data import atomic_write
-    from summ.summarise import Summariser, SummaryConfig, evaluate
+    from summ.summary import Summariser, SummaryConfig
+    from summ.metrics import evaluate_summaries
 
     docs = read_articles(args.input, args.encoding)
     references = load_summaries_jsonl(args.references, args.encoding) if args.references else None
@@ -242,7 +243,7 @@ def _run_summarise(args: argparse.Namespace) -> int:
         if summary.flags or summary.chunked:
             _report(args, f"{doc.id}: flags {', '.join(summary.flags) or '-'}; chunked: {summary.chunked} ({summary.chunks} chunks)")
     if references is not None:
-        for s in evaluate(docs, summaries, references, reference_field=args.reference_field,
+        for s in evaluate_summaries(docs, summaries, references, reference_field=args.reference_field,
                           rouge_stem=args.rouge_stem):
             _report(args, f"{s.metric} {s.score:.2f}  {s.signature}")
     return 0
@@ -382,7 +383,7 @@ def _sacrebleu_settings(args: argparse.Namespace) -> dict[str, dict]:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from summ.experiment import evaluate_files
+    from summ.metrics import evaluate_files
     from summ.report import render_evaluation
 
     names = args.names

@@ -30,9 +30,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from summ.engines.vocab import VOCABULARIES
 from summ.errors import ConfigError, InputError
-from summ.metrics import ALL_METRICS, COMET_METRICS, LEVELS, METRICS
+from summ.metrics import ALL_METRICS, COMET_METRICS, DEFAULT_SEED, LEVELS, METRICS
 from summ.engines.base import ENGINES, BatchConfig, DecodeConfig, check_model
-from summ.summarise import MONOLINGUAL, STRATEGIES, SummaryConfig
+from summ.summary import MONOLINGUAL, STRATEGIES, SummaryConfig
 
 
 DATASET_TYPES = ("ntrex128", "parallel", "articles")
@@ -56,8 +56,8 @@ class SystemConfig:
             commit in the manifest.
         device: ``auto``, ``cpu``, ``cuda``, ...; ``auto`` because a config should run on
             a laptop and on a GPU box unchanged.
-        decode: generation settings (defaults live in :class:`~summ.translate.DecodeConfig`).
-        batch: batching settings (defaults live in :class:`~summ.translate.BatchConfig`).
+        decode: generation settings (defaults live in :class:`~summ.engines.base.DecodeConfig`).
+        batch: batching settings (defaults live in :class:`~summ.engines.base.BatchConfig`).
         options: engine options passed through (``dtype``, ``compute_type``, ``src_lang``,
             ``vocabulary``...).
     """
@@ -124,7 +124,7 @@ class SignificanceConfig:
 
     methods: tuple[str, ...] = ("bs",)
     n_samples: int | None = None
-    seed: int = 12345
+    seed: int = DEFAULT_SEED
     metrics: tuple[str, ...] | None = None
 
 
@@ -166,7 +166,7 @@ class StrategyConfig:
 
     Attributes:
         name: folder and table name.
-        strategy: a strategy of :mod:`summ.summarise` (``lead``, ``textrank``, ``abstractive``,
+        strategy: a strategy of :mod:`summ.summary` (``lead``, ``textrank``, ``abstractive``,
             ``translate-then-summarise``, ``summarise-then-translate``, ``direct``).
         input: what is summarised. ``translation``: each system's English output (the
             systems are a dimension; with references, each summary is scored against the same
@@ -176,11 +176,11 @@ class StrategyConfig:
             Default: ``translation`` for the monolingual strategies (lead, textrank,
             abstractive), ``source`` for the cross-lingual ones.
         model: summarisation model (hub id, path or ``tiny:FAMILY``); ``None`` = the strategy's
-            default in :mod:`summ.summarise`.
+            default in :mod:`summ.summary`.
         translator: translation model of a ``source`` pipeline strategy; ``None`` = its default.
         systems: systems whose translations are summarised (``translation``); empty = all.
         datasets: datasets it runs on; empty = all.
-        options: other :class:`summ.summarise.SummaryConfig` fields (``sentences``,
+        options: other :class:`summ.summary.SummaryConfig` fields (``sentences``,
             ``max_tokens``, ``beam_size``, ``device``...).
     """
 

@@ -25,17 +25,17 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from summ.config import DatasetConfig, ExperimentConfig, SignificanceConfig, SystemConfig, load_config
+from summ.config import DatasetConfig, ExperimentConfig, SystemConfig, load_config
 from summ.engines.base import resolve_model
-from summ.errors import ConfigError, InputError, SummError
-from summ.metrics import COMET_METRICS, METRICS, Comparison, MetricScore
+from summ.errors import InputError, SummError
+from summ.metrics import COMET_METRICS
 from summ.results import (
     CONFIG,
     MANIFEST,
@@ -350,9 +350,8 @@ def _release(translator) -> None:
     """Free a model before the next one loads: five large models do not fit together."""
     if translator is None:
         return
-    cache = getattr(translator, "cache", None)
-    if cache is not None:
-        cache.close()
+    if translator.cache is not None:
+        translator.cache.close()
     del translator
     gc.collect()
     torch = sys.modules.get("torch")  # only if an engine already imported it
@@ -508,7 +507,7 @@ def _score_summaries(dataset: str, strategy: str, system: str, ids: list[str], h
                      rouge_stem: bool | None = None) -> dict[str, list[dict]]:
     """Summary-vs-summary scores: ROUGE (English tokeniser; Porter stemming unless
     ``[metric_settings.rouge] stem = false``) and chrF."""
-    from summ.summarise import SUMMARY_METRICS, for_rouge, score_texts
+    from summ.metrics import SUMMARY_METRICS, for_rouge, score_texts
 
     hyp, ref = [for_rouge(s) for s in hyps], [for_rouge(s) for s in refs]
     rows: dict[str, list[dict]] = {"corpus": [], "document": []}
@@ -524,15 +523,19 @@ def _score_summaries(dataset: str, strategy: str, system: str, ids: list[str], h
 
 
 def _summariser_revisions(summariser) -> dict:
-    """Resolved revisions of the models a summariser used (call only after it summarised:
-    ``pipeline()`` and ``translator()`` load on first use and return the loaded ones after)."""
+    """Resolved revisions and full settings (prompts included) of the models a summariser used
+    (call only after it summarised: ``pipeline()`` and ``translator()`` load on first use and
+    return the loaded ones after)."""
+    from summ.translate import PipelineTranslator
+
     found = {}
     if summariser.config.summary_model is not None:
-        found["summary_revision"] = summariser.pipeline().engine.revision
-    if summariser.translates:
-        engine = getattr(summariser.translator(), "engine", None)  # a plain Translator has none
-        if engine is not None:
-            found["translation_revision"] = engine.revision
+        engine = summariser.pipeline().engine
+        found.update(summary_revision=engine.revision, summary_settings=engine.settings())
+    translator = summariser.translator() if summariser.translates else None
+    if isinstance(translator, PipelineTranslator):  # a plain Translator records nothing
+        found.update(translation_revision=translator.engine.revision,
+                     translation_settings=translator.engine.settings())
     return found
 
 
@@ -543,8 +546,8 @@ def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outp
     """
     if not config.summaries:
         return {}
-    from summ.summarise import Summariser
-    from summ.summarise import SummaryConfig as SummariseConfig
+    from summ.summary import Summariser
+    from summ.summary import SummaryConfig as SummariseConfig
 
     rows: dict[str, list[dict]] = {"corpus": [], "document": []}
     section: dict[str, dict] = {}
@@ -597,9 +600,8 @@ def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outp
             rec.update({"status": "failed", "error": _one_line(exc)})
             logger.warning("summary strategy %s failed: %s", strat.name, rec["error"])
         finally:
-            store = getattr(summariser, "_cache", None)  # the summariser opened it; close it here
-            if store is not None:
-                store.close()
+            if summariser is not None:
+                summariser.close()  # it opened the cache; close it here
             del summariser
             gc.collect()
         rec["seconds"] = round(time.perf_counter() - started, 3)
@@ -689,115 +691,3 @@ def _published_rows(config: ExperimentConfig) -> dict:
     models = {s.model for s in config.systems}
     rows = [r for r in read_published(config.published) if r["model"] in models]
     return {"file": str(config.published), "sha256": sha256_file(config.published), "rows": rows}
-
-
-# --------------------------------------------------------------------------------------
-# summ evaluate: score existing files.
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """Scores of hypothesis files against references (what ``summ evaluate`` renders).
-
-    Attributes:
-        systems: system names, in the order given.
-        scores: every score, as ``(system, MetricScore)`` in system, then metric order.
-        comparisons: paired tests against ``baseline`` (empty without one).
-        baseline: the baseline system, or ``None``.
-        level: the scoring level.
-    """
-
-    systems: tuple[str, ...]
-    scores: tuple[tuple[str, MetricScore], ...]
-    comparisons: tuple[Comparison, ...] = ()
-    baseline: str | None = None
-    level: str = "corpus"
-
-
-def evaluate_files(
-    hyps: Sequence[str | os.PathLike],
-    refs: Sequence[str | os.PathLike],
-    *,
-    metrics: Sequence[str] = METRICS,
-    level: str = "corpus",
-    doc_ids: str | os.PathLike | None = None,
-    names: Sequence[str] | None = None,
-    baseline: str | None = None,
-    method: str = "bs",
-    n_samples: int | None = None,
-    seed: int = SignificanceConfig.seed,
-    encoding: str = "utf-8",
-    src: str | os.PathLike | None = None,
-    bleu: Mapping[str, object] | None = None,
-    chrf: Mapping[str, object] | None = None,
-    ter: Mapping[str, object] | None = None,
-) -> Evaluation:
-    """Score line-aligned hypothesis files (``summ evaluate``); render with :func:`summ.report.render_evaluation`.
-
-    Args:
-        hyps: one file per system, one line per segment.
-        refs: one or more reference files, line-aligned with every hypothesis file.
-        metrics: metric names (:data:`summ.metrics.ALL_METRICS`).
-        level: ``corpus``, ``document`` (needs ``doc_ids``) or ``sentence``.
-        doc_ids: file with one document id per line (TSV: first column).
-        names: system names (default: the files' stems, made unique).
-        baseline: name of the system to test the others against (corpus level, 2+ systems).
-        method: ``bs`` or ``ar`` for the paired test.
-        n_samples: resamples / trials (``None``: sacrebleu's default).
-        seed: RNG seed of the test.
-        encoding: encoding of every file.
-        src: the source file, line-aligned (needed by COMET).
-        bleu: ``sacrebleu.BLEU`` settings (:func:`summ.metrics.check_metric_settings`).
-        chrf: ``sacrebleu.CHRF`` settings.
-        ter: ``sacrebleu.TER`` settings.
-
-    Hypothesis and reference files are read as sacrebleu's command line reads them
-    (:func:`summ.data.read_scored_lines`), so the numbers equal ``sacrebleu REF -i HYP``'s.
-
-    Returns:
-        The scores (and comparisons when a baseline is given).
-
-    Raises:
-        InputError: a file is missing or undecodable, or line counts differ (names both).
-        ConfigError: bad names, baseline, metric, level, method or setting.
-    """
-    from summ.data import read_doc_ids, read_lines, read_scored_lines
-    from summ.metrics import check_metric_settings, compare, score
-
-    hyp_paths = [Path(p) for p in hyps]
-    if not hyp_paths:
-        raise ConfigError("no hypothesis files given")
-    if not refs:
-        raise ConfigError("no reference files given")
-    if names is None:
-        stems = [p.stem for p in hyp_paths]
-        names = stems if len(set(stems)) == len(stems) else [str(p) for p in hyp_paths]
-    names = list(names)
-    if len(names) != len(hyp_paths):
-        raise ConfigError(f"{len(names)} names for {len(hyp_paths)} hypothesis files")
-    if len(set(names)) != len(names):
-        raise ConfigError(f"system names must be unique: {', '.join(names)}")
-    if baseline is not None and baseline not in names:
-        raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(names)}")
-    settings = check_metric_settings(bleu, chrf, ter)  # before any file is read
-    ref_streams = [read_scored_lines(r, encoding) for r in refs]
-    ids = None
-    if doc_ids is not None:
-        ids = read_doc_ids(doc_ids, encoding)
-    systems = {n: read_scored_lines(p, encoding) for n, p in zip(names, hyp_paths)}
-    srcs = read_lines(src, encoding) if src is not None else None
-    scores = []
-    for name, path in zip(names, hyp_paths):
-        for s in score(systems[name], ref_streams, metrics, level=level, doc_ids=ids if level == "document" else None,
-                       srcs=srcs, hyp_name=str(path), ref_names=[str(r) for r in refs], **settings):
-            scores.append((name, s))
-    comparisons: list[Comparison] = []
-    if baseline is not None and len(names) > 1:
-        if level != "corpus":
-            raise ConfigError("significance tests (--baseline) are corpus-level: drop --level or --baseline")
-        tested = [m for m in metrics if m not in COMET_METRICS]
-        comparisons = compare(systems, ref_streams, baseline, tested, method=method,
-                              n_samples=n_samples, seed=seed, ref_names=[str(r) for r in refs],
-                              **settings)
-    return Evaluation(tuple(names), tuple(scores), tuple(comparisons), baseline, level)

@@ -41,6 +41,8 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import sacrebleu
 from sacrebleu.metrics import BLEUScore, CHRFScore, TERScore
@@ -48,6 +50,10 @@ from sacrebleu.metrics.base import Metric
 
 from summ.errors import ConfigError, InputError, MissingDependencyError, require
 from summ.segment import ARABIC_MARKS, TATWEEL
+
+if TYPE_CHECKING:
+    from summ.data import Document
+    from summ.summary import Summariser, Summary
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +102,8 @@ _NOT_SETTINGS = frozenset({"self", "references"})
 _AT_LEAST_ONE = frozenset({"max_ngram_order"})
 
 _P_THRESHOLD = 0.05  # the threshold sacrebleu's CLI marks with "*"
+#: Seed of the paired tests unless one is given: fixed, so reruns give identical p-values.
+DEFAULT_SEED = 12345
 
 
 @dataclass(frozen=True)
@@ -755,7 +763,7 @@ def compare(
     metrics: Sequence[str] = ("bleu", "chrf"),
     method: str = "bs",
     n_samples: int | None = None,
-    seed: int | None = 12345,
+    seed: int | None = DEFAULT_SEED,
     *,
     ref_names: Sequence[str] | None = None,
     bleu: Mapping[str, object] | None = None,
@@ -1207,3 +1215,294 @@ def rouge(
                 )
             )
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Summary scores: against reference summaries, and error propagation
+# --------------------------------------------------------------------------------------------
+
+#: Scores reported for summaries: ROUGE as in the summarisation literature, plus chrF, which
+#: is robust on short texts and morphologically rich languages.
+SUMMARY_METRICS: tuple[str, ...] = ("rouge1", "rouge2", "rougeLsum", "chrf")
+
+
+def for_rouge(summary: Summary) -> str:
+    """The summary as ROUGE wants it: rougeLsum splits on newlines only, so one sentence per line."""
+    return "\n".join(summary.sentences)
+
+
+def score_texts(
+    hyps: list[str], refs: list[str], lang: str, metrics: Sequence[str], level: str, *,
+    hyp_name: str = "summaries", ref_name: str = "reference summaries",
+    rouge_stem: bool | None = None,
+) -> list[MetricScore]:
+    """Summary texts (one sentence per line) against references: ROUGE types through
+    :func:`summ.metrics.rouge` (``rouge_stem`` is its ``stem``: ``None`` = the language's
+    default, Arabic ``True`` = XL-Sum-compatible), other metrics (chrF...) through
+    :func:`summ.metrics.score` on the texts with their line breaks as spaces."""
+    rouge_types = [m for m in metrics if m.startswith("rouge")]
+    others = [m for m in metrics if not m.startswith("rouge")]
+    out: list[MetricScore] = []
+    if rouge_types:
+        out += rouge(hyps, refs, lang, rouge_types, stem=rouge_stem, level=level, hyp_name=hyp_name,
+                     ref_names=[ref_name])
+    if others:
+        flat = [h.replace("\n", " ") for h in hyps]
+        out += score(flat, [r.replace("\n", " ") for r in refs], others, level=level, hyp_name=hyp_name,
+                     ref_names=[ref_name])
+    return out
+
+
+def evaluate_summaries(
+    articles: Sequence[Document],
+    summaries: Sequence[Summary],
+    references: Sequence[Document],
+    *,
+    lang: str | None = None,
+    reference_field: str = "summary",
+    metrics: Sequence[str] = SUMMARY_METRICS,
+    level: str = "corpus",
+    rouge_stem: bool | None = None,
+) -> list[MetricScore]:
+    """Score summaries against reference summaries (ROUGE and chrF, with signatures).
+
+    Args:
+        articles: the summarised articles, in the order ``summaries`` follow.
+        summaries: one summary per article.
+        references: documents carrying the reference summary in ``meta[reference_field]``
+            (what :func:`summ.data.load_summaries_jsonl` returns); their ids must match the
+            articles' ids one to one, in order.
+        lang: language of the summaries (``"en"`` or ``"ar"``; decides ROUGE tokenisation);
+            ``None`` = the summaries' own ``lang``.
+        reference_field: the ``meta`` key holding the reference (``summary``, or
+            ``target_summary`` for the cross-lingual side of XL-Sum style files).
+        metrics: ROUGE types and/or sacrebleu metrics (``chrf``, ``bleu``...).
+        level: ``"corpus"`` or ``"sentence"`` (one score per summary).
+        rouge_stem: ROUGE stemming (:func:`summ.metrics.rouge`'s ``stem``); for Arabic
+            summaries ``True`` gives the XL-Sum/CrossSum scorer's ROUGE.
+
+    Returns:
+        :class:`summ.metrics.MetricScore` rows, metrics in the order given.
+
+    Raises:
+        InputError: ids do not match (listing the first mismatches), counts differ, or a
+            reference lacks ``reference_field``.
+        ConfigError: ``lang`` is ``None`` and the summaries are in more than one language.
+    """
+    from summ.data import check_ids
+
+    if lang is None:
+        langs = sorted({s.lang for s in summaries}) or ["en"]
+        if len(langs) > 1:
+            raise ConfigError(f"summaries are in several languages ({', '.join(langs)}): pass lang=")
+        lang = langs[0]
+    if len(summaries) != len(articles):
+        raise InputError(f"{len(summaries)} summaries for {len(articles)} articles; they must be aligned")
+    check_ids([a.id for a in articles], [r.id for r in references], "reference summaries vs articles")
+    missing = [r.id for r in references if not isinstance(r.meta.get(reference_field), str)]
+    if missing:
+        raise InputError(f"{len(missing)} reference(s) have no {reference_field!r} text, e.g. {', '.join(missing[:5])}")
+    refs = [r.meta[reference_field] for r in references]
+    return score_texts([for_rouge(s) for s in summaries], refs, lang, metrics, level,
+                       rouge_stem=rouge_stem)
+
+
+@dataclass(frozen=True)
+class PropagationRow:
+    """How far translation errors carry into one document's summary.
+
+    Attributes:
+        id: the document id.
+        scores: metric name → score (0–100) of summary(MT) against summary(reference
+            translation); 100 = the MT errors did not change the summary.
+        mt_summary: summary of the machine translation.
+        ref_summary: summary of the human reference translation.
+        signatures: metric name → signature of the score.
+    """
+
+    id: str
+    scores: dict[str, float]
+    mt_summary: str
+    ref_summary: str
+    signatures: dict[str, str] = field(default_factory=dict)
+
+
+def propagation(
+    mt_documents: list[str],
+    ref_documents: list[str],
+    summariser: Summariser,
+    *,
+    ids: list[str] | None = None,
+    lang: str = "en",
+    metrics: Sequence[str] = SUMMARY_METRICS,
+) -> list[PropagationRow]:
+    """Error-propagation analysis: summarise MT output and the reference translation alike.
+
+    Both sides go through the same ``summariser``; each document's summary of the MT output
+    is scored against the summary of its human reference translation. A low score means
+    translation errors changed what the summary says.
+
+    Args:
+        mt_documents: machine-translated documents.
+        ref_documents: the human reference translations, aligned with ``mt_documents``.
+        summariser: a monolingual summariser (``lead``, ``textrank`` or ``abstractive``) whose
+            input language is ``lang``.
+        ids: document ids (default ``"1"``, ``"2"``, ...).
+        lang: language of both document lists.
+        metrics: ROUGE types and/or sacrebleu metrics.
+
+    Returns:
+        One row per document, in order; :func:`propagation_table` flattens them.
+
+    Raises:
+        TypeError: a bare string instead of a list.
+        InputError: the lists differ in length.
+        ConfigError: the summariser does not summarise ``lang`` text monolingually.
+    """
+    if isinstance(mt_documents, str) or isinstance(ref_documents, str):
+        raise TypeError("propagation takes lists of documents, not strings")
+    if len(mt_documents) != len(ref_documents):
+        raise InputError(
+            f"{len(mt_documents)} MT documents but {len(ref_documents)} reference documents; they must be aligned"
+        )
+    ids = [str(i + 1) for i in range(len(mt_documents))] if ids is None else list(ids)
+    if len(ids) != len(mt_documents):
+        raise InputError(f"{len(ids)} ids for {len(mt_documents)} documents")
+    cfg = summariser.config
+    from summ.summary import MONOLINGUAL
+
+    if cfg.strategy not in MONOLINGUAL or summariser.translates or cfg.lang not in (lang, "auto"):
+        raise ConfigError(
+            f"propagation needs a summariser of {lang!r} text that does not translate (lead, textrank or "
+            f"abstractive with lang={lang!r}); got strategy {cfg.strategy!r}, lang {cfg.lang!r}"
+        )
+    if not mt_documents:
+        return []
+    mt = summariser.summarise(list(mt_documents))
+    ref = summariser.summarise(list(ref_documents))
+    rows_scores = score_texts([for_rouge(s) for s in mt], [for_rouge(s) for s in ref], lang, metrics, "sentence")
+    scores: list[dict[str, float]] = [{} for _ in ids]
+    signatures: dict[str, str] = {}
+    for ms in rows_scores:
+        scores[int(ms.item)][ms.metric] = ms.score
+        signatures[ms.metric] = ms.signature
+    return [
+        PropagationRow(doc_id, s, m.text, r.text, dict(signatures))
+        for doc_id, s, m, r in zip(ids, scores, mt, ref)
+    ]
+
+
+def propagation_table(rows: Sequence[PropagationRow]) -> list[dict[str, Any]]:
+    """Flat rows (``{"id": ..., "rouge1": ..., "chrf": ...}``) for CSV, Markdown or plots."""
+    return [{"id": row.id, **{name: round(value, 4) for name, value in row.scores.items()}} for row in rows]
+
+
+# --------------------------------------------------------------------------------------
+# summ evaluate: score existing files.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Scores of hypothesis files against references (what ``summ evaluate`` renders).
+
+    Attributes:
+        systems: system names, in the order given.
+        scores: every score, as ``(system, MetricScore)`` in system, then metric order.
+        comparisons: paired tests against ``baseline`` (empty without one).
+        baseline: the baseline system, or ``None``.
+        level: the scoring level.
+    """
+
+    systems: tuple[str, ...]
+    scores: tuple[tuple[str, MetricScore], ...]
+    comparisons: tuple[Comparison, ...] = ()
+    baseline: str | None = None
+    level: str = "corpus"
+
+
+def evaluate_files(
+    hyps: Sequence[str | os.PathLike],
+    refs: Sequence[str | os.PathLike],
+    *,
+    metrics: Sequence[str] = METRICS,
+    level: str = "corpus",
+    doc_ids: str | os.PathLike | None = None,
+    names: Sequence[str] | None = None,
+    baseline: str | None = None,
+    method: str = "bs",
+    n_samples: int | None = None,
+    seed: int = DEFAULT_SEED,
+    encoding: str = "utf-8",
+    src: str | os.PathLike | None = None,
+    bleu: Mapping[str, object] | None = None,
+    chrf: Mapping[str, object] | None = None,
+    ter: Mapping[str, object] | None = None,
+) -> Evaluation:
+    """Score line-aligned hypothesis files (``summ evaluate``); render with :func:`summ.report.render_evaluation`.
+
+    Args:
+        hyps: one file per system, one line per segment.
+        refs: one or more reference files, line-aligned with every hypothesis file.
+        metrics: metric names (:data:`summ.metrics.ALL_METRICS`).
+        level: ``corpus``, ``document`` (needs ``doc_ids``) or ``sentence``.
+        doc_ids: file with one document id per line (TSV: first column).
+        names: system names (default: the files' stems, made unique).
+        baseline: name of the system to test the others against (corpus level, 2+ systems).
+        method: ``bs`` or ``ar`` for the paired test.
+        n_samples: resamples / trials (``None``: sacrebleu's default).
+        seed: RNG seed of the test.
+        encoding: encoding of every file.
+        src: the source file, line-aligned (needed by COMET).
+        bleu: ``sacrebleu.BLEU`` settings (:func:`summ.metrics.check_metric_settings`).
+        chrf: ``sacrebleu.CHRF`` settings.
+        ter: ``sacrebleu.TER`` settings.
+
+    Hypothesis and reference files are read as sacrebleu's command line reads them
+    (:func:`summ.data.read_scored_lines`), so the numbers equal ``sacrebleu REF -i HYP``'s.
+
+    Returns:
+        The scores (and comparisons when a baseline is given).
+
+    Raises:
+        InputError: a file is missing or undecodable, or line counts differ (names both).
+        ConfigError: bad names, baseline, metric, level, method or setting.
+    """
+    from summ.data import read_doc_ids, read_lines, read_scored_lines
+
+    hyp_paths = [Path(p) for p in hyps]
+    if not hyp_paths:
+        raise ConfigError("no hypothesis files given")
+    if not refs:
+        raise ConfigError("no reference files given")
+    if names is None:
+        stems = [p.stem for p in hyp_paths]
+        names = stems if len(set(stems)) == len(stems) else [str(p) for p in hyp_paths]
+    names = list(names)
+    if len(names) != len(hyp_paths):
+        raise ConfigError(f"{len(names)} names for {len(hyp_paths)} hypothesis files")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"system names must be unique: {', '.join(names)}")
+    if baseline is not None and baseline not in names:
+        raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(names)}")
+    settings = check_metric_settings(bleu, chrf, ter)  # before any file is read
+    ref_streams = [read_scored_lines(r, encoding) for r in refs]
+    ids = None
+    if doc_ids is not None:
+        ids = read_doc_ids(doc_ids, encoding)
+    systems = {n: read_scored_lines(p, encoding) for n, p in zip(names, hyp_paths)}
+    srcs = read_lines(src, encoding) if src is not None else None
+    scores = []
+    for name, path in zip(names, hyp_paths):
+        for s in score(systems[name], ref_streams, metrics, level=level, doc_ids=ids if level == "document" else None,
+                       srcs=srcs, hyp_name=str(path), ref_names=[str(r) for r in refs], **settings):
+            scores.append((name, s))
+    comparisons: list[Comparison] = []
+    if baseline is not None and len(names) > 1:
+        if level != "corpus":
+            raise ConfigError("significance tests (--baseline) are corpus-level: drop --level or --baseline")
+        tested = [m for m in metrics if m not in COMET_METRICS]
+        comparisons = compare(systems, ref_streams, baseline, tested, method=method,
+                              n_samples=n_samples, seed=seed, ref_names=[str(r) for r in refs],
+                              **settings)
+    return Evaluation(tuple(names), tuple(scores), tuple(comparisons), baseline, level)

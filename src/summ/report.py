@@ -702,7 +702,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def render_evaluation(evaluation, fmt: str = "table") -> str:
-    """Render a :class:`summ.experiment.Evaluation` as ``table``, ``json``, ``csv`` or ``latex``.
+    """Render a :class:`summ.metrics.Evaluation` as ``table``, ``json``, ``csv`` or ``latex``.
 
     All four come from one frame, the scores with their paired test joined in (as
     :attr:`summ.results.Results.scores`): JSON's ``scores`` and the CSV have the same

@@ -63,7 +63,7 @@ TEST_COLUMNS = ("ci", "method", "delta", "p_value", "significant")
 SEGMENT_COLUMNS = ("dataset", "system", "line", "document", "segment", "paragraph", "source",
                    "translation", "source_tokens", "pieces", "hit_cap", "flags")
 #: :attr:`Results.summaries`: ``summary`` is the strategy's name in the config, then the
-#: fields of :class:`summ.summarise.Summary`.
+#: fields of :class:`summ.summary.Summary`.
 SUMMARY_COLUMNS = ("dataset", "summary", "system", "id", "text", "sentences", "strategy", "lang",
                    "indices", "source_sentences", "intermediate", "chunked", "chunks", "flags")
 PUBLISHED_COLUMNS = ("model", "test_set", "langpair", "metric", "score", "tokenizer", "signature",

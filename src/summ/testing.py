@@ -518,6 +518,8 @@ class EchoEngine:
         self.model_id = model_id
         self.revision = "echo-1"
         self.name = "echo"
+        self.family = "echo"
+        self.own_max_new_tokens = None
         self.max_input_tokens = max_input_tokens
         self.max_output_tokens = max_output_tokens
         self._words: dict[str, int] = {"</s>": 0}

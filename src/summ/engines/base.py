@@ -161,6 +161,8 @@ class Engine(Protocol):
     max_input_tokens: int  # input positions the model has
     max_output_tokens: int  # output positions the model has (content tokens)
     decode: DecodeConfig  # the settings it generates with
+    family: str  # marian, nllb, madlad, bart, qwen2, ... (what the model is, for its users)
+    own_max_new_tokens: int | None  # the output length the model ships with, if it has one
 
     def settings(self) -> dict:
         """Everything besides the source text that determines an output (cache key, manifest)."""

@@ -298,6 +298,15 @@ class CausalEngineMixin:
     def tgt_lang(self) -> str:
         return self.codec.tgt_lang
 
+    @property
+    def family(self) -> str:
+        return self.codec.family
+
+    @property
+    def own_max_new_tokens(self) -> int | None:
+        # Chat models answer up to their context; the caller sets a summary's length.
+        return getattr(self.generation_config, "max_new_tokens", None)  # type: ignore[attr-defined]
+
     def encode(self, texts: list[str]) -> list[list[int]]:
         return self.codec.encode(texts)
 

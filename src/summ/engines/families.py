@@ -198,5 +198,18 @@ class CodecEngine:
         """The output language, for the pipeline's wrong-script check."""
         return self.codec.tgt_lang
 
+    @property
+    def family(self) -> str:
+        return self.codec.family
+
+    @property
+    def own_max_new_tokens(self) -> int | None:
+        """The output length the model ships with: its generation_config's ``max_length`` less
+        the decoder start and any forced first token (BART's ``<s>``), which it counts."""
+        max_length = getattr(self.generation_config, "max_length", None)  # type: ignore[attr-defined]
+        if not max_length:
+            return None
+        return max(int(max_length) - 1 - len(self.codec.target_prefix), 1)
+
     def encode(self, texts: list[str]) -> list[list[int]]:
         return self.codec.encode(texts)

@@ -24,7 +24,7 @@ again, recursively until the text fits; ``Summary.chunked`` records that this ha
 
 Typical use::
 
-    >>> from summ.summarise import summarise
+    >>> from summ.summary import summarise
     >>> [s.sentences for s in summarise(["جملة أولى. جملة ثانية."], "lead", sentences=1)]
     [['جملة أولى.']]
 
@@ -44,12 +44,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from summ import segment as seg
-from summ.errors import ConfigError, InputError, SummError
+from summ.errors import ConfigError, SummError
 from summ.engines.base import ENGINES, DecodeConfig, field_problems, raise_problems
 
 if TYPE_CHECKING:
-    from summ.data import Document
-    from summ.metrics import MetricScore
     from summ.engines.base import Engine
     from summ.translate import PipelineTranslator, Translator
 
@@ -64,10 +62,6 @@ __all__ = [
     "chunk_text",
     "textrank_scores",
     "select_sentences",
-    "evaluate",
-    "PropagationRow",
-    "propagation",
-    "propagation_table",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -691,10 +685,11 @@ class Summariser:
                     raise ConfigError("strategy 'llm' needs a causal LM engine (one with prompts)")
                 engine = engine.with_prompt(self._llm_prompt(engine.model_id), "summarise")
                 self._engine = engine
-            model_id = getattr(engine, "model_id", model)
+            model_id = engine.model_id
             card_cap = MODEL_CARD_SETTINGS.get(model_id, {}).get("max_tokens")
             llm_cap = LLM_TOKENS_PER_SENTENCE * cfg.sentences if cfg.strategy == "llm" else None
-            cap = cfg.max_tokens or card_cap or llm_cap or self._model_max_new_tokens(engine)
+            cap = (cfg.max_tokens or card_cap or llm_cap or engine.own_max_new_tokens
+                   or _FALLBACK_SUMMARY_TOKENS)
             cap = min(cap, engine.max_output_tokens)
             decode = self._decode(model_id, cap)
             batch = BatchConfig(max_input_tokens=cfg.max_input_tokens or engine.max_input_tokens)
@@ -710,22 +705,9 @@ class Summariser:
         prompt = resolve_prompt(self.config.prompt, "summarise", model)
         return prompt.bind(sentences=self.config.sentences)
 
-    @staticmethod
-    def _model_max_new_tokens(engine: Engine) -> int:
-        """The model's own summary length: generation_config.max_length less the start tokens."""
-        gen = getattr(engine, "generation_config", None)
-        max_length = getattr(gen, "max_length", None)
-        if not max_length:
-            return _FALLBACK_SUMMARY_TOKENS
-        codec = getattr(engine, "codec", None)
-        # max_length counts the decoder start token and any forced first token (BART's <s>).
-        prefix = len(getattr(codec, "target_prefix", ()))
-        return max(int(max_length) - 1 - prefix, 1)
-
     def _prepare(self, text: str) -> str:
         """The text as the summarisation model receives it."""
-        codec = getattr(self.pipeline().engine, "codec", None)
-        if getattr(codec, "family", None) in _COLLAPSE_WHITESPACE_FAMILIES:
+        if self.pipeline().engine.family in _COLLAPSE_WHITESPACE_FAMILIES:
             return _collapse_whitespace(text)
         return text.strip()
 
@@ -974,183 +956,3 @@ def summarise(
                            translator=translator if isinstance(translator, str) else None, **options)
     with Summariser(config, translator=loaded) as summariser:
         return summariser.summarise(documents)
-
-
-# --------------------------------------------------------------------------------------------
-# Evaluation against reference summaries, and error propagation
-# --------------------------------------------------------------------------------------------
-
-#: Scores reported for summaries: ROUGE as in the summarisation literature, plus chrF, which
-#: is robust on short texts and morphologically rich languages.
-SUMMARY_METRICS: tuple[str, ...] = ("rouge1", "rouge2", "rougeLsum", "chrf")
-
-
-def for_rouge(summary: Summary) -> str:
-    """The summary as ROUGE wants it: rougeLsum splits on newlines only, so one sentence per line."""
-    return "\n".join(summary.sentences)
-
-
-def score_texts(
-    hyps: list[str], refs: list[str], lang: str, metrics: Sequence[str], level: str, *,
-    hyp_name: str = "summaries", ref_name: str = "reference summaries",
-    rouge_stem: bool | None = None,
-) -> list[MetricScore]:
-    """Summary texts (one sentence per line) against references: ROUGE types through
-    :func:`summ.metrics.rouge` (``rouge_stem`` is its ``stem``: ``None`` = the language's
-    default, Arabic ``True`` = XL-Sum-compatible), other metrics (chrF...) through
-    :func:`summ.metrics.score` on the texts with their line breaks as spaces."""
-    from summ.metrics import rouge, score
-
-    rouge_types = [m for m in metrics if m.startswith("rouge")]
-    others = [m for m in metrics if not m.startswith("rouge")]
-    out: list[MetricScore] = []
-    if rouge_types:
-        out += rouge(hyps, refs, lang, rouge_types, stem=rouge_stem, level=level, hyp_name=hyp_name,
-                     ref_names=[ref_name])
-    if others:
-        flat = [h.replace("\n", " ") for h in hyps]
-        out += score(flat, [r.replace("\n", " ") for r in refs], others, level=level, hyp_name=hyp_name,
-                     ref_names=[ref_name])
-    return out
-
-
-def evaluate(
-    articles: Sequence[Document],
-    summaries: Sequence[Summary],
-    references: Sequence[Document],
-    *,
-    lang: str | None = None,
-    reference_field: str = "summary",
-    metrics: Sequence[str] = SUMMARY_METRICS,
-    level: str = "corpus",
-    rouge_stem: bool | None = None,
-) -> list[MetricScore]:
-    """Score summaries against reference summaries (ROUGE and chrF, with signatures).
-
-    Args:
-        articles: the summarised articles, in the order ``summaries`` follow.
-        summaries: one summary per article.
-        references: documents carrying the reference summary in ``meta[reference_field]``
-            (what :func:`summ.data.load_summaries_jsonl` returns); their ids must match the
-            articles' ids one to one, in order.
-        lang: language of the summaries (``"en"`` or ``"ar"``; decides ROUGE tokenisation);
-            ``None`` = the summaries' own ``lang``.
-        reference_field: the ``meta`` key holding the reference (``summary``, or
-            ``target_summary`` for the cross-lingual side of XL-Sum style files).
-        metrics: ROUGE types and/or sacrebleu metrics (``chrf``, ``bleu``...).
-        level: ``"corpus"`` or ``"sentence"`` (one score per summary).
-        rouge_stem: ROUGE stemming (:func:`summ.metrics.rouge`'s ``stem``); for Arabic
-            summaries ``True`` gives the XL-Sum/CrossSum scorer's ROUGE.
-
-    Returns:
-        :class:`summ.metrics.MetricScore` rows, metrics in the order given.
-
-    Raises:
-        InputError: ids do not match (listing the first mismatches), counts differ, or a
-            reference lacks ``reference_field``.
-        ConfigError: ``lang`` is ``None`` and the summaries are in more than one language.
-    """
-    from summ.data import check_ids
-
-    if lang is None:
-        langs = sorted({s.lang for s in summaries}) or ["en"]
-        if len(langs) > 1:
-            raise ConfigError(f"summaries are in several languages ({', '.join(langs)}): pass lang=")
-        lang = langs[0]
-    if len(summaries) != len(articles):
-        raise InputError(f"{len(summaries)} summaries for {len(articles)} articles; they must be aligned")
-    check_ids([a.id for a in articles], [r.id for r in references], "reference summaries vs articles")
-    missing = [r.id for r in references if not isinstance(r.meta.get(reference_field), str)]
-    if missing:
-        raise InputError(f"{len(missing)} reference(s) have no {reference_field!r} text, e.g. {', '.join(missing[:5])}")
-    refs = [r.meta[reference_field] for r in references]
-    return score_texts([for_rouge(s) for s in summaries], refs, lang, metrics, level,
-                       rouge_stem=rouge_stem)
-
-
-@dataclass(frozen=True)
-class PropagationRow:
-    """How far translation errors carry into one document's summary.
-
-    Attributes:
-        id: the document id.
-        scores: metric name → score (0–100) of summary(MT) against summary(reference
-            translation); 100 = the MT errors did not change the summary.
-        mt_summary: summary of the machine translation.
-        ref_summary: summary of the human reference translation.
-        signatures: metric name → signature of the score.
-    """
-
-    id: str
-    scores: dict[str, float]
-    mt_summary: str
-    ref_summary: str
-    signatures: dict[str, str] = field(default_factory=dict)
-
-
-def propagation(
-    mt_documents: list[str],
-    ref_documents: list[str],
-    summariser: Summariser,
-    *,
-    ids: list[str] | None = None,
-    lang: str = "en",
-    metrics: Sequence[str] = SUMMARY_METRICS,
-) -> list[PropagationRow]:
-    """Error-propagation analysis: summarise MT output and the reference translation alike.
-
-    Both sides go through the same ``summariser``; each document's summary of the MT output
-    is scored against the summary of its human reference translation. A low score means
-    translation errors changed what the summary says.
-
-    Args:
-        mt_documents: machine-translated documents.
-        ref_documents: the human reference translations, aligned with ``mt_documents``.
-        summariser: a monolingual summariser (``lead``, ``textrank`` or ``abstractive``) whose
-            input language is ``lang``.
-        ids: document ids (default ``"1"``, ``"2"``, ...).
-        lang: language of both document lists.
-        metrics: ROUGE types and/or sacrebleu metrics.
-
-    Returns:
-        One row per document, in order; :func:`propagation_table` flattens them.
-
-    Raises:
-        TypeError: a bare string instead of a list.
-        InputError: the lists differ in length.
-        ConfigError: the summariser does not summarise ``lang`` text monolingually.
-    """
-    if isinstance(mt_documents, str) or isinstance(ref_documents, str):
-        raise TypeError("propagation takes lists of documents, not strings")
-    if len(mt_documents) != len(ref_documents):
-        raise InputError(
-            f"{len(mt_documents)} MT documents but {len(ref_documents)} reference documents; they must be aligned"
-        )
-    ids = [str(i + 1) for i in range(len(mt_documents))] if ids is None else list(ids)
-    if len(ids) != len(mt_documents):
-        raise InputError(f"{len(ids)} ids for {len(mt_documents)} documents")
-    cfg = summariser.config
-    if cfg.strategy not in MONOLINGUAL or summariser.translates or cfg.lang not in (lang, "auto"):
-        raise ConfigError(
-            f"propagation needs a summariser of {lang!r} text that does not translate (lead, textrank or "
-            f"abstractive with lang={lang!r}); got strategy {cfg.strategy!r}, lang {cfg.lang!r}"
-        )
-    if not mt_documents:
-        return []
-    mt = summariser.summarise(list(mt_documents))
-    ref = summariser.summarise(list(ref_documents))
-    rows_scores = score_texts([for_rouge(s) for s in mt], [for_rouge(s) for s in ref], lang, metrics, "sentence")
-    scores: list[dict[str, float]] = [{} for _ in ids]
-    signatures: dict[str, str] = {}
-    for ms in rows_scores:
-        scores[int(ms.item)][ms.metric] = ms.score
-        signatures[ms.metric] = ms.signature
-    return [
-        PropagationRow(doc_id, s, m.text, r.text, dict(signatures))
-        for doc_id, s, m, r in zip(ids, scores, mt, ref)
-    ]
-
-
-def propagation_table(rows: Sequence[PropagationRow]) -> list[dict[str, Any]]:
-    """Flat rows (``{"id": ..., "rouge1": ..., "chrf": ...}``) for CSV, Markdown or plots."""
-    return [{"id": row.id, **{name: round(value, 4) for name, value in row.scores.items()}} for row in rows]
