@@ -55,6 +55,17 @@ def test_summarise_textrank_prints_three_sentences_of_the_seed_article(cli, seed
     assert len(lines) == 3 and all(line in sentences for line in lines)
 
 
+def test_summarise_output_is_text_unless_jsonl(cli, tmp_path):
+    printed = cli("summarise", str(SEED_ARTICLE), "--sentences", "2")[1]
+    text_file = tmp_path / "summary.txt"
+    assert cli("summarise", str(SEED_ARTICLE), "--sentences", "2", "-o", str(text_file))[0] == 0
+    # The file holds what would have been printed, byte for byte: text, not records.
+    assert text_file.read_text(encoding="utf-8") == printed and not printed.startswith("{")
+    records = tmp_path / "summary.jsonl"
+    assert cli("summarise", str(SEED_ARTICLE), "--sentences", "2", "-o", str(records))[0] == 0
+    assert json.loads(read_lines(records)[0])["text"] + "\n" == printed
+
+
 def test_summarise_with_translator_prints_translations(cli, tiny_models, tmp_path):
     out_file = tmp_path / "s.jsonl"
     code, _, _ = cli("summarise", str(SEED_ARTICLE), "--strategy", "textrank", "--sentences", "3",

@@ -20,6 +20,7 @@ from summ.errors import ConfigError, InputError
 from summ.engines.base import DecodeConfig
 from summ.config import load_config
 from summ.experiment import PARTIAL_FAILURE_EXIT_CODE, run_experiment
+from summ.results import load_results
 from summ.metrics import evaluate_files
 from summ.metrics import compare, score
 from summ.results import SCORE_COLUMNS
@@ -386,9 +387,15 @@ def test_overrides_replace_model_documents_and_output(env, tiny_models, data_dir
 
 
 def test_main_job_runs_on_a_tiny_model(env, tmp_path):
-    """The README's main command with --model tiny:marian: tables written, article translated."""
-    result = run_experiment(CONFIGS / "main.toml", output=tmp_path / "main", model="tiny:marian", documents=1)
-    assert result.ok == ("opus-mt",) and result.exit_code == 0
+    """The README's main command on tiny models: tables written, article translated, both
+    summary strategies run on both datasets and scored where there are references."""
+    result = run_experiment(CONFIGS / "main.toml", output=tmp_path / "main", model="tiny:marian",
+                            summary_model="tiny:bart", documents=1)
+    assert result.ok == ("opus-mt",) and result.exit_code == 0 and not result.failed_summaries
+    frames = load_results(result.path)
+    scored = frames.summary_scores[frames.summary_scores["level"] == "corpus"]
+    assert set(scored["summary"]) == {"textrank3", "distilbart"}
+    assert set(frames.summaries["dataset"]) == {"ntrex128", "seed"}
     table = (result.path / "report" / "tables.md").read_text(encoding="utf-8")
     assert "| opus-mt (baseline) | tiny:marian |" in table
     assert "no published score for this test set" in table

@@ -46,12 +46,14 @@ def test_readme_main_job_runs_on_a_tiny_model(tmp_path):
     summ_part = main_job.rsplit("&& ", 1)[1].split()
     assert summ_part[:2] == ["summ", "run"]
     proc = subprocess.run(
-        [sys.executable, "-m", "summ", *summ_part[1:], "--model", "tiny:marian", "--documents", "1",
+        [sys.executable, "-m", "summ", *summ_part[1:], "--model", "tiny:marian",
+         "--summary-model", "tiny:bart", "--documents", "1",
          "--output", str(tmp_path / "main"), "--no-progress"],
         capture_output=True, text=True, cwd=ROOT, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
     assert "| opus-mt (baseline) |" in proc.stdout  # the score table
+    assert "textrank3" in proc.stdout and "distilbart" in proc.stdout  # the summary table
     assert "=== seed / opus-mt / putin-assad-2023-03-15.ar ===" in proc.stdout  # the English article
     assert (tmp_path / "main" / "manifest.json").is_file() and (tmp_path / "main" / "scores.csv").is_file()
 

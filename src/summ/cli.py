@@ -202,7 +202,9 @@ def _add_summarise(sub) -> None:
                    help="strategy llm: a summary prompt name of summ.prompts or a template text "
                    "with {source} (default: summarise)")
     p.add_argument("--cache", type=Path, default=None, help="SQLite cache for model outputs")
-    p.add_argument("--output", "-o", type=Path, default=None, help="write JSONL (id + summary fields) here instead of printing")
+    p.add_argument("--output", "-o", type=Path, default=None,
+                   help="write the summaries here instead of printing them: text as printed, or "
+                   "with a .jsonl name one record per document (id and every summary field)")
     p.add_argument("--references", type=Path, default=None, help="JSONL with id and reference summaries: print ROUGE/chrF")
     p.add_argument("--reference-field", default="summary", help="field of --references to score against (default: %(default)s)")
     p.add_argument("--rouge-stem", action=argparse.BooleanOptionalAction, default=None,
@@ -215,10 +217,9 @@ def _add_summarise(sub) -> None:
 def _run_summarise(args: argparse.Namespace) -> int:
     import json
 
-    from summ.data import load_summaries_jsonl, read_articles
-    from summ.data import atomic_write
-    from summ.summary import Summariser, SummaryConfig
+    from summ.data import atomic_write, load_summaries_jsonl, read_articles
     from summ.metrics import evaluate_summaries
+    from summ.summary import Summariser, SummaryConfig
 
     docs = read_articles(args.input, args.encoding)
     references = load_summaries_jsonl(args.references, args.encoding) if args.references else None
@@ -230,15 +231,18 @@ def _run_summarise(args: argparse.Namespace) -> int:
     )
     with Summariser(config) as summariser:
         summaries = summariser.summarise([d.text for d in docs])
-    if args.output is not None:
+    if args.output is not None and args.output.suffix == ".jsonl":
         with atomic_write(args.output) as out:
             for doc, summary in zip(docs, summaries):
                 out.write(json.dumps({"id": doc.id, **summary.as_dict()}, ensure_ascii=False) + "\n")
     else:
-        for doc, summary in zip(docs, summaries):
-            if len(docs) > 1:
-                print(f"=== {doc.id} ===")
-            print(summary.text)
+        text = "".join((f"=== {doc.id} ===\n" if len(docs) > 1 else "") + summary.text + "\n"
+                       for doc, summary in zip(docs, summaries))
+        if args.output is None:
+            sys.stdout.write(text)
+        else:
+            with atomic_write(args.output) as out:
+                out.write(text)
     for doc, summary in zip(docs, summaries):
         if summary.flags or summary.chunked:
             _report(args, f"{doc.id}: flags {', '.join(summary.flags) or '-'}; chunked: {summary.chunked} ({summary.chunks} chunks)")
@@ -259,6 +263,9 @@ def _add_run(sub) -> None:
     p.add_argument("config", type=Path, metavar="CONFIG")
     p.add_argument("--output", "-o", type=Path, default=None, help="results folder (default: the config's, eval/results/NAME)")
     p.add_argument("--model", default=None, help="replace every system's model: hub id, local directory or tiny:FAMILY")
+    p.add_argument("--summary-model", default=None,
+                   help="replace the model of every summary strategy that runs one (abstractive, "
+                   "direct, ...): hub id, local directory or tiny:FAMILY")
     p.add_argument("--documents", type=int, default=None, help="keep the first N documents of every dataset")
     p.add_argument("--device", default=None, help="replace every system's device")
     p.add_argument("--systems", nargs="+", default=None, metavar="NAME", help="run only these systems (and the baseline)")
@@ -272,8 +279,9 @@ def _run_run(args: argparse.Namespace) -> int:
     from summ.report import console_text
 
     result = run_experiment(
-        args.config, output=args.output, model=args.model, documents=args.documents, device=args.device,
-        systems=args.systems, report=not args.no_report, progress=not args.no_progress and sys.stderr.isatty(),
+        args.config, output=args.output, model=args.model, summary_model=args.summary_model,
+        documents=args.documents, device=args.device, systems=args.systems,
+        report=not args.no_report, progress=not args.no_progress and sys.stderr.isatty(),
     )
     print(console_text(result.path))
     return result.exit_code

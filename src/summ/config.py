@@ -32,7 +32,7 @@ from summ.engines.vocab import VOCABULARIES
 from summ.errors import ConfigError, InputError
 from summ.metrics import ALL_METRICS, COMET_METRICS, DEFAULT_SEED, LEVELS, METRICS
 from summ.engines.base import ENGINES, BatchConfig, DecodeConfig, check_model
-from summ.summary import MONOLINGUAL, STRATEGIES, SummaryConfig
+from summ.summary import EXTRACTIVE, MONOLINGUAL, STRATEGIES, SummaryConfig
 
 
 DATASET_TYPES = ("ntrex128", "parallel", "articles")
@@ -699,6 +699,7 @@ def load_config(
     *,
     output: str | os.PathLike | None = None,
     model: str | None = None,
+    summary_model: str | None = None,
     documents: int | None = None,
     device: str | None = None,
     systems: Sequence[str] | None = None,
@@ -710,6 +711,8 @@ def load_config(
         output: results folder, replacing the config's (relative to the working directory).
         model: replaces the model of every system (the README's main job on a tiny model:
             ``--model DIR``); relative to the working directory.
+        summary_model: replaces the model of every summary strategy that runs one
+            (abstractive, direct, ...; not lead or textrank), likewise.
         documents: keep at most the first N documents of every dataset.
         device: replaces every system's device.
         systems: run only these systems (by name); the baseline is kept if it exists.
@@ -791,6 +794,12 @@ def load_config(
     summaries = [s for i, t in enumerate(top.summaries)
                  if (s := _summary(i, t, names, [d.name for d in datasets], base, problems))]
     _duplicates([s.name for s in summaries], "summary", problems)
+    if summary_model is not None:
+        resolved, problem = _model_problem(summary_model, Path.cwd())
+        if problem:
+            problems.append(f"--summary-model: {problem}")
+        summaries = [dataclasses.replace(s, model=resolved) if s.strategy not in EXTRACTIVE else s
+                     for s in summaries]
 
     out = _path(top.output, base) if top.output else (base.parent / "results" / name).resolve()
     if output is not None:
@@ -805,7 +814,8 @@ def load_config(
         error = ConfigError(f"{path}: {n} problem{'s' if n > 1 else ''}: " + "; ".join(problems))
         error.problems = problems  # for callers that want them one by one
         raise error
-    overrides = {"output": output and str(output), "model": model, "documents": documents,
+    overrides = {"output": output and str(output), "model": model,
+                 "summary_model": summary_model, "documents": documents,
                  "device": device, "systems": systems and list(systems)}
     return ExperimentConfig(
         name=name, path=path.resolve(), output=out, systems=tuple(s for s in parsed if s),

@@ -196,28 +196,17 @@ class RunResult:
         return PARTIAL_FAILURE_EXIT_CODE if self.failed or self.failed_summaries else 0
 
 
-def run_experiment(
-    config_path: str | os.PathLike,
-    *,
-    output: str | os.PathLike | None = None,
-    model: str | None = None,
-    documents: int | None = None,
-    device: str | None = None,
-    systems: Sequence[str] | None = None,
-    report: bool = True,
-    progress: bool = False,
-) -> RunResult:
+def run_experiment(config_path: str | os.PathLike, *, report: bool = True, progress: bool = False,
+                   **overrides: Any) -> RunResult:
     """``summ run CONFIG``: validate, translate, score, record, report.
 
     Args:
         config_path: the experiment's TOML file.
-        output: results folder instead of the config's.
-        model: replace every system's model (hub id, directory or ``tiny:FAMILY``).
-        documents: keep at most N documents of every dataset.
-        device: replace every system's device.
-        systems: run only these systems (and the baseline).
         report: build tables and plots at the end (:func:`summ.report.build_report`).
         progress: show a progress bar per system and dataset.
+        **overrides: what :func:`summ.config.load_config` may replace: ``output``, ``model``
+            (every system's), ``summary_model`` (every model summary strategy's),
+            ``documents``, ``device``, ``systems``.
 
     Returns:
         The results folder, systems that succeeded and failed, and the report files.
@@ -227,9 +216,7 @@ def run_experiment(
             not a results folder.
         InputError: a dataset cannot be read.
     """
-    config = load_config(config_path, output=output, model=model, documents=documents, device=device,
-                         systems=systems)
-    return run(config, report=report, progress=progress)
+    return run(load_config(config_path, **overrides), report=report, progress=progress)
 
 
 def run(config: ExperimentConfig, *, report: bool = True, progress: bool = False) -> RunResult:
