@@ -90,11 +90,6 @@ def model_problem(model: str, flag: str = "--model") -> str | None:
     The hub's advice (download elsewhere, pass --model DIR) is wrong for a path: a path names
     a file or folder on this machine, so the fix is the right folder.
     """
-    from summ.engines.base import check_model
-
-    problem = check_model(model)
-    if problem:
-        return f"{flag} {model}: {problem}"
     path = Path(model).expanduser()
     if path.is_file():
         where = (f" ({path.parent} holds a config.json)"
@@ -109,6 +104,20 @@ def model_problem(model: str, flag: str = "--model") -> str | None:
     if model.startswith((".", "/", "~")) or model.count("/") > 1:
         return f"{flag} {model}: no such folder (a hub id has the form ORG/NAME)"
     return None
+
+
+def _model_checks(model: str, flag: str, problems: list[str], model_problems: list[str]) -> None:
+    """Append the problems of ``model``: a bad ``tiny:`` id is a usage error (exit 2), a path
+    that holds no model is a model not found (exit 3)."""
+    from summ.engines.base import check_model
+
+    problem = check_model(model)
+    if problem:
+        problems.append(f"{flag} {model}: {problem}")
+        return
+    problem = model_problem(model, flag)
+    if problem:
+        model_problems.append(problem)
 
 
 def _encoding_problem(encoding: str) -> str | None:
@@ -178,8 +187,9 @@ def translate_problems(args: argparse.Namespace, jobs: list) -> tuple[list[str],
             pick_compute_type(args.compute_type, pick_device(args.device)[0])
         except ConfigError as exc:
             problems.append(f"--compute-type: {exc}")
-    model = model_problem(args.model)
-    if model is None and args.revision and Path(args.model).expanduser().is_dir():
+    model_problems: list[str] = []
+    _model_checks(args.model, "--model", problems, model_problems)
+    if not model_problems and args.revision and Path(args.model).expanduser().is_dir():
         problems.append(f"--revision applies to hub models; {args.model} is a local folder "
                         "(drop --revision)")
     encoding = _encoding_problem(args.encoding)
@@ -188,7 +198,7 @@ def translate_problems(args: argparse.Namespace, jobs: list) -> tuple[list[str],
     else:
         cache = None if args.no_cache else (args.cache or default_cache_path())
         problems += job_problems(jobs, cache=cache, encoding=args.encoding, recursive=True)
-    return problems, [model] if model else []
+    return problems, model_problems
 
 
 # ------------------------------------------------------------------------------------
@@ -217,7 +227,8 @@ def _add_translate(sub) -> None:
                         "the full model would emit another script's token)")
     p.add_argument("--revision", default=None, help="hub branch, tag or commit")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
-    p.add_argument("--dtype", default=None, help="HF engine: auto, float32, float16, bfloat16")
+    p.add_argument("--dtype", default=None, choices=["auto", "float32", "float16", "bfloat16"],
+                   help="HF engine weight type (default: auto)")
     p.add_argument("--output", "-o", type=Path, default=None, help="output file (text/JSONL input; default stdout) or directory (article folders)")
     p.add_argument("--segments", type=Path, default=None, help="write one JSON object per segment here")
     p.add_argument("--cache", type=Path, default=None, help="SQLite cache (default: $SUMM_CACHE or ~/.cache/summ/translations.sqlite)")
@@ -281,6 +292,10 @@ def _run_translate(args: argparse.Namespace) -> int:
             vocabulary=args.vocabulary,
             **options,
         )
+        if translator.cache is not None:
+            # Closed when the command ends (error or not): SQLite then folds its write-ahead
+            # log back into the file and removes the -wal and -shm files beside it.
+            held.callback(translator.cache.close)
         for job in jobs:
             if job.kind == "lines":
                 stats = translate_file(translator, job.input, job.output, segments=job.segments,
@@ -391,9 +406,8 @@ def summarise_problems(args: argparse.Namespace) -> tuple[Any, list[str], list[s
             problems.append(device)
         for model, flag in ((config.summary_model, "--model"),
                             (config.translation_model, "--translator")):
-            problem = model_problem(model, flag) if model else None
-            if problem:
-                model_problems.append(problem)
+            if model:
+                _model_checks(model, flag, problems, model_problems)
     protected = []
     if args.references is not None:
         if not args.references.is_file():
@@ -613,8 +627,7 @@ def evaluate_problems(args: argparse.Namespace) -> list[str]:
     Returns:
         One line per problem.
     """
-    from summ.data import head_lines, same_path, sha256_file
-    from summ.metrics import script_warnings
+    from summ.data import same_path, sha256_file
 
     problems: list[str] = []
     files = [("--hyp", p) for p in args.hyp] + [("--ref", p) for p in args.ref]
@@ -650,16 +663,21 @@ def evaluate_problems(args: argparse.Namespace) -> list[str]:
         problems.append("--level document needs --doc-ids FILE (one document id per line)")
     if "comet" in args.metrics and args.src is None:
         problems.append("--metrics comet needs --src FILE (the source, line-aligned)")
-    if problems:
-        return problems
-    for hyp in args.hyp:
-        for ref in refs:
-            if same_path(hyp, ref):
-                logger.warning("--hyp %s is also --ref: it is scored against itself", hyp)
-    samples = {str(p): head_lines(p, args.encoding) for p in args.hyp}
-    for line in script_warnings(samples, {str(r): head_lines(r, args.encoding) for r in refs}):
-        logger.warning("%s", line)
     return problems
+
+
+def evaluate_warnings(args: argparse.Namespace) -> list[str]:
+    """What is suspicious but may be meant in a ``summ evaluate`` command: a hypothesis that is
+    also a reference, hypotheses and references in different scripts (the Arabic source given
+    as the reference). Called once the files are known to decode."""
+    from summ.data import head_lines, same_path
+    from summ.metrics import script_warnings
+
+    warnings = [f"--hyp {hyp} is also --ref: it is scored against itself"
+                for hyp in args.hyp for ref in args.ref if same_path(hyp, ref)]
+    samples = {str(p): head_lines(p, args.encoding) for p in args.hyp}
+    return warnings + script_warnings(samples, {str(r): head_lines(r, args.encoding)
+                                                for r in args.ref})
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
@@ -675,6 +693,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         baseline=args.baseline, method=args.method, n_samples=args.n_samples, seed=args.seed,
         encoding=args.encoding, src=args.src, **_sacrebleu_settings(args),
     )
+    for line in evaluate_warnings(args):
+        logger.warning("%s", line)
     print(render_evaluation(evaluation, args.format), end="")
     return 0
 
