@@ -178,23 +178,25 @@ ROWS = [
         "is inside the input folder {t}/art"),
     Row("article folder into a subfolder of itself", f"translate {{t}}/art -o {{t}}/art/en {TR}",
         2, "is inside the input folder"),
-    Row("--segments equal to -o", f"translate {{t}}/in.txt -o {{t}}/o.txt --segments {{t}}/o.txt {TR}",
-        2, "--segments {t}/o.txt is also the --output: translations and segment records would be "
+    Row("--segments equal to -o",
+        f"translate {{t}}/in.txt -o {{t}}/o.txt --segments {{t}}/o.txt {TR}", 2,
+        "--segments {t}/o.txt is also the --output: translations and segment records would be "
         "mixed"),
     Row("--segments onto the input", f"translate {{t}}/in.txt --segments {{t}}/in.txt {TR}", 2,
         "--segments {t}/in.txt would overwrite the input"),
     Row("--segments into the article folder",
         f"translate {{t}}/art -o {{t}}/out --segments {{t}}/art/s.txt {TR}", 2,
         "--segments {t}/art/s.txt is inside the input folder"),
-    Row("two inputs with one output name", f"translate {{t}}/x/s.txt {{t}}/y/s.txt -o {{t}}/multi {TR}",
-        2, "--output {t}/multi/s.en.txt: the results of {t}/x/s.txt and {t}/y/s.txt would both go"),
+    Row("two inputs with one output name",
+        f"translate {{t}}/x/s.txt {{t}}/y/s.txt -o {{t}}/multi {TR}", 2,
+        "--output {t}/multi/s.en.txt: the results of {t}/x/s.txt and {t}/y/s.txt would both"),
     Row("several inputs onto one file", f"translate {{t}}/in.txt {{t}}/cr.txt -o {{t}}/o.txt {TR}",
         2, "several inputs: --output must be a directory"),
     # --- summ translate: outputs of the wrong kind or in the wrong place ------------------
     Row("-o an existing folder for a file input", f"translate {{t}}/in.txt -o {{t}}/adir {TR}", 2,
         "--output {t}/adir is a folder; this output is one file", process=True),
-    Row("-o an existing folder for a JSONL input", f"translate {{t}}/docs.jsonl -o {{t}}/adir {TR}",
-        2, "--output {t}/adir is a folder"),
+    Row("-o an existing folder for a JSONL input",
+        f"translate {{t}}/docs.jsonl -o {{t}}/adir {TR}", 2, "--output {t}/adir is a folder"),
     Row("-o an existing file for a folder input", f"translate {{t}}/art -o {{t}}/afile {TR}", 2,
         "--output {t}/afile is a file; this output is a folder"),
     Row("-o in a place that cannot be written",
@@ -212,7 +214,8 @@ ROWS = [
     # --- summ translate: option values -----------------------------------------------------
     Row("--beam 0", f"translate {{t}}/in.txt {TR} --beam 0", 2,
         "--beam must be an integer >= 1, got 0", process=True),
-    Row("--beam -3", f"translate {{t}}/in.txt {TR} --beam -3", 2, "--beam must be an integer >= 1"),
+    Row("--beam -3", f"translate {{t}}/in.txt {TR} --beam -3", 2,
+        "--beam must be an integer >= 1"),
     Row("--batch-tokens 0", f"translate {{t}}/in.txt {TR} --batch-tokens 0", 2,
         "--batch-tokens must be an integer >= 1, got 0"),
     Row("--max-input-tokens 0", f"translate {{t}}/in.txt {TR} --max-input-tokens 0", 2,
@@ -393,7 +396,8 @@ ROWS = [
         "output {t}/afile is a file, not a folder"),
     Row("run into a folder of the user's", "run {t}/ok.toml -o {t}/mine --no-progress", 2,
         "output {t}/mine is not empty and holds no manifest.json", setup=_user_folder),
-    Row("run a missing config", "run {t}/nothere.toml", 2, "{t}/nothere.toml: no such config file"),
+    Row("run a missing config", "run {t}/nothere.toml", 2,
+        "{t}/nothere.toml: no such config file"),
     Row("run a config that is not TOML", "run {t}/broken.toml", 2,
         "{t}/broken.toml: not valid TOML"),
     Row("run --documents 0", "run {t}/ok.toml --documents 0 -o {t}/r", 2,
@@ -454,7 +458,7 @@ def summ_cli(capsys):
     def run(argv: list[str], process: bool = False) -> tuple[int, str, str]:
         if process:
             proc = subprocess.run([sys.executable, "-m", "summ", *argv], capture_output=True,
-                                  text=True, timeout=300)
+                                  text=True, timeout=300, check=False)
             return proc.returncode, proc.stdout, proc.stderr
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("summ: %(message)s"))
@@ -554,11 +558,13 @@ def test_lone_cr_lines_count_as_wc_and_sacrebleu_count_them(tiny_models, tmp_pat
     code, _, err = summ_cli(["translate", str(tmp_path / "cr.txt"), "-o", str(out), "--model",
                              str(tiny_models["marian"]), "--beam", "1", "--no-cache"])
     assert code == 0, err
-    wc = subprocess.run(["wc", "-l", str(tmp_path / "cr.txt")], capture_output=True, text=True)
+    wc = subprocess.run(["wc", "-l", str(tmp_path / "cr.txt")], capture_output=True, text=True,
+                        check=True)
     assert int(wc.stdout.split()[0]) == 2 == len(read_lines(out))
     # sacrebleu refuses the pair summ evaluate refuses (it used to score 4 lines against 5).
     proc = subprocess.run([sys.executable, "-m", "sacrebleu", str(tmp_path / "crref.txt"), "-i",
-                           str(tmp_path / "crh.txt"), "-b", "-q"], capture_output=True, text=True)
+                           str(tmp_path / "crh.txt"), "-b", "-q"], capture_output=True, text=True,
+                          check=False)
     assert proc.returncode != 0 and "different lengths" in proc.stderr
 
 
@@ -747,7 +753,7 @@ def test_data_fetch_names_an_altered_file_and_a_bad_download(ntrex_dir, tmp_path
                                                               summ_cli):
     import dataclasses
 
-    import summ.data as data
+    from summ import data
 
     from .test_data import Upstream
 

@@ -12,7 +12,7 @@ import argparse
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -130,7 +130,7 @@ def _encoding_problem(encoding: str) -> str | None:
     return None
 
 
-def _raise_problems(problems: list[str], model_problems: list[str] = ()) -> None:
+def _raise_problems(problems: list[str], model_problems: Sequence[str] = ()) -> None:
     """One ConfigError (exit 2) with a line per problem; only model problems: exit 3."""
     if problems:
         raise ConfigError("\n".join([*problems, *model_problems]))
@@ -430,7 +430,13 @@ def _run_summarise(args: argparse.Namespace) -> int:
     import contextlib
     import json
 
-    from summ.data import atomic_write, check_ids, load_summaries_jsonl, output_lock, read_articles
+    from summ.data import (
+        atomic_write,
+        check_ids,
+        load_summaries_jsonl,
+        output_lock,
+        read_articles,
+    )
     from summ.summarise import Summariser, SummaryConfig
 
     if args.strategy is None:
@@ -647,7 +653,8 @@ def evaluate_problems(args: argparse.Namespace) -> list[str]:
         earlier = next((r for r in refs[:j] if same_path(r, later)), None)
         if earlier is not None:
             problems.append(f"--ref {later} is given twice: it would be scored as "
-                            f"{len(refs)} references (nrefs:{len(refs)}); give each reference once")
+                            f"{len(refs)} references (nrefs:{len(refs)}); "
+                            "give each reference once")
             continue
         twin = next((r for r in refs[:j] if sha256_file(r) == sha256_file(later)), None)
         if twin is not None:

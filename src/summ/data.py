@@ -349,7 +349,9 @@ def head_lines(path: str | os.PathLike, encoding: str = "utf-8", n: int = 200) -
     return lines
 
 
-def article_files(folder: str | os.PathLike, *, recursive: bool = False) -> tuple[list[Path], list[Path]]:
+def article_files(
+    folder: str | os.PathLike, *, recursive: bool = False
+) -> tuple[list[Path], list[Path]]:
     """The ``.txt`` articles of a folder and the files left out, both sorted by their path.
 
     Symbolic links to folders are not followed (they could loop); they are listed as left out.
@@ -389,7 +391,9 @@ def _listing(paths: Sequence[object], limit: int = 5) -> str:
 
 
 def _article_text(path: Path, encoding: str, warn: bool, fix: str) -> str:
-    lines = iter_lines(path, encoding, fix=fix) if warn else _decoded_lines(path, encoding, False, fix)
+    # The checks before a run read without warnings; the real reading says them once.
+    lines = (iter_lines(path, encoding, fix=fix) if warn
+             else _decoded_lines(path, encoding, False, fix))
     return "\n".join(lines)
 
 

@@ -270,7 +270,9 @@ def load_results(path: str | os.PathLike) -> Results:
     # significance file: one that is missing was deleted, and a report without it would
     # silently show no scores.
     expected = [SCORE_FILES[level] for level in manifest.get("levels") or ()
-                if level in SCORE_FILES] + ([SIGNIFICANCE_FILE] if "significance" in manifest else [])
+                if level in SCORE_FILES]
+    if "significance" in manifest:
+        expected.append(SIGNIFICANCE_FILE)
     for name in expected:
         if not (root / name).is_file():
             raise InputError(f"{root / name}: missing, but the run wrote it (the manifest lists "
