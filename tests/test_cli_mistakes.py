@@ -396,6 +396,10 @@ ROWS = [
         "output {t}/afile is a file, not a folder"),
     Row("run into a folder of the user's", "run {t}/ok.toml -o {t}/mine --no-progress", 2,
         "output {t}/mine is not empty and holds no manifest.json", setup=_user_folder),
+    Row("run into a place under a file", "run {t}/ok.toml -o {t}/afile/r --no-progress", 2,
+        "cannot create its lock file {t}/afile/.r.lock ({t}/afile is a file, not a folder)"),
+    Row("run into a place that cannot be written", "run {t}/ok.toml -o /proc/summ-no-such/r", 2,
+        "/proc/summ-no-such/r: cannot create its lock file"),
     Row("run a missing config", "run {t}/nothere.toml", 2,
         "{t}/nothere.toml: no such config file"),
     Row("run a config that is not TOML", "run {t}/broken.toml", 2,
@@ -518,6 +522,12 @@ def test_the_table_covers_every_command():
 # ------------------------------------------------------------------------------------------
 # What a row cannot say
 # ------------------------------------------------------------------------------------------
+
+
+def test_summarise_help_says_the_default_strategy():
+    proc = subprocess.run([sys.executable, "-m", "summ", "summarise", "--help"],
+                          capture_output=True, text=True, check=True)
+    assert "(default: textrank, extractive, no" in proc.stdout
 
 
 def _segments(path: Path) -> list[dict]:

@@ -994,8 +994,11 @@ def output_lock(path: str | os.PathLike) -> Iterator[None]:
             lock.parent.mkdir(parents=True, exist_ok=True)
             fh = lock.open("a")
         except OSError as exc:
-            raise ConfigError(f"{path}: cannot create its lock file {lock} "
-                              f"({exc.strerror or exc}); choose a writable place") from None
+            found = next((p for p in lock.parents if p.exists()), None)
+            reason = (f"{found} is a file, not a folder" if found is not None and not found.is_dir()
+                      else exc.strerror or exc)
+            raise ConfigError(f"{path}: cannot create its lock file {lock} ({reason}); "
+                              "choose a writable place") from None
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

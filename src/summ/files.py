@@ -4,7 +4,8 @@
 files and writes the results, so that ``summ translate`` (and anyone's script) gets the file
 guarantees in one place: one output line per input line, every output written through a
 temp file and renamed when complete, one lock per output, segment records (``--segments``)
-with one entry per piece the model saw.
+with one entry per piece the model saw. :func:`plan_jobs` and :func:`job_problems` say where
+each input's results go and everything wrong with those files before any model loads.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from summ.data import (
-    Document,
     article_files,
     atomic_write,
     check_articles,
@@ -138,7 +138,6 @@ def translate_articles(
     encoding: str = "utf-8",
     html: str = "strip",
     recursive: bool = False,
-    documents: Sequence[Document] | None = None,
 ) -> RunStats:
     """Translate a directory of ``.txt`` articles or a JSONL file of ``{"id", "text"}`` records.
 
@@ -154,7 +153,6 @@ def translate_articles(
         encoding: input encoding (per file, see :func:`summ.data.file_encoding`).
         html: ``strip`` (tags removed, entities decoded) or ``keep``.
         recursive: a folder's subfolders too (:func:`summ.data.read_articles`).
-        documents: the articles of ``path`` if the caller has read them already.
 
     Raises:
         ConfigError: a directory input without an output directory.
@@ -163,8 +161,7 @@ def translate_articles(
     if path.is_dir() and output is None:  # before any work, not after translating everything
         raise ConfigError(f"{path} is a directory of articles: give --output DIR for the translations")
     # Decodes everything first: errors before any output.
-    docs = list(documents) if documents is not None else read_articles(path, encoding,
-                                                                       recursive=recursive)
+    docs = read_articles(path, encoding, recursive=recursive)
     result = translator.translate_documents([d.text for d in docs], html=html)
     if path.is_dir():
         for doc, text in zip(docs, result.texts):
@@ -235,6 +232,15 @@ def plan_jobs(inputs: Sequence[str | os.PathLike], output: str | os.PathLike | N
     return jobs
 
 
+def _identity(path: Path) -> tuple:
+    """What names one file: its device and inode if it exists, else its resolved path."""
+    try:
+        st = path.stat()
+    except OSError:
+        return ("path", path.resolve())
+    return ("inode", st.st_dev, st.st_ino)
+
+
 def _inside(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
 
@@ -290,10 +296,18 @@ def job_problems(jobs: Sequence[FileJob], *, cache: Path | None = None, encoding
                 check_articles(job.input, encoding, recursive=recursive)
         except SummError as exc:
             problems.append(str(exc))
-    # Files that must never be written: the inputs, and every article of an input folder.
-    sources = [i for i in inputs if i.is_file()]
-    sources += [folder / a for folder, rel in articles.items() for a in rel]
-    sources += [p for p in protected if p.is_file()]
+    # Files that must never be written: the inputs, and every article of an input folder,
+    # each under its inode and its resolved path (links, "..", another spelling), so that a
+    # folder of thousands of articles is checked in one pass.
+    sources: dict[tuple, Path] = {}
+    for src in [i for i in inputs if i.is_file()] + [p for p in protected if p.is_file()] + \
+            [folder / a for folder, rel in articles.items() for a in rel]:
+        sources.setdefault(_identity(src), src)
+        sources.setdefault(("path", src.resolve()), src)
+
+    def source_at(path: Path) -> Path | None:
+        return sources.get(_identity(path)) or sources.get(("path", path.resolve()))
+
     written: dict[Path, tuple[str, Path]] = {}  # resolved output -> (flag, input)
 
     def output_problem(path: Path, flag: str, job: FileJob, folder: bool) -> str | None:
@@ -304,7 +318,7 @@ def job_problems(jobs: Sequence[FileJob], *, cache: Path | None = None, encoding
                         "articles next time, or overwrite them; choose a place outside it")
         planned = [path / a for a in articles.get(job.input, [])] if folder else [path]
         for out in planned:
-            src = next((src for src in sources if same_path(out, src)), None)
+            src = source_at(out)
             if src is not None:
                 return f"{flag} {path} would overwrite the input {src}; choose another output"
             if cache is not None and same_path(out, cache):
@@ -338,7 +352,7 @@ def job_problems(jobs: Sequence[FileJob], *, cache: Path | None = None, encoding
                 if problem:
                     problems.append(problem)
     if cache is not None:
-        src = next((src for src in sources if same_path(cache, src)), None)
+        src = source_at(cache)
         problem = (f"--cache {cache} is the input {src}; give the cache its own path"
                    if src is not None else cache_problem(cache))
         if problem:
