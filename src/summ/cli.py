@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
-from summ.errors import ConfigError, SummError
+from summ.errors import ConfigError, ModelNotFoundError, SummError
 
 logger = logging.getLogger("summ")
 
@@ -22,6 +25,180 @@ logger = logging.getLogger("summ")
 def _defaults(cls) -> dict:
     """Field defaults of a config dataclass, so the CLI never restates them."""
     return {f.name: f.default for f in fields(cls)}
+
+
+# ------------------------------------------------------------------------------------
+# Checks before any work: every mistake one line, before a model loads or a file is written
+# ------------------------------------------------------------------------------------
+
+# Config fields -> the flags that set them, so that a value error names what the user typed.
+_FLAGS = {
+    "beam_size": "--beam", "batch_tokens": "--batch-tokens",
+    "max_input_tokens": "--max-input-tokens", "commit_every": "--commit-every",
+    "sentences": "--sentences", "max_tokens": "--max-tokens", "model": "--model",
+    "translator": "--translator", "device": "--device", "dtype": "--dtype", "prompt": "--prompt",
+}
+_DEVICE_RE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+#: The smallest --max-input-tokens: room for a model's special tokens (language code, </s>)
+#: and one character as UTF-8 bytes. Below it a piece cannot be split to fit at all.
+MIN_INPUT_TOKENS = 8
+
+
+def _flag_problems(build: Callable[[], Any]) -> tuple[Any, list[str]]:
+    """``build()`` (a config dataclass that checks itself), or its problems with the config
+    field names replaced by the flags that set them."""
+    try:
+        return build(), []
+    except ConfigError as exc:
+        problems = getattr(exc, "problems", None) or [str(exc)]
+    out = []
+    for problem in problems:
+        name, sep, rest = problem.partition(" ")
+        # A flag cannot be None: "an integer >= 1 or None" would be advice the user cannot take.
+        out.append(f"{_FLAGS[name]} {rest.replace(' or None,', ',')}"
+                   if sep and name in _FLAGS else problem)
+    return None, out
+
+
+def device_problem(device: str, engine: str) -> str | None:
+    """Why ``--device`` cannot work with ``engine`` on this machine, or ``None``.
+
+    The engine's own device check runs here, before any model loads (it imports torch or
+    ctranslate2, which loading the model would import anyway).
+    """
+    import importlib
+
+    from summ.engines.base import ENGINES
+
+    if not _DEVICE_RE.fullmatch(device):
+        return f"--device {device!r} is not a device: choose auto, cpu, cuda, cuda:N or mps"
+    if engine not in ENGINES:
+        return None
+    module = importlib.import_module(ENGINES[engine].partition(":")[0])
+    pick = getattr(module, "pick_device", None)
+    try:
+        if pick is not None:
+            pick(device)
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
+def model_problem(model: str, flag: str = "--model") -> str | None:
+    """Why ``model`` names no loadable local model, or ``None`` (hub ids are looked up later).
+
+    The hub's advice (download elsewhere, pass --model DIR) is wrong for a path: a path names
+    a file or folder on this machine, so the fix is the right folder.
+    """
+    path = Path(model).expanduser()
+    if path.is_file():
+        where = (f" ({path.parent} holds a config.json)"
+                 if (path.parent / "config.json").is_file() else "")
+        return (f"{flag} {model} is a file; pass the model's folder, which holds config.json, "
+                f"the weights and the tokenizer{where}")
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            return (f"{flag} {model}: the folder has no config.json; pass the folder that "
+                    "save_pretrained wrote (config.json, weights, tokenizer)")
+        return None
+    if model.startswith((".", "/", "~")) or model.count("/") > 1:
+        return f"{flag} {model}: no such folder (a hub id has the form ORG/NAME)"
+    return None
+
+
+def _model_checks(model: str, flag: str, problems: list[str], model_problems: list[str]) -> None:
+    """Append the problems of ``model``: a bad ``tiny:`` id is a usage error (exit 2), a path
+    that holds no model is a model not found (exit 3)."""
+    from summ.engines.base import check_model
+
+    problem = check_model(model)
+    if problem:
+        problems.append(f"{flag} {model}: {problem}")
+        return
+    problem = model_problem(model, flag)
+    if problem:
+        model_problems.append(problem)
+
+
+def _encoding_problem(encoding: str) -> str | None:
+    import codecs
+
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return f"--encoding {encoding}: unknown encoding (try utf-8 or cp1256)"
+    return None
+
+
+def _raise_problems(problems: list[str], model_problems: Sequence[str] = ()) -> None:
+    """One ConfigError (exit 2) with a line per problem; only model problems: exit 3."""
+    if problems:
+        raise ConfigError("\n".join([*problems, *model_problems]))
+    if model_problems:
+        raise ModelNotFoundError("\n".join(model_problems))
+
+
+def translate_problems(args: argparse.Namespace, jobs: list) -> tuple[list[str], list[str]]:
+    """Everything wrong with a ``summ translate`` command that can be known before the model
+    loads: option values, the device, the cache, every input and output path.
+
+    Args:
+        args: the parsed command line.
+        jobs: its :class:`summ.files.FileJob` list.
+
+    Returns:
+        ``(problems, model_problems)``, one line each; both empty when the command can run.
+    """
+    from summ.engines.base import BatchConfig, DecodeConfig
+    from summ.engines.vocab import check_vocabulary, scripts_for
+    from summ.files import job_problems
+
+    problems: list[str] = []
+    for job in jobs:
+        if job.input.is_dir() and job.output is None:
+            problems.append(f"{job.input} is a directory of articles: give --output DIR for the "
+                            "translations")
+    # Each flag belongs to one engine; given to the other it is an error, never ignored.
+    if args.compute_type and args.engine != "ct2":
+        problems.append("--compute-type applies to --engine ct2 only (use --dtype with hf)")
+    if args.dtype and args.engine != "hf":
+        problems.append("--dtype applies to --engine hf only (use --compute-type with ct2)")
+    if args.no_cache and args.cache is not None:
+        problems.append("--cache and --no-cache contradict each other: give one of them")
+    problems += _flag_problems(lambda: DecodeConfig(beam_size=args.beam))[1]
+    problems += _flag_problems(lambda: BatchConfig(
+        batch_tokens=args.batch_tokens, max_input_tokens=args.max_input_tokens,
+        commit_every=args.commit_every))[1]
+    if args.max_input_tokens is not None and 1 <= args.max_input_tokens < MIN_INPUT_TOKENS:
+        problems.append(f"--max-input-tokens must be at least {MIN_INPUT_TOKENS} (room for the "
+                        f"model's special tokens and one character), got {args.max_input_tokens}")
+    try:
+        if check_vocabulary(args.vocabulary) == "target-script":
+            scripts_for(args.tgt_lang)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    device = device_problem(args.device, args.engine)
+    if device:
+        problems.append(device)
+    elif args.compute_type and args.engine == "ct2" and _DEVICE_RE.fullmatch(args.device):
+        from summ.engines.ct2 import pick_compute_type, pick_device
+
+        try:
+            pick_compute_type(args.compute_type, pick_device(args.device)[0])
+        except ConfigError as exc:
+            problems.append(f"--compute-type: {exc}")
+    model_problems: list[str] = []
+    _model_checks(args.model, "--model", problems, model_problems)
+    if not model_problems and args.revision and Path(args.model).expanduser().is_dir():
+        problems.append(f"--revision applies to hub models; {args.model} is a local folder "
+                        "(drop --revision)")
+    encoding = _encoding_problem(args.encoding)
+    if encoding:
+        problems.append(encoding)
+    else:
+        cache = None if args.no_cache else (args.cache or default_cache_path())
+        problems += job_problems(jobs, cache=cache, encoding=args.encoding, recursive=True)
+    return problems, model_problems
 
 
 # ------------------------------------------------------------------------------------
@@ -50,7 +227,8 @@ def _add_translate(sub) -> None:
                         "the full model would emit another script's token)")
     p.add_argument("--revision", default=None, help="hub branch, tag or commit")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
-    p.add_argument("--dtype", default=None, help="HF engine: auto, float32, float16, bfloat16")
+    p.add_argument("--dtype", default=None, choices=["auto", "float32", "float16", "bfloat16"],
+                   help="HF engine weight type (default: auto)")
     p.add_argument("--output", "-o", type=Path, default=None, help="output file (text/JSONL input; default stdout) or directory (article folders)")
     p.add_argument("--segments", type=Path, default=None, help="write one JSON object per segment here")
     p.add_argument("--cache", type=Path, default=None, help="SQLite cache (default: $SUMM_CACHE or ~/.cache/summ/translations.sqlite)")
@@ -87,22 +265,15 @@ def default_cache_path() -> Path:
 
 
 def _run_translate(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from summ.data import output_lock
     from summ.engines.base import BatchConfig, DecodeConfig
-    from summ.files import translate_articles, translate_file
+    from summ.files import plan_jobs, translate_articles, translate_file
     from summ.translate import load_translator
 
-    if len(args.inputs) > 1 and args.output is not None and not (args.output.is_dir() or not args.output.suffix):
-        raise ConfigError("several inputs: --output must be a directory")
-    for path in args.inputs:
-        if not path.exists():
-            raise ConfigError(f"{path}: no such file or directory")
-        if path.is_dir() and args.output is None:
-            raise ConfigError(f"{path} is a directory of articles: give --output DIR for the translations")
-    # Each flag belongs to one engine; given to the other it is an error, never ignored.
-    if args.compute_type and args.engine != "ct2":
-        raise ConfigError("--compute-type applies to --engine ct2 only (use --dtype with hf)")
-    if args.dtype and args.engine != "hf":
-        raise ConfigError("--dtype applies to --engine hf only (use --compute-type with ct2)")
+    jobs = plan_jobs(args.inputs, args.output, args.segments)
+    _raise_problems(*translate_problems(args, jobs))
     options = {"compute_type": args.compute_type} if args.compute_type else {}
     if args.dtype:
         options["dtype"] = args.dtype
@@ -110,36 +281,44 @@ def _run_translate(args: argparse.Namespace) -> int:
         options["prompt"] = args.prompt
     if args.prompt_format is not None:
         options["prompt_format"] = args.prompt_format
-    translator = load_translator(
-        args.model,
-        args.engine,
-        device=args.device,
-        revision=args.revision,
-        decode=DecodeConfig(beam_size=args.beam),
-        batch=BatchConfig(batch_tokens=args.batch_tokens, max_input_tokens=args.max_input_tokens, commit_every=args.commit_every),
-        cache=None if args.no_cache else str(args.cache or default_cache_path()),
-        progress=not args.no_progress and sys.stderr.isatty(),
-        src_lang=args.src_lang,
-        tgt_lang=args.tgt_lang,
-        vocabulary=args.vocabulary,
-        level=args.level,
-        **options,
-    )
     html = "keep" if args.keep_html else "strip"
-    for path in args.inputs:
-        output = args.output
-        if output is not None and len(args.inputs) > 1:
-            output = output / (path.name if path.is_dir() else f"{path.stem}.en{path.suffix}")
-        segments = args.segments
-        if segments is not None and len(args.inputs) > 1:
-            segments = segments.with_name(f"{segments.stem}.{path.stem}{segments.suffix}")
-        if path.is_dir() or path.suffix == ".jsonl":
-            stats = translate_articles(translator, path, output, segments=segments,
+    with contextlib.ExitStack() as held:
+        # Every output is locked before the model loads: a second run onto one of them fails
+        # at once, instead of after its model has loaded (or, worse, interleaving).
+        for job in jobs:
+            for path in (job.output, job.segments):
+                if path is not None:
+                    held.enter_context(output_lock(path))
+        translator = load_translator(
+            args.model,
+            args.engine,
+            device=args.device,
+            revision=args.revision,
+            decode=DecodeConfig(beam_size=args.beam),
+            batch=BatchConfig(batch_tokens=args.batch_tokens,
+                              max_input_tokens=args.max_input_tokens,
+                              commit_every=args.commit_every),
+            cache=None if args.no_cache else str(args.cache or default_cache_path()),
+            progress=not args.no_progress and sys.stderr.isatty(),
+            src_lang=args.src_lang,
+            tgt_lang=args.tgt_lang,
+            vocabulary=args.vocabulary,
+            level=args.level,
+            **options,
+        )
+        if translator.cache is not None:
+            # Closed when the command ends (error or not): SQLite then folds its write-ahead
+            # log back into the file and removes the -wal and -shm files beside it.
+            held.callback(translator.cache.close)
+        for job in jobs:
+            if job.kind == "lines":
+                stats = translate_file(translator, job.input, job.output, segments=job.segments,
                                        encoding=args.encoding, html=html)
-        else:
-            stats = translate_file(translator, path, output, segments=segments,
-                                   encoding=args.encoding, html=html)
-        _report(args, f"{path}: {stats.line()}")
+            else:
+                stats = translate_articles(translator, job.input, job.output,
+                                           segments=job.segments, encoding=args.encoding,
+                                           html=html, recursive=True)
+            _report(args, f"{job.input}: {stats.line()}")
     return 0
 
 
@@ -166,6 +345,9 @@ def _add_data(sub) -> None:
 def _run_data_fetch(args: argparse.Namespace) -> int:
     from summ.data import fetch_ntrex128
 
+    if args.dest is not None and args.dest.exists() and not args.dest.is_dir():
+        raise ConfigError(f"--dest {args.dest} is a file; give a folder (the dataset goes to "
+                          f"{args.dest / 'ntrex128'} inside it)")
     path = fetch_ntrex128(args.dest)
     print(path)
     return 0
@@ -187,7 +369,9 @@ def _add_summarise(sub) -> None:
         description="INPUT: an article .txt, a directory of .txt articles, or JSONL with id and text.",
     )
     p.add_argument("input", type=Path, metavar="INPUT")
-    p.add_argument("--strategy", choices=STRATEGIES, default=d["strategy"])
+    # default=None, so that the run can say when it chose the default for the user.
+    p.add_argument("--strategy", choices=STRATEGIES, default=None,
+                   help=f"how to summarise (default: {d['strategy']}, extractive, no model)")
     p.add_argument("--model", default=None, help="summariser: hub id or local directory (default: the strategy's)")
     p.add_argument("--translator", default=None, help="translation model (pipeline strategies; translates extractive summaries)")
     length = p.add_mutually_exclusive_group()
@@ -214,38 +398,106 @@ def _add_summarise(sub) -> None:
     p.set_defaults(func=_run_summarise)
 
 
+def summarise_problems(args: argparse.Namespace) -> tuple[Any, list[str], list[str]]:
+    """Everything wrong with a ``summ summarise`` command that can be known before a model
+    loads: option values, devices, models, the cache, the input, output and references.
+
+    Returns:
+        ``(config, problems, model_problems)``: the SummaryConfig (``None`` if its values are
+        wrong) and one line per problem.
+    """
+    from summ.files import FileJob, job_problems
+    from summ.summary import SummaryConfig
+
+    config, problems = _flag_problems(lambda: SummaryConfig(
+        strategy=args.strategy, lang=args.lang, sentences=args.sentences,
+        max_tokens=args.max_tokens, model=args.model, translator=args.translator,
+        engine=args.engine, device=args.device, beam_size=args.beam,
+        max_input_tokens=args.max_input_tokens, cache=str(args.cache) if args.cache else None,
+        prompt=args.prompt))
+    if args.rouge_stem is not None and args.references is None:
+        flag = "--rouge-stem" if args.rouge_stem else "--no-rouge-stem"
+        problems.append(f"{flag} applies to the ROUGE scores of --references; give --references "
+                        "or drop it")
+    model_problems = []
+    if config is not None and (config.summary_model or config.translation_model):
+        device = device_problem(args.device, args.engine)
+        if device:
+            problems.append(device)
+        for model, flag in ((config.summary_model, "--model"),
+                            (config.translation_model, "--translator")):
+            if model:
+                _model_checks(model, flag, problems, model_problems)
+    protected = []
+    if args.references is not None:
+        if not args.references.is_file():
+            what = "is a folder" if args.references.is_dir() else "no such file"
+            problems.append(f"--references {args.references}: {what}; give the JSONL file of "
+                            "reference summaries")
+        else:
+            protected.append(args.references)
+    encoding = _encoding_problem(args.encoding)
+    if encoding:
+        problems.append(encoding)
+    else:
+        job = FileJob(args.input, args.output, None)
+        problems += job_problems([job], cache=args.cache, encoding=args.encoding,
+                                 recursive=True, folder_outputs=False, protected=protected)
+    return config, problems, model_problems
+
+
 def _run_summarise(args: argparse.Namespace) -> int:
+    import contextlib
     import json
 
-    from summ.data import atomic_write, load_summaries_jsonl, read_articles
+    from summ.data import (
+        atomic_write,
+        check_ids,
+        load_summaries_jsonl,
+        output_lock,
+        read_articles,
+    )
     from summ.metrics import evaluate_summaries
     from summ.summary import Summariser, SummaryConfig
 
-    docs = read_articles(args.input, args.encoding)
+    if args.strategy is None:
+        args.strategy = SummaryConfig.strategy
+        logger.info("strategy %s (the default; choose another with --strategy)", args.strategy)
+    config, problems, model_problems = summarise_problems(args)
+    _raise_problems(problems, model_problems)
+    docs = read_articles(args.input, args.encoding, recursive=True)
     references = load_summaries_jsonl(args.references, args.encoding) if args.references else None
-    config = SummaryConfig(
-        strategy=args.strategy, lang=args.lang, sentences=args.sentences, max_tokens=args.max_tokens,
-        model=args.model, translator=args.translator, engine=args.engine, device=args.device,
-        beam_size=args.beam, max_input_tokens=args.max_input_tokens,
-        cache=str(args.cache) if args.cache else None, prompt=args.prompt,
-    )
-    with Summariser(config) as summariser:
-        summaries = summariser.summarise([d.text for d in docs])
-    if args.output is not None and args.output.suffix == ".jsonl":
-        with atomic_write(args.output) as out:
-            for doc, summary in zip(docs, summaries):
-                out.write(json.dumps({"id": doc.id, **summary.as_dict()}, ensure_ascii=False) + "\n")
-    else:
-        text = "".join((f"=== {doc.id} ===\n" if len(docs) > 1 else "") + summary.text + "\n"
-                       for doc, summary in zip(docs, summaries))
-        if args.output is None:
-            sys.stdout.write(text)
-        else:
+    if references is not None:
+        # Before any summary is made: a mismatch found after summarising wastes the work.
+        check_ids([d.id for d in docs], [r.id for r in references],
+                  f"{args.references} vs {args.input}")
+        missing = [r.id for r in references
+                   if not isinstance(r.meta.get(args.reference_field), str)]
+        if missing:
+            raise ConfigError(f"--reference-field {args.reference_field}: {len(missing)} "
+                              f"record(s) of {args.references} have no such text field, e.g. "
+                              f"{', '.join(missing[:5])}")
+    lock = output_lock(args.output) if args.output is not None else contextlib.nullcontext()
+    with lock:
+        with Summariser(config) as summariser:
+            summaries = summariser.summarise([d.text for d in docs])
+        if args.output is not None and args.output.suffix == ".jsonl":
             with atomic_write(args.output) as out:
-                out.write(text)
+                for doc, summary in zip(docs, summaries, strict=True):
+                    out.write(json.dumps({"id": doc.id, **summary.as_dict()},
+                                         ensure_ascii=False) + "\n")
+        else:
+            text = "".join((f"=== {doc.id} ===\n" if len(docs) > 1 else "") + summary.text + "\n"
+                           for doc, summary in zip(docs, summaries, strict=True))
+            if args.output is None:
+                sys.stdout.write(text)
+            else:
+                with atomic_write(args.output) as out:
+                    out.write(text)
     for doc, summary in zip(docs, summaries):
         if summary.flags or summary.chunked:
-            _report(args, f"{doc.id}: flags {', '.join(summary.flags) or '-'}; chunked: {summary.chunked} ({summary.chunks} chunks)")
+            _report(args, f"{doc.id}: flags {', '.join(summary.flags) or '-'}; chunked: "
+                          f"{summary.chunked} ({summary.chunks} chunks)")
     if references is not None:
         for s in evaluate_summaries(docs, summaries, references, reference_field=args.reference_field,
                           rouge_stem=args.rouge_stem):
@@ -275,14 +527,18 @@ def _add_run(sub) -> None:
 
 
 def _run_run(args: argparse.Namespace) -> int:
-    from summ.experiment import run_experiment
+    from summ.data import output_lock
+    from summ.experiment import load_config, run
     from summ.report import console_text
 
-    result = run_experiment(
-        args.config, output=args.output, model=args.model, summary_model=args.summary_model,
-        documents=args.documents, device=args.device, systems=args.systems,
-        report=not args.no_report, progress=not args.no_progress and sys.stderr.isatty(),
-    )
+    config = load_config(args.config, output=args.output, model=args.model,
+                         summary_model=args.summary_model, documents=args.documents,
+                         device=args.device, systems=args.systems)
+    # A second run into the same results folder would delete the first one's files as it
+    # starts: it fails at once instead.
+    with output_lock(config.output):
+        result = run(config, report=not args.no_report,
+                     progress=not args.no_progress and sys.stderr.isatty())
     print(console_text(result.path))
     return result.exit_code
 
@@ -296,8 +552,11 @@ def _add_report(sub) -> None:
 
 
 def _run_report(args: argparse.Namespace) -> int:
+    from summ.data import writable_problem
     from summ.report import build_report
 
+    if args.output is not None:
+        _raise_problems([p for p in [writable_problem(args.output, "--output", folder=True)] if p])
     for path in build_report(args.results, output=args.output, published=args.published):
         print(path)
     return 0
@@ -390,10 +649,75 @@ def _sacrebleu_settings(args: argparse.Namespace) -> dict[str, dict]:
     return out
 
 
+def evaluate_problems(args: argparse.Namespace) -> list[str]:
+    """Everything wrong with a ``summ evaluate`` command that can be known before scoring: files
+    missing or folders, the same reference twice (it would be scored as one more reference),
+    a --baseline with nothing to compare, options that need another. Mismatched scripts (the
+    Arabic source given as the reference) and a hypothesis that is also a reference are
+    logged as warnings.
+
+    Returns:
+        One line per problem.
+    """
+    from summ.data import same_path, sha256_file
+
+    problems: list[str] = []
+    files = [("--hyp", p) for p in args.hyp] + [("--ref", p) for p in args.ref]
+    files += [(flag, p) for flag, p in (("--src", args.src), ("--doc-ids", args.doc_ids)) if p]
+    for flag, path in files:
+        if path.is_dir():
+            problems.append(f"{flag} {path} is a folder; give a text file, one segment per line")
+        elif not path.is_file():
+            problems.append(f"{flag} {path}: no such file")
+    encoding = _encoding_problem(args.encoding)
+    if encoding:
+        problems.append(encoding)
+    if problems:
+        return problems
+    refs = list(args.ref)
+    for j, later in enumerate(refs):
+        earlier = next((r for r in refs[:j] if same_path(r, later)), None)
+        if earlier is not None:
+            problems.append(f"--ref {later} is given twice: it would be scored as "
+                            f"{len(refs)} references (nrefs:{len(refs)}); "
+                            "give each reference once")
+            continue
+        twin = next((r for r in refs[:j] if sha256_file(r) == sha256_file(later)), None)
+        if twin is not None:
+            problems.append(f"--ref {later} and --ref {twin} are identical files: one reference "
+                            f"would count as two (nrefs:{len(refs)}); give each reference once")
+    if args.baseline is not None and len(args.hyp) < 2:
+        problems.append("--baseline needs two or more --hyp files to test against each other; "
+                        "add systems or drop --baseline")
+    elif args.baseline is not None and args.level != "corpus":
+        problems.append(f"--baseline: significance tests are corpus-level; drop --level "
+                        f"{args.level} or --baseline")
+    if args.level == "document" and args.doc_ids is None:
+        problems.append("--level document needs --doc-ids FILE (one document id per line)")
+    if "comet" in args.metrics and args.src is None:
+        problems.append("--metrics comet needs --src FILE (the source, line-aligned)")
+    return problems
+
+
+def evaluate_warnings(args: argparse.Namespace) -> list[str]:
+    """What is suspicious but may be meant in a ``summ evaluate`` command: a hypothesis that is
+    also a reference, hypotheses and references in different scripts (the Arabic source given
+    as the reference). Called once the files are known to decode."""
+    from summ.data import head_lines, same_path
+    from summ.metrics import script_warnings
+
+    warnings = [f"--hyp {hyp} is also --ref: it is scored against itself"
+                for hyp in args.hyp for ref in args.ref if same_path(hyp, ref)]
+    samples = {str(p): head_lines(p, args.encoding) for p in args.hyp}
+    return warnings + script_warnings(samples, {str(r): head_lines(r, args.encoding)
+                                                for r in args.ref})
+
+
 def _run_evaluate(args: argparse.Namespace) -> int:
     from summ.metrics import evaluate_files
     from summ.report import render_evaluation
 
+    _raise_problems(evaluate_problems(args))
     names = args.names
     if args.baseline is not None and names is None:
         names = [p.stem for p in args.hyp] if len({p.stem for p in args.hyp}) == len(args.hyp) else None
@@ -402,6 +726,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         baseline=args.baseline, method=args.method, n_samples=args.n_samples, seed=args.seed,
         encoding=args.encoding, src=args.src, **_sacrebleu_settings(args),
     )
+    for line in evaluate_warnings(args):
+        logger.warning("%s", line)
     print(render_evaluation(evaluation, args.format), end="")
     return 0
 
@@ -477,7 +803,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except SummError as exc:
-        print(f"summ: error: {exc}", file=sys.stderr)
+        # One line per problem: the checks before a run report every problem at once.
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            print(f"summ: error: {line}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         cached = (args.func is _run_run or (args.func is _run_translate and not args.no_cache)

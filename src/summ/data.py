@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -289,23 +290,210 @@ def _record_document(path: Path, lineno: int, rec: dict) -> Document:
     return Document(id=str(rid), text=text, meta={k: v for k, v in rec.items() if k not in ("id", "text")})
 
 
-def read_articles(path: str | os.PathLike, encoding: str = "utf-8") -> list[Document]:
-    """Articles from a directory of ``.txt`` files (sorted by name) or a JSONL file with id/text.
+def file_encoding(path: str | os.PathLike, encoding: str = "utf-8") -> str:
+    """The encoding to read ``path`` with: ``encoding``, or ``utf-8`` for a file that is valid
+    UTF-8 with non-ASCII text when ``encoding`` is another (legacy) codec such as cp1256.
+
+    The advice for an undecodable file is ``--encoding cp1256``; in a folder where only some
+    files are Windows Arabic, applying it to every file would turn the UTF-8 ones into
+    mojibake without any error (every byte is valid cp1256). A file that decodes as UTF-8
+    and is not plain ASCII is UTF-8: real cp1256 Arabic is never valid UTF-8, since its letters
+    are bytes >= 0xC1 that follow each other where UTF-8 wants continuation bytes. Callers
+    say which files were read as UTF-8 (see :func:`read_articles`).
+
+    Args:
+        path: the file.
+        encoding: the encoding asked for.
+
+    Returns:
+        ``encoding``, or ``"utf-8"``.
 
     Raises:
-        InputError: the path is missing, the directory has no ``.txt`` file, or a file is bad.
+        ConfigError: an unknown encoding, or one that cannot be read line by line (UTF-16).
     """
     path = Path(path)
+    if _codec_name(path, encoding) in {"utf-8", "utf-8-sig"}:
+        return encoding
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    ascii_only = True
+    try:
+        with path.open("rb") as fh:
+            # In blocks: line files can be larger than memory should hold.
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                ascii_only = ascii_only and block.isascii()
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return encoding
+    return encoding if ascii_only else "utf-8"
+
+
+def head_lines(path: str | os.PathLike, encoding: str = "utf-8", n: int = 200) -> list[str]:
+    """The first ``n`` lines of a text file, undecodable bytes replaced, without warnings.
+
+    For a quick look at what a file holds (its script, say) before the real reading, which
+    reports bad bytes and stray carriage returns.
+
+    Raises:
+        InputError: the file cannot be opened.
+    """
+    lines = []
+    try:
+        with Path(path).open("rb") as fh:
+            for raw in fh:
+                if len(lines) >= n:
+                    break
+                lines.append(raw.decode(encoding, errors="replace").rstrip("\r\n"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return lines
+
+
+def article_files(
+    folder: str | os.PathLike, *, recursive: bool = False
+) -> tuple[list[Path], list[Path]]:
+    """The ``.txt`` articles of a folder and the files left out, both sorted by their path.
+
+    Symbolic links to folders are not followed (they could loop); they are listed as left out.
+
+    Args:
+        folder: the folder.
+        recursive: also the articles in its subfolders (their ids are relative paths,
+            ``sub/name``); otherwise the files in subfolders are left out.
+
+    Returns:
+        ``(articles, left_out)``: the ``.txt`` files read as articles, and every other file
+        (other suffixes, files in subfolders when not ``recursive``, linked folders).
+    """
+    folder = Path(folder)
+    articles: list[Path] = []
+    left_out: list[Path] = []
+    for root, dirs, names in os.walk(folder):
+        here = Path(root)
+        left_out += [here / d for d in dirs if (here / d).is_symlink()]
+        for name in names:
+            p = here / name
+            if p.suffix == ".txt" and p.is_file() and (recursive or here == folder):
+                articles.append(p)
+            else:
+                left_out.append(p)
+
+    def key(p: Path) -> tuple[str, ...]:
+        return p.relative_to(folder).parts
+
+    return sorted(articles, key=key), sorted(left_out, key=key)
+
+
+def _listing(paths: Sequence[object], limit: int = 5) -> str:
+    """``a, b, c`` (and ``N more``) for messages."""
+    shown = ", ".join(str(p) for p in paths[:limit])
+    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+
+
+def _article_text(path: Path, encoding: str, warn: bool, fix: str) -> str:
+    # The checks before a run read without warnings; the real reading says them once.
+    lines = (iter_lines(path, encoding, fix=fix) if warn
+             else _decoded_lines(path, encoding, False, fix))
+    return "\n".join(lines)
+
+
+def _folder_articles(folder: Path, encoding: str, recursive: bool, warn: bool,
+                     fix: str) -> list[Document]:
+    files, left_out = article_files(folder, recursive=recursive)
+    nested = [p for p in left_out if p.suffix == ".txt" and p.parent != folder]
+    if not files:
+        hint = (f"; {len(nested)} .txt file(s) are in subfolders ({_listing(nested)})"
+                if nested else "")
+        raise InputError(f"{folder}: directory has no .txt articles{hint}")
+    if warn and nested:
+        # Subfolders are never skipped without a word: say how many articles were left out.
+        log.warning("%s: %d .txt file(s) in subfolders left out (%s); only the folder's own "
+                    "articles are read", folder, len(nested), _listing(nested))
+    nested_set = set(nested)
+    other = [p for p in left_out if p not in nested_set]
+    if warn and other:
+        log.info("%s: %d file(s) not ending in .txt left out: %s", folder, len(other),
+                 _listing([p.relative_to(folder) for p in other]))
+    docs, bad, as_utf8 = [], [], []
+    for p in files:
+        chosen = file_encoding(p, encoding)
+        if chosen != encoding:
+            as_utf8.append(p.relative_to(folder))
+        try:
+            text = _article_text(p, chosen, warn, fix)
+        except InputError as exc:
+            bad.append((p, exc))
+            continue
+        article_id = p.relative_to(folder).with_suffix("").as_posix()
+        docs.append(Document(id=article_id, text=text, meta={"path": str(p)}))
+    if bad:
+        first = str(bad[0][1])
+        if len(bad) > 1:
+            first += (f"; {len(bad)} of {len(files)} files are not valid {encoding}: "
+                      f"{_listing([p for p, _ in bad])}")
+        raise InputError(first)
+    if warn and as_utf8:
+        log.warning("%s: %d of %d files are valid UTF-8 and were read as UTF-8, not %s: %s",
+                    folder, len(as_utf8), len(files), encoding, _listing(as_utf8))
+    return docs
+
+
+def _articles(path: Path, encoding: str, recursive: bool, warn: bool, fix: str) -> list[Document]:
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix == ".txt" and p.is_file())
-        if not files:
-            raise InputError(f"{path}: directory has no .txt articles")
-        return [Document(id=p.stem, text=read_text(p, encoding), meta={"path": str(p)}) for p in files]
+        return _folder_articles(path, encoding, recursive, warn, fix)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory")
+    chosen = file_encoding(path, encoding)
+    if warn and chosen != encoding:
+        log.warning("%s: valid UTF-8, read as UTF-8 rather than %s", path, encoding)
     if path.suffix == ".jsonl":
-        return [_record_document(path, lineno, rec) for lineno, rec in enumerate(read_jsonl(path, encoding), start=1)]
+        return [_record_document(path, lineno, rec)
+                for lineno, rec in enumerate(read_jsonl(path, chosen), start=1)]
     if path.is_file():
-        return [Document(id=path.stem, text=read_text(path, encoding), meta={"path": str(path)})]
-    raise InputError(f"{path}: no such file or directory")
+        return [Document(id=path.stem, text=_article_text(path, chosen, warn, fix),
+                         meta={"path": str(path)})]
+    raise InputError(f"{path}: not a file or directory")
+
+
+def read_articles(
+    path: str | os.PathLike, encoding: str = "utf-8", *, recursive: bool = False,
+    fix: str = ENCODING_FIX,
+) -> list[Document]:
+    """Articles from a directory of ``.txt`` files (sorted by path), a JSONL file with
+    id/text, or one ``.txt`` file.
+
+    Every file of a folder is decoded before any is returned, and one error names all those
+    that fail. Each file gets its encoding from :func:`file_encoding` (a UTF-8 file stays UTF-8
+    when ``encoding`` is cp1256), and a warning lists the files read as UTF-8. Files in
+    subfolders are read with ``recursive`` (ids ``sub/name``); without it they are left out
+    with a warning that counts them. Other files (``README.md``) are left out with an info line.
+
+    Args:
+        path: the folder, ``.jsonl`` or ``.txt`` file.
+        encoding: encoding of the files (see :func:`file_encoding`).
+        recursive: read the articles of subfolders too.
+        fix: the advice for an undecodable file (see :func:`iter_lines`).
+
+    Raises:
+        InputError: the path is missing, the directory has no ``.txt`` file, or files are bad
+            (all of them named).
+        ConfigError: an unknown encoding.
+    """
+    return _articles(Path(path), encoding, recursive, True, fix)
+
+
+def check_articles(
+    path: str | os.PathLike, encoding: str = "utf-8", *, recursive: bool = False,
+    fix: str = ENCODING_FIX,
+) -> int:
+    """Everything :func:`read_articles` checks, without its warnings (the real reading says
+    them); returns the number of articles. For checking inputs before a model loads.
+
+    Raises:
+        InputError: as :func:`read_articles`.
+        ConfigError: an unknown encoding.
+    """
+    return len(_articles(Path(path), encoding, recursive, False, fix))
 
 
 # --------------------------------------------------------------------------------------------
@@ -672,6 +860,71 @@ def load_ntrex128(root: Path | None = None) -> ParallelCorpus:
     )
 
 
+def _new_file_mode(path: Path) -> int:
+    """The permissions a plain ``open(path, "w")`` would give: the existing file's, else
+    0o666 less the umask (:func:`tempfile.mkstemp` creates its files 0o600, which would make
+    every output private to its owner)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        pass
+    try:  # Linux: read the umask without changing it (os.umask sets it, for every thread)
+        with open("/proc/self/status", encoding="ascii") as fh:
+            mask = next(int(line.split()[1], 8) for line in fh if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
+def same_path(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (links and ``..`` included), existing or not."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def writable_problem(path: Path, flag: str, *, folder: bool = False) -> str | None:
+    """Why ``path`` cannot be written as an output file (or ``folder``), or ``None``.
+
+    Checked before any work: the kind of an existing path, and that its nearest existing
+    parent is a folder this process may create files in.
+
+    Args:
+        path: the output.
+        flag: how the user named it (``--output``), to start the message.
+        folder: the output is a folder (else one file).
+
+    Returns:
+        One line naming ``flag``, the path and the fix, or ``None``.
+    """
+    if path.exists():
+        if folder and not path.is_dir():
+            return f"{flag} {path} is a file; this output is a folder: give a folder path"
+        if not folder and path.is_dir():
+            return (f"{flag} {path} is a folder; this output is one file: give a file path "
+                    "(one inside that folder, for example)")
+        where = path if folder else path.parent
+    else:
+        where = path.parent
+        while not where.exists() and where != where.parent:
+            where = where.parent
+        if not where.is_dir():
+            return f"{flag} {path}: {where} is a file, not a folder; choose another path"
+    try:
+        # A real probe, not os.access: root passes every permission test, yet cannot create
+        # files in /proc or on a read-only mount. An unnamed temp file leaves nothing behind.
+        with tempfile.TemporaryFile(dir=where):
+            pass
+    except OSError as exc:
+        return (f"{flag} {path}: cannot write in {where} ({exc.strerror or exc}); "
+                "choose a writable place")
+    return None
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, *, binary: bool = False) -> Iterator:
     """Open ``path`` for writing through a uniquely named temp file beside it, renamed into
@@ -679,11 +932,15 @@ def atomic_write(path: str | os.PathLike, *, binary: bool = False) -> Iterator:
 
     Two writers never share a temp file, a reader never sees half a file, and an error or a
     Ctrl-C leaves nothing behind: the temp file is removed. Text is UTF-8 with ``\n`` line ends.
+    The file gets the permissions ``open(path, "w")`` would give it (an existing file keeps
+    its own).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _new_file_mode(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             yield fh
         os.replace(tmp, path)
@@ -692,16 +949,26 @@ def atomic_write(path: str | os.PathLike, *, binary: bool = False) -> Iterator:
         raise
 
 
+# Output locks this process holds: (thread, lock file) -> depth. The lock is an flock on an
+# open file, and a second flock on another open file fails even in the same process; so the
+# thread that holds a lock may take it again (``summ translate`` locks every output before the
+# model loads, then the writers lock each output as they open it). Another thread of the same
+# process still gets the error, as another process would.
+_HELD: dict[tuple[int, str], int] = {}
+_HELD_GUARD = threading.Lock()
+
+
 @contextlib.contextmanager
 def output_lock(path: str | os.PathLike) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` as an output for the length of the block.
 
     A second run onto the same output fails at once with one line instead of interleaving
     with the first. The lock is a hidden ``.NAME.lock`` file beside the output, removed when
-    released; on systems without ``fcntl`` (Windows) no lock is taken.
+    released; on systems without ``fcntl`` (Windows) no lock is taken. The thread holding a
+    lock may take it again (nested blocks); it is released when the outermost block ends.
 
     Raises:
-        ConfigError: another process holds the lock.
+        ConfigError: another process (or thread) holds the lock.
     """
     try:
         import fcntl
@@ -710,9 +977,28 @@ def output_lock(path: str | os.PathLike) -> Iterator[None]:
         return
     path = Path(path)
     lock = path.with_name(f".{path.name}.lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
+    key = (threading.get_ident(), os.path.abspath(lock))
+    with _HELD_GUARD:
+        nested = key in _HELD
+        if nested:
+            _HELD[key] += 1
+    if nested:
+        try:
+            yield
+        finally:
+            with _HELD_GUARD:
+                _HELD[key] -= 1
+        return
     while True:
-        fh = lock.open("a")
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            fh = lock.open("a")
+        except OSError as exc:
+            found = next((p for p in lock.parents if p.exists()), None)
+            reason = (f"{found} is a file, not a folder" if found is not None and not found.is_dir()
+                      else exc.strerror or exc)
+            raise ConfigError(f"{path}: cannot create its lock file {lock} ({reason}); "
+                              "choose a writable place") from None
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -728,9 +1014,13 @@ def output_lock(path: str | os.PathLike) -> Iterator[None]:
         if same:
             break
         fh.close()
+    with _HELD_GUARD:
+        _HELD[key] = 1
     try:
         yield
     finally:
+        with _HELD_GUARD:
+            del _HELD[key]
         lock.unlink(missing_ok=True)
         fh.close()
 
@@ -771,6 +1061,11 @@ def fetch_ntrex128(
     """
     folder = Path(dest if dest is not None else data_dir()) / NTREX.name
     valid = _valid_files(folder, NTREX) if folder.is_dir() else {f.name: False for f in NTREX.files}
+    for f in NTREX.files:
+        if not valid[f.name] and (folder / f.name).is_file():
+            # Named before it is replaced: an altered copy is news to whoever altered it.
+            log.warning("%s: sha256 does not match NTREX-128 at commit %s (expected %s...); "
+                        "downloading it again", folder / f.name, NTREX.commit[:12], f.sha256[:12])
     if all(valid.values()):
         log.info("%s: NTREX-128 already present and verified; nothing to fetch", folder)
         return folder

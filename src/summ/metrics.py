@@ -49,7 +49,7 @@ from sacrebleu.metrics import BLEUScore, CHRFScore, TERScore
 from sacrebleu.metrics.base import Metric
 
 from summ.errors import ConfigError, InputError, MissingDependencyError, require
-from summ.segment import ARABIC_MARKS, TATWEEL
+from summ.segment import ARABIC_MARKS, TATWEEL, is_arabic
 
 if TYPE_CHECKING:
     from summ.data import Document
@@ -174,6 +174,47 @@ class Comparison:
 
 
 # --------------------------------------------------------------------------- input checks
+
+
+def _arabic_share(lines: Sequence[str]) -> tuple[int, int]:
+    """(lines mostly in Arabic script, non-blank lines)."""
+    texts = [line for line in lines if line.strip()]
+    return sum(is_arabic(t) for t in texts), len(texts)
+
+
+def script_warnings(hyps: Mapping[str, Sequence[str]],
+                    refs: Mapping[str, Sequence[str]]) -> list[str]:
+    """Warnings for hypotheses and references in different scripts, the signature of a swapped
+    file (the Arabic source given as the English reference, or an untranslated output).
+
+    sacrebleu scores such a pair without complaint (near 0); evaluating English-to-Arabic
+    output against Arabic references is fine, so a mismatch is a warning, not an error.
+
+    Args:
+        hyps: system or file name -> its lines (a sample is enough).
+        refs: reference file name -> its lines.
+
+    Returns:
+        One line per reference whose script differs from every hypothesis', and the reverse.
+    """
+    def arabic(lines: Sequence[str]) -> tuple[bool, str]:
+        k, n = _arabic_share(lines)
+        return n > 0 and 2 * k > n, f"{k} of {n} non-blank lines sampled"
+
+    hyp_scripts = {name: arabic(lines) for name, lines in hyps.items()}
+    warnings = []
+    for name, lines in refs.items():
+        ref_arabic, counts = arabic(lines)
+        if ref_arabic and not any(a for a, _ in hyp_scripts.values()):
+            warnings.append(f"reference {name} is in Arabic script ({counts}) but the hypotheses "
+                            "are not: is it the Arabic source? Pass the English reference with "
+                            "--ref (and the source with --src)")
+    if refs and not any(arabic(lines)[0] for lines in refs.values()):
+        for name, (hyp_arabic, counts) in hyp_scripts.items():
+            if hyp_arabic:
+                warnings.append(f"hypothesis {name} is in Arabic script ({counts}) but the "
+                                "references are not: is it the source, or an untranslated file?")
+    return warnings
 
 
 def _check_hyps(hyps: Sequence[str], hyp_name: str) -> None:

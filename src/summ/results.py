@@ -266,6 +266,17 @@ def load_results(path: str | os.PathLike) -> Results:
     """
     root = Path(path)
     manifest = read_manifest(root)
+    # A finished run writes a scores file for each of its levels (rows or not) and the
+    # significance file: one that is missing was deleted, and a report without it would
+    # silently show no scores.
+    expected = [SCORE_FILES[level] for level in manifest.get("levels") or ()
+                if level in SCORE_FILES]
+    if "significance" in manifest:
+        expected.append(SIGNIFICANCE_FILE)
+    for name in expected:
+        if not (root / name).is_file():
+            raise InputError(f"{root / name}: missing, but the run wrote it (the manifest lists "
+                             "its level); rerun `summ run` to rewrite it")
     scores = [_read_csv(root / name, _SCORE_KINDS) for name in SCORE_FILES.values()
               if (root / name).is_file()]
     tests = [_read_csv(root / SIGNIFICANCE_FILE, _TEST_KINDS)] \
