@@ -238,15 +238,16 @@ class FailingEcho(EchoEngine):
         return super().generate(batch, max_new_tokens)
 
 
+pipeline_words = st.sampled_from(ARABIC_WORDS + LATIN_WORDS + ["،", ","])
 segment_lists = st.lists(
     st.one_of(
-        st.lists(
-            st.sampled_from(ARABIC_WORDS + LATIN_WORDS + ["،", ","]), min_size=1, max_size=30
-        ).map(" ".join),
+        st.lists(pipeline_words, min_size=1, max_size=30).map(" ".join),
+        # Many short segments share one output cap, so batches fill up to their limits.
+        st.lists(pipeline_words, min_size=1, max_size=3).map(" ".join),
         st.sampled_from(["", "  "]),
     ),
     min_size=1,
-    max_size=30,
+    max_size=40,
 ).flatmap(lambda xs: st.lists(st.sampled_from(xs), max_size=10).map(lambda dup: xs + dup))
 
 batch_configs = st.builds(
