@@ -14,6 +14,7 @@ from summ.cli import main
 from summ.data import read_lines
 
 from .conftest import ROOT, SEED_ARTICLE
+from .sacrebleu_cli import cli_all_metrics, fmt
 
 
 @pytest.fixture()
@@ -101,21 +102,21 @@ def systems(tmp_path, ntrex_dir):
     return ref, good, bad
 
 
-def test_evaluate_matches_the_library_and_marks_significance(cli, systems):
-    from summ.metrics import score
-
+def test_evaluate_matches_sacrebleus_cli_and_marks_significance(cli, systems):
     ref, good, bad = systems
     code, out, _ = cli("evaluate", "--hyp", str(good), "--hyp", str(bad), "--ref", str(ref), "--baseline", "good",
                        "--n-samples", "100", "--format", "json")
     assert code == 0
     data = json.loads(out)
-    bleu = next(s for s in data["scores"] if s["system"] == "bad" and s["metric"] == "bleu")
-    expected = score(read_lines(bad), read_lines(ref), ["bleu"])[0]
-    assert bleu["score"] == expected.score and bleu["signature"] == expected.signature
+    for name, path in (("good", good), ("bad", bad)):
+        ours = {s["metric"]: s for s in data["scores"] if s["system"] == name}
+        expected = cli_all_metrics([ref], path)  # sacrebleu's own command line
+        assert {m: (fmt(s["score"]), s["signature"]) for m, s in ours.items()} == \
+            {m: (fmt(r["score"]), r["signature"]) for m, r in expected.items()}
     worse = next(c for c in data["comparisons"] if c["system"] == "bad" and c["metric"] == "bleu")
     assert worse["significant"] and worse["delta"] < 0
-    for fmt, marker in (("table", "|"), ("csv", ","), ("latex", "\\toprule")):
-        code, out, _ = cli("evaluate", "--hyp", str(good), "--ref", str(ref), "--format", fmt)
+    for form, marker in (("table", "|"), ("csv", ","), ("latex", "\\toprule")):
+        code, out, _ = cli("evaluate", "--hyp", str(good), "--ref", str(ref), "--format", form)
         assert code == 0 and marker in out
 
 

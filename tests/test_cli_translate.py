@@ -145,18 +145,13 @@ def test_offline_hub_id_fails_fast_with_one_line(tmp_path):
         env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
         env["HF_ENDPOINT"] = f"http://127.0.0.1:{closed.getsockname()[1]}"
         env["HF_HOME"] = str(tmp_path / "hf")  # an empty cache: nothing downloaded before
-        start = time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "summ", "translate", str(SEED_ARTICLE), "--no-cache"],
                               capture_output=True, text=True, env=env, timeout=120)
-        elapsed = time.monotonic() - start
     assert proc.returncode == 3
     lines = [x for x in proc.stderr.splitlines() if x.startswith("summ: error")]
     assert len(lines) == 1 and "Helsinki-NLP/opus-mt-ar-en" in lines[0] and "--model DIR" in lines[0]
     assert "unreachable" in lines[0]  # the probe said so, not a failed download
     assert proc.stdout == ""
-    # A refused connection answers at once (the probe's own timeout is 5 s): start-up plus the
-    # probe, not hub retries.
-    assert elapsed < 20, f"took {elapsed:.1f} s"
 
 
 def _cache_rows(path: Path) -> int:
@@ -168,21 +163,35 @@ def _cache_rows(path: Path) -> int:
 
 
 def test_kill_and_resume_gives_identical_output(tiny_models, ntrex_dir, tmp_path):
-    """kill -9 mid-run, rerun: the output equals an uninterrupted run, and nothing is translated twice."""
-    source = tmp_path / "ntrex-600.ar.txt"
-    source.write_text("\n".join(read_lines(ntrex_dir / "newstest2019-ref.arb.txt")[:600]) + "\n", encoding="utf-8")
-    common = ["--model", str(tiny_models["marian"]), "--beam", "1", "--commit-every", "16", "--no-progress"]
+    """kill -9 mid-run, rerun: the output equals an uninterrupted run; nothing is translated twice.
+
+    The tiny model gives each line its own output, so a cached row served to the wrong line,
+    or a line shifted on resume, changes the file. The cache also holds rows of another
+    setting (beam 2) for the first 100 lines, which the resumed run must not take."""
+    lines = read_lines(ntrex_dir / "newstest2019-ref.arb.txt")[:600]
+    source, other = tmp_path / "ntrex-600.ar.txt", tmp_path / "ntrex-100.ar.txt"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    other.write_text("\n".join(lines[:100]) + "\n", encoding="utf-8")
+    model = ["--model", str(tiny_models["marian"]), "--commit-every", "16", "--no-progress"]
+    common = [*model, "--beam", "1"]
     cache, out = tmp_path / "cache.sqlite", tmp_path / "out.txt"
+
+    beam2 = _cli("translate", str(other), "-o", str(tmp_path / "beam2.txt"), "--cache", str(cache),
+                 *model, "--beam", "2")
+    _, err = beam2.communicate(timeout=600)
+    assert beam2.returncode == 0, err
+    before = _cache_rows(cache)
+    assert before > 90
 
     proc = _cli("translate", str(source), "-o", str(out), "--cache", str(cache), *common)
     deadline = time.monotonic() + 120
-    while _cache_rows(cache) < 16 and proc.poll() is None and time.monotonic() < deadline:
+    while _cache_rows(cache) < before + 16 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     assert not out.exists()  # only the .partial file was being written
-    done = _cache_rows(cache)
+    done = _cache_rows(cache) - before
     assert done >= 16
 
     resumed = _cli("translate", str(source), "-o", str(out), "--cache", str(cache), *common)
@@ -190,10 +199,11 @@ def test_kill_and_resume_gives_identical_output(tiny_models, ntrex_dir, tmp_path
     assert resumed.returncode == 0, err
     hits, translated = map(int, re.search(r"(\d+) from cache, (\d+) translated", err).groups())
     assert hits == done  # everything finished before the kill was reused ...
-    assert hits + translated == _cache_rows(cache)  # ... and nothing was translated twice
+    assert hits + translated == _cache_rows(cache) - before  # ... and nothing was translated twice
 
     fresh = _cli("translate", str(source), "-o", str(tmp_path / "fresh.txt"), "--cache", str(tmp_path / "c2.sqlite"), *common)
     _, err = fresh.communicate(timeout=600)
     assert fresh.returncode == 0, err
     assert out.read_bytes() == (tmp_path / "fresh.txt").read_bytes()
-    assert len(read_lines(out)) == 600
+    hyps = read_lines(out)
+    assert len(hyps) == 600 and len(set(hyps)) > 0.9 * len(set(read_lines(source)))

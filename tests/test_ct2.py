@@ -1,11 +1,8 @@
 """The CTranslate2 engine: same tokens as the HF engine, converted once, atomically, never truncating.
 
-The tiny models of ``summ.testing`` have weights so small that every input gets the same
-output, and none ever stops: an equivalence test on them would prove little. The
-``lively`` models below keep each family's architecture and tokenizer but draw larger
-weights (and a larger ``</s>`` row), so that outputs differ from sentence to sentence and
-some stop early while others hit the cap; the tests check that this is so before they
-compare.
+The tiny models of ``summ.testing`` tell their inputs apart (tests/test_tiny_models.py), so
+token-for-token equality over 200 NTREX-128 sentences compares varied outputs, some stopped
+by ``</s>`` and some by the cap; the tests check that this is so before they compare.
 """
 
 from __future__ import annotations
@@ -28,35 +25,10 @@ GREEDY = DecodeConfig(beam_size=1)
 N_SENTENCES = 200
 CAP = 24  # short caps keep the file fast; both stopping reasons still occur
 
-# Weight scale and </s>-row boost per family: chosen so that, over NTREX sentences, outputs
-# are varied and both stopping reasons occur (checked in test_greedy_matches_hf).
-_LIVELY = {"marian": (0.5, 3.0), "m2m100": (0.5, 9.0), "nllb": (0.5, 4.0), "t5": (0.5, 3.0), "bart": (0.5, 1.0)}
-
-
-def _lively(src: Path, dst: Path, family: str, seed: int = 1) -> Path:
-    import torch
-    from transformers import AutoModelForSeq2SeqLM
-
-    std, eos_boost = _LIVELY[family]
-    shutil.copytree(src, dst)
-    model = AutoModelForSeq2SeqLM.from_pretrained(src)
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for param in model.parameters():
-            if param.dim() >= 2:
-                param.copy_(torch.randn(param.shape, generator=gen) * std)
-        model.get_output_embeddings().weight[model.config.eos_token_id] *= eos_boost
-        if family == "marian":
-            # As in trained opus-mt models: the <pad> row (the decoder start) stays zero.
-            model.get_input_embeddings().weight[model.config.pad_token_id] = 0
-    model.save_pretrained(dst)
-    return dst
-
-
 @pytest.fixture(scope="session")
-def lively(tiny_models, tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("lively")
-    return {f: _lively(tiny_models[f], root / f, f) for f in FAMILIES}
+def tiny(tiny_models) -> dict[str, Path]:
+    """The default tiny models (input-sensitive: tests/test_tiny_models.py), by family."""
+    return tiny_models
 
 
 @pytest.fixture(scope="session")
@@ -113,9 +85,9 @@ def _batches(encoded: list[list[int]], size: int = 32) -> list[list[list[int]]]:
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_greedy_matches_hf(family, lively, ct2_cache, arabic):
-    hf = _hf(lively[family])
-    ct = _ct2(lively[family], ct2_cache)
+def test_greedy_matches_hf(family, tiny, ct2_cache, arabic):
+    hf = _hf(tiny[family])
+    ct = _ct2(tiny[family], ct2_cache)
     sentences = arabic[:N_SENTENCES]
     encoded = hf.encode(sentences)
     assert ct.encode(sentences) == encoded  # one tokenizer, one set of ids
@@ -128,7 +100,7 @@ def test_greedy_matches_hf(family, lively, ct2_cache, arabic):
         ct_gens += ct.generate(batch, CAP)
 
     # The comparison means something: outputs vary, and both stopping reasons occur.
-    assert len({tuple(ids) for ids in hf_out}) >= 20
+    assert len({tuple(ids) for ids in hf_out}) >= 190
     capped = sum(g.hit_cap for g in hf_gens)
     assert 0 < capped < len(hf_gens)
 
@@ -139,13 +111,13 @@ def test_greedy_matches_hf(family, lively, ct2_cache, arabic):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_beam_search_matches_hf_with_fairseq_stopping(family, lively, ct2_cache, arabic):
+def test_beam_search_matches_hf_with_fairseq_stopping(family, tiny, ct2_cache, arabic):
     """Beam 4 runs; CTranslate2 stops when beam_size hypotheses have finished, which is HF's
     ``early_stopping=True`` (Marian's and fairseq's rule). Also guards the T5 fix: the stock
     conversion divides T5 logits by sqrt(d_model), which leaves greedy outputs alone but not beams."""
     beam = DecodeConfig(beam_size=4)
-    hf = _hf(lively[family], beam)
-    ct = _ct2(lively[family], ct2_cache, beam)
+    hf = _hf(tiny[family], beam)
+    ct = _ct2(tiny[family], ct2_cache, beam)
     encoded = hf.encode(arabic[:60])
     kwargs = hf._generate_kwargs
     hf._generate_kwargs = lambda n: {**kwargs(n), "early_stopping": True}
@@ -160,12 +132,12 @@ def test_beam_search_matches_hf_with_fairseq_stopping(family, lively, ct2_cache,
 
 
 @pytest.mark.parametrize("family", ["t5", "m2m100", "nllb"])
-def test_scores_match_hf(family, lively, ct2_cache, arabic):
+def test_scores_match_hf(family, tiny, ct2_cache, arabic):
     """Log-probabilities, not just argmaxes, agree (catches any rescaled logits)."""
     import torch
 
-    hf = _hf(lively[family])
-    ct = _ct2(lively[family], ct2_cache)
+    hf = _hf(tiny[family])
+    ct = _ct2(tiny[family], ct2_cache)
     prefix = len(hf.codec.target_prefix)
     for ids in hf.encode(arabic[:3]):
         out = hf.model.generate(input_ids=torch.tensor([ids]), output_logits=True, return_dict_in_generate=True,
@@ -180,39 +152,69 @@ def test_scores_match_hf(family, lively, ct2_cache, arabic):
         assert result.scores[0] == pytest.approx(sum(logprobs), abs=1e-3)
 
 
-def test_long_input_is_not_truncated(lively, ct2_cache, arabic):
+def test_long_input_is_not_truncated(tiny, ct2_cache, arabic):
     """A 1,100-token source reaches the model whole (CTranslate2's default cuts at 1024).
 
-    T5 has relative positions, so it can take the whole source; the output must equal HF's,
-    and differ from what CTranslate2's default truncation gives (so the check has teeth).
+    T5 has relative positions, so it can take the whole source; the output must equal HF's.
+    A copying model's first tokens come from the start of the source, which truncation keeps,
+    so the teeth are in the scores: the whole source gives HF's log-probability, the cut one
+    does not; and the engine asks CTranslate2 for the whole source.
     """
-    hf = _hf(lively["t5"])
-    ct = _ct2(lively["t5"], ct2_cache)
+    import torch
+
+    hf = _hf(tiny["t5"])
+    ct = _ct2(tiny["t5"], ct2_cache)
     text, i = "", 0
     while len(ct.encode([text])[0]) < 1100:
         text, i = f"{text} {arabic[i]}".strip(), i + 1
     ids = ct.encode([text])[0]
     assert len(ids) > 1100
+
+    class Recording:
+        def __init__(self, translator) -> None:
+            self.translator, self.calls = translator, []
+
+        def translate_batch(self, *args, **kwargs):
+            self.calls.append(kwargs)
+            return self.translator.translate_batch(*args, **kwargs)
+
+    ct.translator = Recording(ct.translator)
     assert ct.generate([ids], 16) == hf.generate([ids], 16)
-    truncated = ct.translator.translate_batch([[ct.source_vocab[j] for j in ids]], beam_size=1,
-                                              max_decoding_length=16, min_decoding_length=0)[0]
-    assert [ct.target_ids[t] for t in truncated.hypotheses[0]] != _ct2_ids(ct, [ids], 16)[0]
+    assert [c["max_input_length"] for c in ct.translator.calls] == [0]
+    ct.translator = ct.translator.translator
+
+    out = hf.model.generate(input_ids=torch.tensor([ids]), output_logits=True,
+                            return_dict_in_generate=True, **hf._generate_kwargs(16))
+    tokens = out.sequences[0].tolist()[1:]
+    logprob = sum(torch.log_softmax(step[0], -1)[t].item() for step, t in zip(out.logits, tokens))
+
+    def ct2_score(**limit) -> float:
+        source = [[ct.source_vocab[j] for j in ids]]
+        result = ct.translator.translate_batch(source, beam_size=1, length_penalty=0,
+                                               max_decoding_length=16, min_decoding_length=0,
+                                               return_end_token=True, return_scores=True, **limit)[0]
+        hypothesis = [ct.target_ids[t] for t in result.hypotheses[0]]
+        assert hypothesis == tokens[: len(hypothesis)]
+        return result.scores[0]
+
+    assert ct2_score(max_input_length=0) == pytest.approx(logprob, abs=1e-3)
+    assert abs(ct2_score() - logprob) > 1e-3  # CTranslate2's default: the first 1024 tokens only
 
 
-def test_inter_threads_give_the_same_outputs(lively, ct2_cache, arabic):
-    one = _ct2(lively["marian"], ct2_cache)
-    two = _ct2(lively["marian"], ct2_cache, inter_threads=2, intra_threads=1)
+def test_inter_threads_give_the_same_outputs(tiny, ct2_cache, arabic):
+    one = _ct2(tiny["marian"], ct2_cache)
+    two = _ct2(tiny["marian"], ct2_cache, inter_threads=2, intra_threads=1)
     batch = one.encode(arabic[:40])
     assert two.generate(batch, CAP) == one.generate(batch, CAP)
 
 
-def test_pipeline_end_to_end(lively, ct2_cache, arabic, tmp_path):
+def test_pipeline_end_to_end(tiny, ct2_cache, arabic, tmp_path):
     """load_engine(..., "ct2") through PipelineTranslator: same translations as the HF engine."""
     sentences = arabic[:60] + ["", arabic[0]]  # an empty segment and a duplicate
     batch = BatchConfig(batch_tokens=1024)
     decode = DecodeConfig(beam_size=1, max_new_tokens=CAP)
-    ct = load_engine(str(lively["nllb"]), "ct2", decode=decode, compute_type="float32", cache_dir=ct2_cache)
-    hf = load_engine(str(lively["nllb"]), "hf", decode=decode)
+    ct = load_engine(str(tiny["nllb"]), "ct2", decode=decode, compute_type="float32", cache_dir=ct2_cache)
+    hf = load_engine(str(tiny["nllb"]), "hf", decode=decode)
     ct_result = PipelineTranslator(ct, decode=decode, batch=batch).translate_segments(sentences)
     hf_result = PipelineTranslator(hf, decode=decode, batch=batch).translate_segments(sentences)
     assert ct_result.translations == hf_result.translations
@@ -227,10 +229,10 @@ def test_pipeline_end_to_end(lively, ct2_cache, arabic, tmp_path):
 # --------------------------------------------------------------------------------------
 
 
-def test_name_and_settings(lively, ct2_cache):
+def test_name_and_settings(tiny, ct2_cache):
     import ctranslate2
 
-    ct = _ct2(lively["nllb"], ct2_cache, DecodeConfig(beam_size=4, length_penalty=0.8))
+    ct = _ct2(tiny["nllb"], ct2_cache, DecodeConfig(beam_size=4, length_penalty=0.8))
     assert ct.name == "ct2:float32"
     settings = ct.settings()
     assert settings["compute_type"] == "float32" and settings["ctranslate2"] == ctranslate2.__version__
@@ -241,42 +243,42 @@ def test_name_and_settings(lively, ct2_cache):
     assert ct.max_input_tokens == 1024 and ct.max_output_tokens > 0
 
 
-def test_vocabulary_map(lively, ct2_cache, arabic, tmp_path):
+def test_vocabulary_map(tiny, ct2_cache, arabic, tmp_path):
     """A map that allows every word changes nothing; a narrow one restricts the outputs."""
-    plain = _ct2(lively["marian"], ct2_cache)
+    plain = _ct2(tiny["marian"], ct2_cache)
     words = [t for t in plain.target_ids if t != "<unk>"]
     full, narrow = tmp_path / "full.vmap", tmp_path / "narrow.vmap"
     full.write_text("\t" + " ".join(words) + "\n", encoding="utf-8")
     allowed = words[2:40]
     narrow.write_text("\t" + " ".join(allowed) + "\n", encoding="utf-8")
     batch = plain.encode(arabic[:20])
-    wide = _ct2(lively["marian"], ct2_cache, vmap=str(full))
+    wide = _ct2(tiny["marian"], ct2_cache, vmap=str(full))
     assert wide.use_vmap and wide.settings()["vmap"] and wide.settings()["vmap"] != plain.settings()["vmap"]
     assert wide.generate(batch, CAP) == plain.generate(batch, CAP)
-    small = _ct2(lively["marian"], ct2_cache, vmap=str(narrow))
+    small = _ct2(tiny["marian"], ct2_cache, vmap=str(narrow))
     ids = {plain.target_ids[w] for w in allowed} | {0, 1}  # </s>, <unk> are always allowed
     assert all(set(out) <= ids for out in _ct2_ids(small, batch, CAP))
     with pytest.raises(ConfigError, match="does not exist"):
-        _ct2(lively["marian"], ct2_cache, vmap=str(tmp_path / "missing.vmap"))
+        _ct2(tiny["marian"], ct2_cache, vmap=str(tmp_path / "missing.vmap"))
 
 
-def test_marian_pad_is_never_generated(lively, ct2_cache):
-    ct = _ct2(lively["marian"], ct2_cache)
+def test_marian_pad_is_never_generated(tiny, ct2_cache):
+    ct = _ct2(tiny["marian"], ct2_cache)
     pad = ct.codec.pad_token_id
     # HF forbids it with bad_words_ids; the converter removed it from the vocabulary.
     assert pad not in ct.target_ids.values() and len(ct.source_vocab) == pad
 
 
-def test_int8_loads_and_is_named(lively, ct2_cache, arabic):
-    ct = load_engine(str(lively["marian"]), "ct2", decode=GREEDY, compute_type="int8", cache_dir=ct2_cache)
+def test_int8_loads_and_is_named(tiny, ct2_cache, arabic):
+    ct = load_engine(str(tiny["marian"]), "ct2", decode=GREEDY, compute_type="int8", cache_dir=ct2_cache)
     assert ct.name == "ct2:int8" and ct.settings()["compute_type"] == "int8"
     assert len(ct.generate(ct.encode(arabic[:4]), 8)) == 4
 
 
-def test_auto_settings_on_cpu(lively, ct2_cache, monkeypatch):
+def test_auto_settings_on_cpu(tiny, ct2_cache, monkeypatch):
     from summ.engines.ct2 import CT2Engine, thread_layout
 
-    engine = CT2Engine.load(str(lively["marian"]), decode=GREEDY, cache_dir=ct2_cache)
+    engine = CT2Engine.load(str(tiny["marian"]), decode=GREEDY, cache_dir=ct2_cache)
     assert engine.name == "ct2:int8" and engine.device == "cpu"
     monkeypatch.setenv("OMP_NUM_THREADS", "4")
     assert thread_layout("cpu", 0, 0) == (4, 1)
@@ -287,40 +289,40 @@ def test_auto_settings_on_cpu(lively, ct2_cache, monkeypatch):
         thread_layout("cpu", -1, 0)
 
 
-def test_loading_keeps_torch_threads(lively, ct2_cache):
+def test_loading_keeps_torch_threads(tiny, ct2_cache):
     """Creating a ctranslate2.Translator sets the OpenMP thread count torch reads; it is restored."""
     import torch
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        _ct2(lively["marian"], ct2_cache, inter_threads=2, intra_threads=1)
+        _ct2(tiny["marian"], ct2_cache, inter_threads=2, intra_threads=1)
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
 
 
-def test_floor_above_cap_stops_at_cap(lively, ct2_cache, arabic):
+def test_floor_above_cap_stops_at_cap(tiny, ct2_cache, arabic):
     """As in HF: min_new_tokens above the cap gives capped outputs, not an error."""
-    ct = _ct2(lively["marian"], ct2_cache, DecodeConfig(beam_size=1, min_new_tokens=30))
+    ct = _ct2(tiny["marian"], ct2_cache, DecodeConfig(beam_size=1, min_new_tokens=30))
     gens = ct.generate(ct.encode(arabic[:3]), 5)
     assert all(g.n_tokens == 5 and g.hit_cap for g in gens)
 
 
-def test_unsupported_compute_type_and_device(lively, ct2_cache):
+def test_unsupported_compute_type_and_device(tiny, ct2_cache):
     from summ.engines.ct2 import CT2Engine
 
     with pytest.raises(ConfigError, match="compute_type 'float16' is not supported on cpu"):
-        CT2Engine.load(str(lively["marian"]), compute_type="float16", device="cpu", cache_dir=ct2_cache)
+        CT2Engine.load(str(tiny["marian"]), compute_type="float16", device="cpu", cache_dir=ct2_cache)
     with pytest.raises(ConfigError, match="cpu or cuda"):
-        load_engine(str(lively["marian"]), "ct2", device="mps", cache_dir=ct2_cache)
+        load_engine(str(tiny["marian"]), "ct2", device="mps", cache_dir=ct2_cache)
 
 
-def test_folder_without_tokenizer_fails_clearly(tiny_models, tmp_path):
+def test_folder_without_tokenizer_fails_clearly(tiny, tmp_path):
     folder = tmp_path / "weights-only"
     folder.mkdir()
     for name in ("config.json", "generation_config.json", "model.safetensors"):
-        shutil.copy(tiny_models["marian"] / name, folder / name)
+        shutil.copy(tiny["marian"] / name, folder / name)
     with pytest.raises(ModelNotFoundError, match="no tokenizer files") as err:
         load_engine(str(folder), "ct2", cache_dir=tmp_path / "cache")
     assert "\n" not in str(err.value)
@@ -343,34 +345,34 @@ def test_import_summ_does_not_import_ctranslate2():
 # --------------------------------------------------------------------------------------
 
 
-def test_conversion_is_reused(lively, tmp_path):
+def test_conversion_is_reused(tiny, tmp_path):
     from summ.engines.ct2 import MARKER
 
     cache = tmp_path / "cache"
-    first = _ct2(lively["t5"], cache)
+    first = _ct2(tiny["t5"], cache)
     assert first.converted
     marker = first.folder / MARKER
     stamp = marker.stat().st_mtime_ns
-    second = _ct2(lively["t5"], cache)
+    second = _ct2(tiny["t5"], cache)
     assert not second.converted and second.folder == first.folder
     assert marker.stat().st_mtime_ns == stamp
     assert [p.name for p in cache.iterdir()] == [first.folder.name]  # nothing else left behind
     info = json.loads(marker.read_text(encoding="utf-8"))
     assert info["revision"] == first.revision and info["quantization"] == "float32"
     # Another weight type is another conversion, beside the first.
-    third = load_engine(str(lively["t5"]), "ct2", decode=GREEDY, compute_type="int8", cache_dir=cache)
+    third = load_engine(str(tiny["t5"]), "ct2", decode=GREEDY, compute_type="int8", cache_dir=cache)
     assert third.converted and third.folder != first.folder
 
 
-def test_cache_dir_from_environment(lively, tmp_path, monkeypatch):
+def test_cache_dir_from_environment(tiny, tmp_path, monkeypatch):
     monkeypatch.setenv("SUMM_CT2_CACHE", str(tmp_path / "from-env"))
     from summ.engines.ct2 import CT2Engine
 
-    engine = CT2Engine.load(str(lively["marian"]), decode=GREEDY, compute_type="float32")
+    engine = CT2Engine.load(str(tiny["marian"]), decode=GREEDY, compute_type="float32")
     assert engine.folder.parent == tmp_path / "from-env"
 
 
-def test_killed_conversion_leaves_nothing_that_loads(lively, tmp_path):
+def test_killed_conversion_leaves_nothing_that_loads(tiny, tmp_path):
     """A temporary folder of a dead process (kill -9 mid-conversion) is ignored and removed."""
     from summ.engines import ct2 as mod
 
@@ -378,7 +380,7 @@ def test_killed_conversion_leaves_nothing_that_loads(lively, tmp_path):
     cache.mkdir()
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead_pid = int(done.stdout)  # that process has exited
-    engine = _ct2(lively["marian"], cache)
+    engine = _ct2(tiny["marian"], cache)
     target = engine.folder
     shutil.rmtree(target)
     # What a killed conversion leaves: a temporary folder with a half-written model.
@@ -389,13 +391,13 @@ def test_killed_conversion_leaves_nothing_that_loads(lively, tmp_path):
     live = cache / f"{mod._TMP_PREFIX}{target.name}--{mod.socket.gethostname()}--{os.getpid()}--def456"
     live.mkdir()
 
-    again = _ct2(lively["marian"], cache)
+    again = _ct2(tiny["marian"], cache)
     assert again.converted and again.folder == target and mod.is_converted(target)
     assert not half.exists() and live.exists()
     assert len(again.generate(again.encode(["مرحبا بالعالم"]), 8)) == 1
 
 
-def test_failed_conversion_leaves_no_target(lively, tmp_path, monkeypatch):
+def test_failed_conversion_leaves_no_target(tiny, tmp_path, monkeypatch):
     """An exception mid-conversion removes the temporary folder and creates no model folder."""
     from summ.engines import ct2 as mod
 
@@ -408,46 +410,44 @@ def test_failed_conversion_leaves_no_target(lively, tmp_path, monkeypatch):
     monkeypatch.setattr(mod, "_converter", lambda *args: Exploding())
     cache = tmp_path / "cache"
     with pytest.raises(KeyboardInterrupt):
-        _ct2(lively["marian"], cache)
+        _ct2(tiny["marian"], cache)
     assert list(cache.iterdir()) == []
 
 
-def test_folder_without_marker_is_converted_again(lively, tmp_path):
+def test_folder_without_marker_is_converted_again(tiny, tmp_path):
     cache = tmp_path / "cache"
-    engine = _ct2(lively["nllb"], cache)
+    engine = _ct2(tiny["nllb"], cache)
     (engine.folder / "summ-ct2.json").unlink()  # e.g. copied by hand, or by an older tool
-    again = _ct2(lively["nllb"], cache)
+    again = _ct2(tiny["nllb"], cache)
     assert again.converted and (again.folder / "summ-ct2.json").is_file()
 
 
-def test_model_min_length_is_a_floor_in_both_engines(tiny_models, ct2_cache, arabic, tmp_path):
+def test_model_min_length_is_a_floor_in_both_engines(tiny, ct2_cache, arabic, tmp_path):
     """A generation_config min_length (distilbart-cnn: 56) holds on CTranslate2 as on HF."""
-    import json
-
-    import torch
-    from transformers import AutoModelForSeq2SeqLM
-
-    path = _lively(tiny_models["bart"], tmp_path / "bart", "bart")
-    model = AutoModelForSeq2SeqLM.from_pretrained(path)
-    with torch.no_grad():  # BART's logit bias on </s>: outputs of varied lengths, as above
-        model.final_logits_bias[0, model.config.eos_token_id] = 15.0
-    model.save_pretrained(path)
+    path = tmp_path / "bart"
+    shutil.copytree(tiny["bart"], path)
     gen_file = path / "generation_config.json"
     gen = json.loads(gen_file.read_text(encoding="utf-8"))
     floor = 8
     gen_file.write_text(json.dumps({**gen, "min_length": floor, "no_repeat_ngram_size": 0}), encoding="utf-8")
     hf, ct2 = _hf(path), _ct2(path, ct2_cache)  # greedy
-    batch = hf.encode(arabic[:48])
+    # Short sources (one word) that the model would end sooner than the floor, and whole lines.
+    batch = hf.encode([line.split()[0] for line in arabic[:24]] + arabic[24:48])
     hf_out, ct2_out = _hf_ids(hf, batch, CAP), _ct2_ids(ct2, batch, CAP)
     assert ct2_out == hf_out
     lengths = [len(ids) for ids in hf_out]
     assert min(lengths) >= floor - 2 and min(lengths) < CAP  # the floor binds, and some outputs end
+    # Without the floor the same short sources end earlier: the floor is what held them.
+    no_floor = {**gen, "min_length": 0, "no_repeat_ngram_size": 0}
+    gen_file.write_text(json.dumps(no_floor), encoding="utf-8")
+    free = _hf_ids(_hf(path), batch[:24], CAP)
+    assert min(len(ids) for ids in free) < floor - 2
 
 
-def test_a_stopping_rule_ctranslate2_lacks_is_an_error(lively, ct2_cache):
+def test_a_stopping_rule_ctranslate2_lacks_is_an_error(tiny, ct2_cache):
     with pytest.raises(ConfigError, match="early_stopping=False is not available"):
-        _ct2(lively["marian"], ct2_cache, DecodeConfig(beam_size=4, early_stopping=False))
-    _ct2(lively["marian"], ct2_cache, DecodeConfig(beam_size=1, early_stopping=False))  # greedy: no beams, no rule
+        _ct2(tiny["marian"], ct2_cache, DecodeConfig(beam_size=4, early_stopping=False))
+    _ct2(tiny["marian"], ct2_cache, DecodeConfig(beam_size=1, early_stopping=False))  # greedy: no beams, no rule
 
 
 # --------------------------------------------------------------------------------------
@@ -473,16 +473,16 @@ def _hf_ts_ids(engine, batch: list[list[int]], cap: int) -> list[list[int]]:
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_target_script_greedy_matches_hf(family, lively, ct2_cache, arabic):
+def test_target_script_greedy_matches_hf(family, tiny, ct2_cache, arabic):
     """float32 greedy: the HF engine's restriction gives CTranslate2's tokens exactly; every
     output token is a kept one; and the restriction bites (full-vocabulary outputs differ)."""
     from transformers import AutoTokenizer
 
     from summ.engines.hf import HFEngine
 
-    hf = HFEngine.load(str(lively[family]), decode=GREEDY, vocabulary=TS)
-    ct = _ct2(lively[family], ct2_cache, vocabulary=TS)
-    full = _ct2(lively[family], ct2_cache)
+    hf = HFEngine.load(str(tiny[family]), decode=GREEDY, vocabulary=TS)
+    ct = _ct2(tiny[family], ct2_cache, vocabulary=TS)
+    full = _ct2(tiny[family], ct2_cache)
     encoded = hf.encode(arabic[:96])
     hf_out, ct_out, full_out, hf_gens, ct_gens = [], [], [], [], []
     for batch in _batches(encoded):
@@ -502,20 +502,20 @@ def test_target_script_greedy_matches_hf(family, lively, ct2_cache, arabic):
     assert any(not set(ids) <= ct_kept for ids in full_out)
     assert sum(a != b for a, b in zip(full_out, ct_out)) >= 10
     # Dropped tokens are the Arabic ones (by the tokenizer's own strings).
-    tok = AutoTokenizer.from_pretrained(lively[family])
+    tok = AutoTokenizer.from_pretrained(tiny[family])
     emitted = {t for ids in ct_out for t in tok.convert_ids_to_tokens(ids)}
     assert not any("\u0600" <= c <= "\u06ff" for t in emitted for c in t)
 
 
 @pytest.mark.parametrize("family", ["marian", "nllb"])
-def test_target_script_beam_matches_hf(family, lively, ct2_cache, arabic):
+def test_target_script_beam_matches_hf(family, tiny, ct2_cache, arabic):
     """Beam 4: HF renormalises over the kept tokens as CTranslate2's restricted softmax does,
     so both engines rank hypotheses alike (fairseq stopping rule on both sides, as above)."""
     from summ.engines.hf import HFEngine
 
     beam = DecodeConfig(beam_size=4)
-    hf = HFEngine.load(str(lively[family]), decode=beam, vocabulary=TS)
-    ct = _ct2(lively[family], ct2_cache, beam, vocabulary=TS)
+    hf = HFEngine.load(str(tiny[family]), decode=beam, vocabulary=TS)
+    ct = _ct2(tiny[family], ct2_cache, beam, vocabulary=TS)
     kwargs = hf._generate_kwargs
     hf._generate_kwargs = lambda n: {**kwargs(n), "early_stopping": True}
     same = total = 0
@@ -526,21 +526,21 @@ def test_target_script_beam_matches_hf(family, lively, ct2_cache, arabic):
     assert same / total >= 0.95, f"beam outputs agree on {same}/{total}"
 
 
-def test_target_script_settings_folder_and_marker(lively, ct2_cache):
+def test_target_script_settings_folder_and_marker(tiny, ct2_cache):
     from summ.engines.ct2 import MARKER, VMAP_FILE, conversion_key
     from summ.engines.vocab import RULE_VERSION
 
-    full = _ct2(lively["nllb"], ct2_cache)
-    ts = _ct2(lively["nllb"], ct2_cache, vocabulary=TS)
+    full = _ct2(tiny["nllb"], ct2_cache)
+    ts = _ct2(tiny["nllb"], ct2_cache, vocabulary=TS)
     assert ts.folder != full.folder and not (full.folder / VMAP_FILE).exists()
     marker = json.loads((ts.folder / MARKER).read_text(encoding="utf-8"))
     assert marker["vocabulary"]["rule"] == TS and marker["vocabulary"]["version"] == RULE_VERSION
     kept = len(ts.target_vocabulary.ids)
     assert marker["vocabulary"]["kept"] == kept < marker["vocabulary"]["of"]
     # The folder name hashes the rule version: a new rule is a new conversion.
-    key = conversion_key(str(lively["nllb"]), ts.revision, "float32", vocabulary=TS)
+    key = conversion_key(str(tiny["nllb"]), ts.revision, "float32", vocabulary=TS)
     assert key["vocabulary"]["version"] == RULE_VERSION and "vocabulary" not in conversion_key(
-        str(lively["nllb"]), ts.revision, "float32")
+        str(tiny["nllb"]), ts.revision, "float32")
     settings, plain = ts.settings(), full.settings()
     assert settings["vocabulary"] == TS and settings["vocabulary_rule"] == RULE_VERSION
     assert settings["use_vmap"] is True and settings["vmap"] and plain["vocabulary"] == "full"
@@ -555,18 +555,18 @@ def test_target_script_settings_folder_and_marker(lively, ct2_cache):
     assert sorted(ts.target_ids[t] for t in listed) == list(ts.target_vocabulary.ids)
     # A target-script folder that lost its map is converted again, not loaded without it.
     (ts.folder / VMAP_FILE).unlink()
-    again = _ct2(lively["nllb"], ct2_cache, vocabulary=TS)
+    again = _ct2(tiny["nllb"], ct2_cache, vocabulary=TS)
     assert again.converted and (again.folder / VMAP_FILE).is_file()
 
 
-def test_target_script_errors(lively, ct2_cache, tiny_models, tmp_path):
+def test_target_script_errors(tiny, ct2_cache, tiny_models, tmp_path):
     words = tmp_path / "words.vmap"
     words.write_text("\t▁the\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="give one"):
-        _ct2(lively["marian"], ct2_cache, vmap=str(words), vocabulary=TS)
+        _ct2(tiny["marian"], ct2_cache, vmap=str(words), vocabulary=TS)
     with pytest.raises(ConfigError, match="unknown vocabulary"):
-        _ct2(lively["marian"], ct2_cache, vocabulary="latin")
+        _ct2(tiny["marian"], ct2_cache, vocabulary="latin")
     with pytest.raises(ConfigError, match="no script rule for target language 'ar'"):
-        _ct2(lively["nllb"], ct2_cache, vocabulary=TS, src_lang="en", tgt_lang="ar")
+        _ct2(tiny["nllb"], ct2_cache, vocabulary=TS, src_lang="en", tgt_lang="ar")
     with pytest.raises(ConfigError, match="byte-level BPE"):
         _ct2(tiny_models["bart"], tmp_path / "cache", vocabulary=TS)

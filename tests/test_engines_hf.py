@@ -21,7 +21,8 @@ from summ.files import translate_file
 from summ.translate import PipelineTranslator
 
 TRANSLATION_FAMILIES = ("marian", "m2m100", "nllb", "t5")
-# Short caps: random weights never emit </s>, so every output runs to its cap.
+# Short caps (a quarter of the source, at least 16): the tiny models copy their input, so
+# most outputs run to this cap and short ones stop with </s> before it.
 FAST = DecodeConfig(beam_size=1, length_ratio=0.25, length_margin=0)
 
 ENGLISH = "The president met the foreign minister on Monday; prices rose 3.5% in March."
@@ -63,50 +64,74 @@ def test_language_codes_and_prefixes(engines):
 
 
 @pytest.mark.parametrize("family", TRANSLATION_FAMILIES)
-def test_output_strips_language_tokens_and_reports_cap(engines, family):
+def test_output_strips_language_tokens_and_reports_cap(engines, ntrex_dir, family):
     engine = engines[family]
-    out = engine.generate(engine.encode(["التقى الرئيس وزير الخارجية"]), 20)[0]
-    assert out.n_tokens == 20 and out.hit_cap  # random weights: no </s> before the cap
-    for token in ("eng_Latn", "__en__", "<2en>", "</s>", "<pad>"):
-        assert token not in out.text
+    # Long sources (the copy mostly runs to the cap) and short ones (it stops with </s>).
+    sources = sorted(read_lines(ntrex_dir / "newstest2019-ref.arb.txt")[:60], key=len)[-8:] + \
+        ["التقى الرئيس", "مرحبا بكم", "وزير الخارجية"]
+    outs = engine.generate(engine.encode(sources), 20)
+    # Capped exactly when the cap is used up.
+    assert all(o.hit_cap == (o.n_tokens == 20) for o in outs)
+    assert any(o.hit_cap for o in outs) and any(not o.hit_cap for o in outs)
+    for out in outs:
+        # The forced target prefix (and the source language) is gone from the front; no
+        # end-of-sentence or padding token survives decoding anywhere.
+        assert not out.text.startswith(("eng_Latn", "__en__", "<2en>", "arb_Arab", "__ar__"))
+        assert "</s>" not in out.text and "<pad>" not in out.text
 
 
-def test_generation_length_is_not_capped_by_model_defaults(engines):
-    # NLLB's and M2M100's generation_config say max_length=200; the pipeline's cap wins.
+def test_generation_length_is_not_capped_by_model_defaults(tiny_models):
+    # NLLB's and M2M100's generation_config say max_length=200; the pipeline's cap wins. The
+    # floor keeps the model from stopping on its own, so only a length limit can end it early.
     for family in ("nllb", "m2m100"):
-        engine = engines[family]
+        floor = DecodeConfig(beam_size=1, min_new_tokens=260)
+        engine = HFEngine.load(str(tiny_models[family]), decode=floor)
         assert engine.generation_config.max_length == 200
         out = engine.generate(engine.encode(["مرحبا"]), 260)[0]
-        assert out.n_tokens == 260
+        assert out.n_tokens == 260 and out.hit_cap
 
 
-def test_marian_forced_eos_is_off_so_a_cut_output_is_visible(engines):
+def test_marian_forced_eos_is_off_so_a_cut_output_is_visible(engines, ntrex_dir):
     # The model's generation_config forces </s> at the last position; the engine must not.
     engine = engines["marian"]
     assert engine.generation_config.forced_eos_token_id == 0
-    out = engine.generate(engine.encode(["مرحبا بكم"]), 12)[0]
+    long_line = max(read_lines(ntrex_dir / "newstest2019-ref.arb.txt")[:50], key=len)
+    out = engine.generate(engine.encode([long_line]), 12)[0]
     assert out.hit_cap and out.n_tokens == 12
 
 
 @pytest.mark.parametrize("family", TRANSLATION_FAMILIES)
 def test_batch_composition_does_not_change_outputs(engines, ntrex_dir, family):
     engine = engines[family]
+    # Lines of very different lengths (much padding) and a few short ones that end early.
     lines = read_lines(ntrex_dir / "newstest2019-ref.arb.txt")[:12]
+    lines += ["مرحبا", "التقى الرئيس وزير الخارجية"]
     ids = engine.encode(lines)
     alone = [engine.generate([x], 24)[0] for x in ids]
     together = engine.generate(ids, 24)
-    assert [g.text for g in alone] == [g.text for g in together]
+    assert together == alone
+    # Outputs differ from line to line and both stopping reasons occur: a shifted or padded
+    # line would show.
+    assert len({g.text for g in together}) == len(lines)
+    assert any(g.hit_cap for g in together) and not all(g.hit_cap for g in together)
 
 
 @pytest.mark.parametrize("family", TRANSLATION_FAMILIES)
 def test_ntrex_line_alignment(engines, ntrex_dir, tmp_path, family):
-    """All 1,997 NTREX-128 lines: one output line per input line, each segment accounted for."""
+    """All 1,997 NTREX-128 lines, in chunks of 500: one output line per input line, each its own
+    line's translation (also at chunk boundaries), each segment accounted for."""
     source = ntrex_dir / "newstest2019-ref.arb.txt"
     lines = read_lines(source)
     out, segs = tmp_path / "out.txt", tmp_path / "segments.jsonl"
-    summary = translate_file(PipelineTranslator(engines[family], decode=FAST), source, out, segments=segs)
+    translator = PipelineTranslator(engines[family], decode=FAST)
+    summary = translate_file(translator, source, out, segments=segs, chunk_lines=500)
     hyps = read_lines(out)
     assert len(hyps) == len(lines) == 1997
+    assert len(set(hyps)) > 0.9 * len(set(lines))  # outputs differ: a shifted line would show
+    # Lines on both sides of every chunk boundary, and a few others, translated on their own.
+    sample = [0, 1, 498, 499, 500, 501, 999, 1000, 1499, 1500, 1996, 777, 1234]
+    alone = translator.translate_documents([lines[i] for i in sample]).texts
+    assert [hyps[i] for i in sample] == [t.replace("\n", " ") for t in alone]
     records = [json.loads(r) for r in read_lines(segs)]
     by_line: dict[int, list[dict]] = {}
     for r in records:
@@ -116,6 +141,7 @@ def test_ntrex_line_alignment(engines, ntrex_dir, tmp_path, family):
         rs = sorted(by_line[n], key=lambda r: r["segment"])
         assert " ".join(r["source"] for r in rs) == seg.normalise(line)
         assert all("".join(p["source"] for p in r["pieces"]) == r["source"] for r in rs)
+        assert " ".join(r["translation"] for r in rs if r["translation"]) == hyps[n - 1]
     assert summary.segments == len(records) and summary.not_arabic < 10
 
 
@@ -194,14 +220,14 @@ def test_devices_and_dtypes(monkeypatch):
     assert pick_dtype("auto", "cuda", "madlad") == torch.bfloat16
 
 
-def test_tiny_model_command_line(tmp_path):
+def test_tiny_model_command_line(tmp_path, tiny_models):
     out = tmp_path / "m"
     subprocess.run([sys.executable, "-m", "summ.testing", "tiny-model", str(out), "--family", "nllb"], check=True)
     assert (out / "model.safetensors").is_file() and (out / "tokenizer.json").is_file()
-    # The build is deterministic: the same family and seed, built again (here in-process),
-    # gives the same files, so cache keys built from the fingerprint survive a rebuild.
-    again = build_tiny_model(tmp_path / "again", "nllb")
-    assert fingerprint(again) == fingerprint(out)
+    # The build is deterministic, training included: the same family and seed, built again
+    # (the session's model, built in-process), gives the same files, so cache keys built from
+    # the fingerprint survive a rebuild.
+    assert fingerprint(tiny_models["nllb"]) == fingerprint(out)
     # Another seed gives other weights, not just another marker file.
     other = build_tiny_model(tmp_path / "other", "nllb", seed=1)
     assert fingerprint(other) != fingerprint(out)

@@ -6,7 +6,6 @@ so agreement means "a reader can reproduce our table with sacrebleu alone".
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -29,34 +28,20 @@ from summ.metrics import (
     spm_model_path,
 )
 
-WIDTH = 4  # decimals the CLI prints (-w); agreement is checked at this precision
+from .sacrebleu_cli import (
+    CLI_NAMES,
+    cli_corpus,
+    fmt,
+    parse_paired_latex,
+    parse_signatures,
+    run_sacrebleu,
+)
+
 N_LINES = 200
 N_RESAMPLES = 200  # small enough for a fast test, large enough for non-trivial p-values
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def fmt(x: float) -> str:
-    return f"{x:.{WIDTH}f}"
-
-
-def run_sacrebleu(*args: str | Path, env: dict[str, str] | None = None) -> str:
-    """Run sacrebleu's CLI and return its stdout (fails the test on a non-zero exit)."""
-    full_env = {**os.environ, **(env or {})}
-    proc = subprocess.run(
-        [sys.executable, "-m", "sacrebleu", *map(str, args), "-w", str(WIDTH), "-q", "-nc"],
-        capture_output=True, text=True, encoding="utf-8", env=full_env, check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-def cli_corpus(refs: list[Path], hyp: Path, *extra: str, env: dict[str, str] | None = None) -> dict[str, dict]:
-    """CLI corpus scores as {sacrebleu score name: json record}."""
-    out = json.loads(run_sacrebleu(*refs, "-i", hyp, "-f", "json", *extra, env=env))
-    records = out if isinstance(out, list) else [out]
-    return {r["name"]: r for r in records}
 
 
 def write(path: Path, lines: list[str]) -> Path:
@@ -140,9 +125,6 @@ def files(tmp_path_factory, data_dir: Path) -> dict[str, Path]:
 
 
 # --------------------------------------------------------------------------- vs the CLI
-
-CLI_NAMES = {"bleu": "BLEU", "chrf": "chrF2", "chrf++": "chrF2++", "ter": "TER"}
-
 
 @pytest.mark.parametrize("corpus", ["tiny", "ntrex"])
 @pytest.mark.parametrize("nrefs", [1, 2])
@@ -349,23 +331,6 @@ def test_an_empty_document_id_is_an_error():
 # --------------------------------------------------------------------------- significance
 
 
-def _parse_paired_latex(text: str) -> dict[str, list[list[float]]]:
-    """{system: [numbers per metric column]} from `sacrebleu --paired-* -f latex`."""
-    rows = {}
-    for line in text.splitlines():
-        if "&" in line and "System" not in line:
-            cells = [c.strip() for c in line.rstrip("\\ ").split("&")]
-            # The CLI names systems by the paths given to -i.
-            rows[Path(cells[0].removeprefix("Baseline: ")).name] = [
-                [float(x) for x in re.findall(r"\d+\.\d+", cell)] for cell in cells[1:]
-            ]
-    return rows
-
-
-def _parse_signatures(text: str) -> list[str]:
-    return [line.split()[-1] for line in text.splitlines() if line.startswith(" - ") and "nrefs:" in line]
-
-
 @pytest.mark.parametrize("method", ["bs", "ar"])
 @pytest.mark.parametrize("seed", [12345, 7])
 def test_paired_tests_equal_cli(files, method, seed):
@@ -378,8 +343,8 @@ def test_paired_tests_equal_cli(files, method, seed):
     text = run_sacrebleu(files["ntrex.ref"], "-i", *(files[n] for n in names), "-m", "bleu", "chrf", "ter",
                          f"--paired-{method}", f"--paired-{method}-n", str(N_RESAMPLES), "-f", "latex",
                          env={"SACREBLEU_SEED": str(seed)})
-    cli = _parse_paired_latex(text)
-    sigs = _parse_signatures(text)
+    cli = parse_paired_latex(text)
+    sigs = parse_signatures(text)
 
     assert [c.system for c in ours] == [n for n in systems for _ in range(3)]
     for c in ours:

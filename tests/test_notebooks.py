@@ -2,9 +2,9 @@
 
 Each notebook runs headless through nbclient, as papermill would run it: a cell that overrides
 the ``parameters`` cell is inserted right after it, replacing the real model ids with tiny
-random-weight models (the ``tiny_models`` fixture), the data sizes with a few documents, the
-generation settings with greedy search and a small cap (random weights never emit ``</s>``,
-so every output runs to its cap), and every output location with a temporary folder.
+copy-trained models (the ``tiny_models`` fixture), the data sizes with a few documents, the
+generation settings with greedy search and a small cap (most outputs run to it; those of
+short sources stop with ``</s>``), and every output location with a temporary folder.
 
 Set ``SUMM_NOTEBOOK_OUTPUTS=DIR`` to keep the executed notebooks there
 (``tests/tools/render_views.py`` renders their views and plots to images).
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
 NAMES = ("00_quickstart", "01_data", "02_translate", "03_summarise", "04_evaluate", "05_error_analysis")
 
-# Greedy search and a small cap: tiny models run every output to its cap.
+# Greedy search and a small cap: tiny models copy their input, most of it up to the cap.
 TINY_DECODE = {"BEAM_SIZE": 1, "MAX_NEW_TOKENS": 8, "DEVICE": "cpu"}
 # Seconds one cell may take before the run fails (a hang, not a slow machine).
 CELL_TIMEOUT = 300

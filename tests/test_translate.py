@@ -238,3 +238,29 @@ def test_pipeline_settings_must_be_the_engines_beyond_the_length():
     PipelineTranslator(engine, decode=DecodeConfig(beam_size=1, max_new_tokens=8, length_ratio=1.0))
     with pytest.raises(ConfigError, match="differ from those echo was loaded with"):
         PipelineTranslator(engine, decode=DecodeConfig(beam_size=4))
+
+
+def test_a_file_longer_than_one_chunk_keeps_every_line_in_place(ntrex_dir, tmp_path):
+    """NTREX-128 twice over (3,994 lines): the default 2,000-line chunking really runs, and the
+    lines and segment records on both sides of each chunk boundary stay in place."""
+    import json
+
+    from summ.data import read_lines
+    from summ.files import CHUNK_LINES, translate_file
+
+    lines = read_lines(ntrex_dir / "newstest2019-ref.arb.txt") * 2
+    assert len(lines) > CHUNK_LINES
+    src, out, segs = tmp_path / "in.txt", tmp_path / "out.txt", tmp_path / "segs.jsonl"
+    src.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    chunks = []
+    tr = make()
+    real = tr.translate_documents
+    tr.translate_documents = lambda docs, **kw: (chunks.append(len(docs)), real(docs, **kw))[1]
+    summary = translate_file(tr, src, out, segments=segs)
+    assert chunks == [CHUNK_LINES, len(lines) - CHUNK_LINES]
+    assert read_lines(out) == [seg.normalise(line).replace("\n", " ") for line in lines]
+    records = [json.loads(x) for x in read_lines(segs)]
+    assert summary.segments == len(records)
+    for n in (CHUNK_LINES - 1, CHUNK_LINES, CHUNK_LINES + 1, CHUNK_LINES + 2, len(lines)):
+        sources = [r["source"] for r in records if r["line"] == n]
+        assert sources == [s.text for s in seg.segment(lines[n - 1])], n

@@ -2,10 +2,12 @@
 
 Each builder trains a real tokenizer of the family's own class (SentencePiece or byte-level
 BPE, on the bundled ``resources/tiny_corpus.txt``), makes a model with the family's real
-architecture at toy size with seeded random weights, and writes both with
-``save_pretrained``, so that the ordinary ``from_pretrained`` path (and the CTranslate2
-converter) loads them exactly as it loads a downloaded model. Outputs are gibberish; the
-structure around them (alignment, splitting, caching, scoring) is what tests check.
+architecture at toy size, trains it for a few seconds to copy its input (:func:`_teach`), and
+writes both with ``save_pretrained``, so that the ordinary ``from_pretrained`` path (and the
+CTranslate2 converter) loads them exactly as it loads a downloaded model. The outputs are
+garbled copies of the source, not translations, but they differ from input to input, stop
+with ``</s>`` when a short source is copied and run to a short cap otherwise: alignment,
+splitting, caching, resuming and scoring bugs show in them (``tests/test_tiny_models.py``).
 
 Command line::
 
@@ -22,6 +24,8 @@ import argparse
 import io
 import json
 import logging
+import math
+import random
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -34,13 +38,21 @@ FAMILIES = ("marian", "m2m100", "nllb", "t5", "bart", "mt5", "mt5-crosssum")
 CAUSAL_FAMILIES = ("qwen2", "gemma")
 FAMILIES = (*FAMILIES, *CAUSAL_FAMILIES)
 
-# Toy sizes: a few MB on disk, built in about a second, yet every architectural feature
-# (cross-attention, positions, layer norms, tied or untied embeddings) is present.
-_D_MODEL = 32
+# Toy sizes: a few MB on disk, yet every architectural feature (cross-attention, positions,
+# layer norms, tied or untied embeddings) is present. 64 wide, not 32: at 32 the few seconds
+# of copy training in _teach() succeed for some seeds and families and not for others.
+_D_MODEL = 64
 _LAYERS = 2
-_HEADS = 2
-_FFN = 64
+_HEADS = 4
+_FFN = 128
 _VOCAB = 1000
+# Copy training (see _teach), measured on 200 NTREX-128 lines for seeds 0-2 (marian, bart)
+# and 0-1 (the others): 200 steps leave some families blind, at 1e-2 some seeds diverge.
+_STEPS = 300
+_BATCH = 16
+_LEARNING_RATE = 5e-3
+_WARMUP = 50  # steps of linear warm-up
+_SPAN = 12  # most words per training example
 
 
 def corpus_lines() -> list[str]:
@@ -82,12 +94,102 @@ def _seeded(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _save(model, tokenizer, out: Path, generation: dict) -> None:
+def _sinusoids(positions: int, dim: int):
+    """The fixed sinusoidal position table of "Attention is all you need" (sin half, cos half)."""
+    import torch
+
+    position = torch.arange(positions, dtype=torch.float32)[:, None]
+    rate = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    return torch.cat([torch.sin(position * rate), torch.cos(position * rate)], dim=1)
+
+
+def _save(model, tokenizer, out: Path, generation: dict, seed: int | None = None) -> None:
+    """Save the model and tokenizer; with a ``seed``, teach the (seq2seq) model to copy first
+    (the causal tiny models are made input-sensitive by :func:`_liven` instead)."""
     from transformers import GenerationConfig
 
     model.generation_config = GenerationConfig(**generation)
+    if seed is not None:
+        _teach(model, tokenizer, seed)
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
+
+
+def _teach(model, tokenizer, seed: int) -> None:
+    """Train ``model`` for a few seconds to copy its input.
+
+    Random weights give every input the same output (``S S S ...``), which lets alignment,
+    batching and resume bugs pass unseen. A few hundred steps of copying random spans of the
+    bundled corpus make outputs depend on the input: nearly every one of 200 NTREX-128 lines
+    gets an output of its own, short sources end with ``</s>`` and long ones run to a short
+    cap, and beam search finds other outputs than greedy search on some lines
+    (``tests/test_tiny_models.py`` checks all of it for every family). Summarisers copy too:
+    under a cap, a copy is a lead summary, shorter than a long source.
+
+    Runs on one thread in evaluation mode (no dropout) on seeded examples, so the same seed
+    gives the same weights, byte for byte, on a given machine.
+
+    Args:
+        model: a freshly initialised seq2seq model with its ``generation_config`` set.
+        tokenizer: its tokenizer.
+        seed: seeds the training examples.
+    """
+    import torch
+
+    from summ.engines.families import make_codec
+
+    codec = make_codec(model.config, tokenizer, model.generation_config)
+    n = _STEPS
+    # Random spans of the corpus lines, new at every step: whole lines would be memorised
+    # (an unseen input then gets a corpus sentence back); spans leave copying as the way to
+    # a low loss, while staying ordinary text of both scripts.
+    rng = random.Random(seed)
+    lines = [line.split() for line in corpus_lines()]
+    texts = []
+    for _ in range(n * _BATCH):
+        line = rng.choice(lines)
+        size = rng.randint(1, min(len(line), _SPAN))
+        first = rng.randrange(len(line) - size + 1)
+        texts.append(" ".join(line[first : first + size]))
+    sources = codec.encode(texts)
+    # Target: the forced prefix (NLLB/M2M100 language token, BART's <s>), the text, </s>.
+    targets = [[*codec.target_prefix, *content, codec.eos_token_id]
+               for content in tokenizer(texts, add_special_tokens=False).input_ids]
+    batches = [range(i, i + _BATCH) for i in range(0, len(texts), _BATCH)]
+    pad, start = codec.pad_token_id, codec.decoder_start_token_id
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread: the same sums in the same order on every run
+    try:
+        model.eval()  # no dropout: nothing random but the seeded examples
+        optimiser = torch.optim.Adam(model.parameters(), lr=_LEARNING_RATE, betas=(0.9, 0.98))
+        # The usual transformer schedule: linear warm-up, then linear decay to zero, so that
+        # the last steps settle instead of jumping around a minimum.
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimiser, lambda step: min(1.0, (step + 1) / _WARMUP) * (1 - step / n))
+        for rows in batches:
+            src = [sources[i] for i in rows]
+            tgt = [targets[i] for i in rows]
+            width, length = max(map(len, src)), max(map(len, tgt))
+            input_ids = torch.tensor([s + [pad] * (width - len(s)) for s in src])
+            mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in src])
+            decoder_ids = torch.tensor([[start, *t[:-1]] + [pad] * (length - len(t)) for t in tgt])
+            labels = torch.tensor([t + [-100] * (length - len(t)) for t in tgt])
+            loss = model(input_ids=input_ids, attention_mask=mask, decoder_input_ids=decoder_ids,
+                         labels=labels).loss
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # no batch can derail it
+            optimiser.step()
+            schedule.step()
+        if model.config.model_type == "marian":
+            # As in trained opus-mt models, the <pad> row (Marian's decoder start) is zero:
+            # CTranslate2 starts Marian's decoder from a zero vector whatever the row holds.
+            # Training moved it through the tied output layer; <pad> is never generated.
+            with torch.no_grad():
+                model.get_input_embeddings().weight[model.config.pad_token_id] = 0
+    finally:
+        torch.set_num_threads(threads)
+    logger.debug("trained %s (last loss %.3f)", type(model).__name__, loss.item())
 
 
 def marian_vocab(pieces: list[str], filler: Callable[[dict[str, int]], dict[str, int]] | None = None) -> dict[str, int]:
@@ -133,7 +235,8 @@ def build_marian(out: Path, seed: int = 0) -> None:
     model = MarianMTModel(config)
     # Same generation defaults as the real opus-mt models (including the forced </s>).
     _save(model, tok, out, dict(bad_words_ids=[[pad]], decoder_start_token_id=pad, eos_token_id=0,
-                                forced_eos_token_id=0, max_length=512, num_beams=4, pad_token_id=pad))
+                                forced_eos_token_id=0, max_length=512, num_beams=4,
+                                pad_token_id=pad), seed)
 
 
 def _m2m_like(out: Path, seed: int, tokenizer, vocab_size: int, max_length: int) -> None:
@@ -150,7 +253,7 @@ def _m2m_like(out: Path, seed: int, tokenizer, vocab_size: int, max_length: int)
     # The real NLLB/M2M100 generation_config caps output at 200 tokens: keep that trap in the
     # tiny models so tests prove the pipeline overrides it.
     _save(model, tokenizer, out, dict(bos_token_id=0, decoder_start_token_id=2, eos_token_id=2, pad_token_id=1,
-                                      max_length=max_length, num_beams=5))
+                                      max_length=max_length, num_beams=5), seed)
 
 
 def build_m2m100(out: Path, seed: int = 0) -> None:
@@ -235,7 +338,7 @@ def build_t5(out: Path, seed: int = 0) -> None:
     )
     _seeded(seed)
     model = T5ForConditionalGeneration(config)
-    _save(model, tok, out, dict(decoder_start_token_id=0, eos_token_id=1, pad_token_id=0))
+    _save(model, tok, out, dict(decoder_start_token_id=0, eos_token_id=1, pad_token_id=0), seed)
 
 
 def build_mt5(out: Path, seed: int = 0, crosssum: bool = False) -> None:
@@ -260,17 +363,18 @@ def build_mt5(out: Path, seed: int = 0, crosssum: bool = False) -> None:
     _seeded(seed)
     model = MT5ForConditionalGeneration(config)
     _save(model, tok, out, dict(decoder_start_token_id=0, eos_token_id=1, pad_token_id=0,
-                                max_length=84, num_beams=4, no_repeat_ngram_size=2))
+                                max_length=84, num_beams=4, no_repeat_ngram_size=2), seed)
 
 
 def build_bart(out: Path, seed: int = 0) -> None:
     """distilbart-cnn shaped: byte-level BPE (vocab.json + merges.txt), CNN/DM generation defaults."""
+    import torch
     from tokenizers import ByteLevelBPETokenizer
     from transformers import BartConfig, BartForConditionalGeneration, BartTokenizer
 
     out.mkdir(parents=True, exist_ok=True)
     bpe = ByteLevelBPETokenizer()
-    english = [line for line in corpus_lines() if line.isascii()]
+    english = corpus_lines()
     bpe.train_from_iterator(english, vocab_size=_VOCAB, min_frequency=1,
                             special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], show_progress=False)
     bpe.save_model(str(out))
@@ -286,9 +390,15 @@ def build_bart(out: Path, seed: int = 0) -> None:
     )
     _seeded(seed)
     model = BartForConditionalGeneration(config)
+    # Learned positions start as sinusoids (Marian's and M2M100's fixed table, at the scale of
+    # the other weights), so that the few seconds of copy training have positions to align by.
+    with torch.no_grad():
+        for module in (model.model.encoder.embed_positions, model.model.decoder.embed_positions):
+            module.weight.copy_(_sinusoids(*module.weight.shape) * config.init_std * 2**0.5)
     _save(model, tok, out, dict(bos_token_id=0, decoder_start_token_id=2, eos_token_id=2, pad_token_id=1,
                                 forced_bos_token_id=0, forced_eos_token_id=2, max_length=142, min_length=56,
-                                num_beams=4, length_penalty=2.0, no_repeat_ngram_size=3, early_stopping=True))
+                                num_beams=4, length_penalty=2.0, no_repeat_ngram_size=3,
+                                early_stopping=True), seed)
 
 
 BUILDERS: dict[str, Callable[..., None]] = {
@@ -541,6 +651,10 @@ class EchoEngine:
             out.append(ids + [0])
         return out
 
+    def text(self, ids: list[int]) -> str:
+        """The source words of encoded ``ids`` (end token dropped): what a call was given."""
+        return " ".join(self._ids[i] for i in ids[:-1])
+
     def generate(self, batch: list[list[int]], max_new_tokens: int):
         from summ.engines.base import Generation
 
@@ -555,23 +669,28 @@ class EchoEngine:
 
 
 def build_tiny_model(out: str | Path, family: str, seed: int = 0) -> Path:
-    """Build a tiny random-weight model of ``family`` in ``out`` and return the path.
+    """Build a tiny copy-trained model of ``family`` in ``out`` and return the path.
 
     Args:
         out: directory to create (parents too); existing files are overwritten.
         family: one of :data:`FAMILIES`.
-        seed: torch seed for the weights; the tokenizer is deterministic.
+        seed: seed of the initial weights and of the training examples; the tokenizer is
+            deterministic. The same seed gives the same files on a given machine.
     """
     if family not in BUILDERS:
         raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
     out = Path(out)
     BUILDERS[family](out, seed)
     # Marks the directory as a test model so that reports can say so.
-    (out / "SUMM_TINY_MODEL").write_text(f"family={family}\nseed={seed}\n", encoding="utf-8")
+    (out / "SUMM_TINY_MODEL").write_text(f"family={family}\nseed={seed}\nrecipe={RECIPE}\n",
+                                         encoding="utf-8")
     logger.info("built tiny %s model in %s", family, out)
     return out
 
 
+#: Version of the tiny-model recipes, in each model's marker file: a ``tiny:FAMILY`` folder
+#: built by another recipe is built again (bump it whenever a builder's output changes).
+RECIPE = 2
 #: Where ``tiny:FAMILY`` models are built (and looked for); tests point it at their fixture.
 TINY_MODELS_ENV = "SUMM_TINY_MODELS"
 TINY_PREFIX = "tiny:"
@@ -611,17 +730,25 @@ def resolve_tiny(model: str) -> str:
         raise ConfigError(problem)
     family = model[len(TINY_PREFIX):]
     target = tiny_models_dir() / family
-    if (target / "SUMM_TINY_MODEL").is_file():
+    marker = target / "SUMM_TINY_MODEL"
+
+    def current() -> bool:
+        return marker.is_file() and f"recipe={RECIPE}\n" in marker.read_text(encoding="utf-8")
+
+    if current():
         return str(target)
+    # Built by an older recipe (e.g. the blind, untrained models): built again, then swapped.
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{family}.{os.getpid()}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     build_tiny_model(tmp, family)
+    if target.exists() and not current():
+        shutil.rmtree(target, ignore_errors=True)
     try:
         os.replace(tmp, target)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
-        if not (target / "SUMM_TINY_MODEL").is_file():
+        if not current():
             raise  # not the race below but a real failure (permissions, disk)
         # Another process finished first (the target is a non-empty directory): use its copy.
     return str(target)
@@ -734,7 +861,7 @@ def build_tiny_comet(out: str | Path, kind: str, python: str | Path | None = Non
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m summ.testing", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    tiny = sub.add_parser("tiny-model", help="build a tiny random-weight model with a real tokenizer")
+    tiny = sub.add_parser("tiny-model", help="build a tiny copy-trained test model")
     tiny.add_argument("out", type=Path)
     tiny.add_argument("--family", choices=FAMILIES, required=True)
     tiny.add_argument("--seed", type=int, default=0)
