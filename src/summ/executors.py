@@ -286,7 +286,7 @@ class TranslateJob:
 
 @dataclass(frozen=True)
 class SummaryJob:
-    """A :class:`summ.summarise.SummaryConfig` (model ids resolved, no cache), run by each actor."""
+    """A :class:`summ.summarise.SummaryConfig` (model ids resolved, no cache), for the actors."""
 
     config: SummaryConfig
     engine_target: str = ""
