@@ -513,9 +513,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         cached = (args.func is _run_run or (args.func is _run_translate and not args.no_cache)
                   or (args.func is _run_summarise and args.cache is not None))
-        kept = "shards are stored" if getattr(args, "executor", None) == "ray" else \
-            "segments are in the cache"
-        print("summ: interrupted" + (f"; finished {kept}, rerun to resume" if cached else ""),
+        kept = ("finished shards are stored" if getattr(args, "executor", None) == "ray"
+                else "finished segments (a Ray run: its shards) are kept" if args.func is _run_run
+                else "finished segments are in the cache")
+        print("summ: interrupted" + (f"; {kept}, rerun to resume" if cached else ""),
               file=sys.stderr)
         return 130
     except BrokenPipeError:
