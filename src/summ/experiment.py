@@ -10,6 +10,10 @@ Computing is kept apart from rendering (as in compare-mt): this module writes nu
 :mod:`summ.report` turns stored numbers into tables and plots without re-running or
 re-scoring anything.
 
+With ``[executor] kind = "ray"`` (or ``--executor ray``) the systems and the model summary
+strategies run on Ray actors (:mod:`summ.executors`), shard by shard, resumable from
+``RESULTS/shards``; the results folder is the same as a local run's.
+
 Relative paths in a config are relative to the config file, so ``summ run`` gives the same
 result from any working directory. A model is a hub id, a local directory, or
 ``tiny:FAMILY`` (a random-weight test model from :mod:`summ.testing`, built on first use in
