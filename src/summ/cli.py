@@ -251,7 +251,46 @@ def _add_translate(sub) -> None:
                    help="causal LMs: one sentence per prompt, or several lines per prompt mapped "
                    "back line by line (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true")
+    _add_executor(p, "keep finished shards here (default: $SUMM_SHARDS or ~/.cache/summ/shards; "
+                     "on a cluster, a folder every node mounts)")
     p.set_defaults(func=_run_translate)
+
+
+# Executor flags -> ExecutorConfig fields.
+_EXECUTOR_FLAGS = {"executor": "kind", "ray_address": "address", "ray_actors": "actors",
+                   "ray_cpus": "cpus_per_actor", "ray_gpus": "gpus_per_actor",
+                   "ray_batch_size": "batch_size", "shards": "shards"}
+
+
+def _add_executor(p: argparse.ArgumentParser, shards_help: str, kind_help: str = "") -> None:
+    from summ.executors import EXECUTORS, ExecutorConfig
+
+    e = _defaults(ExecutorConfig)
+    g = p.add_argument_group("executor", "where the work runs: this process, or Ray Data actors "
+                             '(pip install "summ[ray]"); finished shards make a Ray run resumable')
+    g.add_argument("--executor", choices=EXECUTORS, default=None,
+                   help=f"local or ray (default: {kind_help or e['kind']})")
+    g.add_argument("--ray-address", default=None,
+                   help="Ray cluster to join, e.g. auto (default: $RAY_ADDRESS, else a Ray "
+                        "started on this machine)")
+    g.add_argument("--ray-actors", type=int, default=None,
+                   help=f"actors, each with one loaded model (default: {e['actors']})")
+    g.add_argument("--ray-cpus", type=float, default=None,
+                   help=f"CPUs per actor (default: {e['cpus_per_actor']})")
+    g.add_argument("--ray-gpus", type=float, default=None,
+                   help=f"GPUs per actor, 1 for a GPU each (default: {e['gpus_per_actor']})")
+    g.add_argument("--ray-batch-size", type=int, default=None,
+                   help=f"documents (lines of a text file) per shard (default: {e['batch_size']})")
+    g.add_argument("--shards", type=Path, default=None, help=shards_help)
+
+
+def _executor_overrides(args: argparse.Namespace) -> dict:
+    """The executor flags given, as ExecutorConfig fields (flags left out are absent)."""
+    given = {field: getattr(args, flag) for flag, field in _EXECUTOR_FLAGS.items()
+             if getattr(args, flag) is not None}
+    if "shards" in given:
+        given["shards"] = str(given["shards"])
+    return given
 
 
 def default_cache_path() -> Path:
@@ -270,10 +309,10 @@ def _run_translate(args: argparse.Namespace) -> int:
     from summ.data import output_lock
     from summ.engines.base import BatchConfig, DecodeConfig
     from summ.files import plan_jobs, translate_articles, translate_file
-    from summ.translate import load_translator
 
     jobs = plan_jobs(args.inputs, args.output, args.segments)
     _raise_problems(*translate_problems(args, jobs))
+    executor = _translate_executor(args)
     options = {"compute_type": args.compute_type} if args.compute_type else {}
     if args.dtype:
         options["dtype"] = args.dtype
@@ -281,6 +320,9 @@ def _run_translate(args: argparse.Namespace) -> int:
         options["prompt"] = args.prompt
     if args.prompt_format is not None:
         options["prompt_format"] = args.prompt_format
+    decode = DecodeConfig(beam_size=args.beam)
+    batch = BatchConfig(batch_tokens=args.batch_tokens, max_input_tokens=args.max_input_tokens,
+                        commit_every=args.commit_every)
     html = "keep" if args.keep_html else "strip"
     with contextlib.ExitStack() as held:
         # Every output is locked before the model loads: a second run onto one of them fails
@@ -289,37 +331,77 @@ def _run_translate(args: argparse.Namespace) -> int:
             for path in (job.output, job.segments):
                 if path is not None:
                     held.enter_context(output_lock(path))
-        translator = load_translator(
-            args.model,
-            args.engine,
-            device=args.device,
-            revision=args.revision,
-            decode=DecodeConfig(beam_size=args.beam),
-            batch=BatchConfig(batch_tokens=args.batch_tokens,
-                              max_input_tokens=args.max_input_tokens,
-                              commit_every=args.commit_every),
-            cache=None if args.no_cache else str(args.cache or default_cache_path()),
-            progress=not args.no_progress and sys.stderr.isatty(),
-            src_lang=args.src_lang,
-            tgt_lang=args.tgt_lang,
-            vocabulary=args.vocabulary,
-            level=args.level,
-            **options,
-        )
-        if translator.cache is not None:
-            # Closed when the command ends (error or not): SQLite then folds its write-ahead
-            # log back into the file and removes the -wal and -shm files beside it.
-            held.callback(translator.cache.close)
+        chunk = {}
+        if executor.kind == "ray":
+            from summ.engines.base import resolve_model
+            from summ.executors import RayTranslator, default_shards_dir
+
+            store = None if args.no_cache else executor.shards or default_shards_dir()
+            translator = RayTranslator(
+                resolve_model(args.model), args.engine, executor=executor, store=store,
+                device=args.device, revision=args.revision, decode=decode, batch=batch,
+                progress=not args.no_progress and sys.stderr.isatty(), src_lang=args.src_lang,
+                tgt_lang=args.tgt_lang, vocabulary=args.vocabulary, level=args.level, **options)
+            # One Ray job per input, the whole file at once: each job starts its actors (and
+            # loads the model) once, so a line file is not cut into chunks as a local run is.
+            chunk = {"chunk_lines": sys.maxsize}
+        else:
+            translator = _local_translator(args, decode, batch, options)
+            if translator.cache is not None:
+                # Closed when the command ends (error or not): SQLite then folds its write-ahead
+                # log back into the file and removes the -wal and -shm files beside it.
+                held.callback(translator.cache.close)
         for job in jobs:
             if job.kind == "lines":
                 stats = translate_file(translator, job.input, job.output, segments=job.segments,
-                                       encoding=args.encoding, html=html)
+                                       encoding=args.encoding, html=html, **chunk)
             else:
                 stats = translate_articles(translator, job.input, job.output,
                                            segments=job.segments, encoding=args.encoding,
                                            html=html, recursive=True)
-            _report(args, f"{job.input}: {stats.line()}")
+            shards = getattr(translator, "last_run", None)  # the Ray executor's shard counts
+            _report(args, f"{job.input}: {stats.line()}" + (f"; {shards.line()}" if shards else ""))
     return 0
+
+
+def _translate_executor(args: argparse.Namespace):
+    """The executor of ``summ translate``: the flags over ExecutorConfig's defaults.
+
+    Raises:
+        ConfigError: Ray flags without ``--executor ray``, or ``--cache`` with it.
+    """
+    from summ.executors import ExecutorConfig
+
+    given = _executor_overrides(args)
+    executor = ExecutorConfig(**given)
+    ray_only = sorted(f"--{flag.replace('_', '-')}" for flag, field in _EXECUTOR_FLAGS.items()
+                      if field in given and field != "kind")
+    if ray_only and executor.kind != "ray":
+        raise ConfigError(f"{', '.join(ray_only)} apply to --executor ray only")
+    if args.cache is not None and executor.kind == "ray":
+        raise ConfigError("--cache is the local executor's SQLite cache; with --executor ray "
+                          "finished shards are kept in --shards (or --no-cache keeps nothing)")
+    return executor
+
+
+def _local_translator(args: argparse.Namespace, decode, batch, options: dict):
+    from summ.translate import load_translator
+
+    return load_translator(
+        args.model,
+        args.engine,
+        device=args.device,
+        revision=args.revision,
+        decode=decode,
+        batch=batch,
+        cache=None if args.no_cache else str(args.cache or default_cache_path()),
+        progress=not args.no_progress and sys.stderr.isatty(),
+        src_lang=args.src_lang,
+        tgt_lang=args.tgt_lang,
+        vocabulary=args.vocabulary,
+        level=args.level,
+        **options,
+    )
 
 
 def _report(args: argparse.Namespace, line: str) -> None:
@@ -523,6 +605,8 @@ def _add_run(sub) -> None:
     p.add_argument("--systems", nargs="+", default=None, metavar="NAME", help="run only these systems (and the baseline)")
     p.add_argument("--no-report", action="store_true", help="skip tables and plots (build them later with summ report)")
     p.add_argument("--no-progress", action="store_true")
+    _add_executor(p, "keep finished shards here (default: the config's [executor] shards, else "
+                     "RESULTS/shards)", "the config's [executor] kind, else local")
     p.set_defaults(func=_run_run)
 
 
@@ -533,7 +617,8 @@ def _run_run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, output=args.output, model=args.model,
                          summary_model=args.summary_model, documents=args.documents,
-                         device=args.device, systems=args.systems)
+                         device=args.device, systems=args.systems,
+                         executor=_executor_overrides(args))
     # A second run into the same results folder would delete the first one's files as it
     # starts: it fails at once instead.
     with output_lock(config.output):
@@ -810,7 +895,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         cached = (args.func is _run_run or (args.func is _run_translate and not args.no_cache)
                   or (args.func is _run_summarise and args.cache is not None))
-        print("summ: interrupted" + ("; finished segments are in the cache, rerun to resume" if cached else ""),
+        kept = ("finished shards are stored" if getattr(args, "executor", None) == "ray"
+                else "finished segments (a Ray run: its shards) are kept" if args.func is _run_run
+                else "finished segments are in the cache")
+        print("summ: interrupted" + (f"; {kept}, rerun to resume" if cached else ""),
               file=sys.stderr)
         return 130
     except BrokenPipeError:

@@ -21,7 +21,7 @@ import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,6 +32,7 @@ from summ.engines.vocab import VOCABULARIES
 from summ.errors import ConfigError, InputError
 from summ.metrics import ALL_METRICS, COMET_METRICS, DEFAULT_SEED, LEVELS, METRICS
 from summ.engines.base import ENGINES, BatchConfig, DecodeConfig, check_model
+from summ.executors import SHARDS_DIR, ExecutorConfig
 from summ.summary import EXTRACTIVE, MONOLINGUAL, STRATEGIES, SummaryConfig
 
 
@@ -219,6 +220,8 @@ class ExperimentConfig:
         metric_settings: sacrebleu and ROUGE settings (default: sacrebleu's and rouge-score's).
         description: free text shown in the report.
         overrides: what the command line changed (``model``, ``documents``, ...), recorded.
+        executor: where systems and model summaries run (``[executor]``): this process, or
+            Ray actors (:class:`summ.executors.ExecutorConfig`); ``shards`` is absolute.
     """
 
     name: str
@@ -236,10 +239,17 @@ class ExperimentConfig:
     metric_settings: MetricSettings = MetricSettings()
     description: str = ""
     overrides: dict = field(default_factory=dict, hash=False)
+    executor: ExecutorConfig = ExecutorConfig()
 
     @property
     def cache_path(self) -> Path:
         return self.cache if self.cache is not None else self.output / "cache.sqlite"
+
+    @property
+    def shards_path(self) -> Path:
+        """Finished shards of a Ray run (default ``<output>/shards``: resumes with the folder)."""
+        shards = self.executor.shards
+        return Path(shards) if shards is not None else self.output / SHARDS_DIR
 
 
 
@@ -371,6 +381,7 @@ class _Experiment(_Table):
     published: Text | None = None
     significance: _Significance = _Significance()
     metric_settings: dict[str, Any] = {}  # checked against sacrebleu's own signatures
+    executor: dict[str, Any] = {}  # checked by ExecutorConfig itself
     defaults: _SystemSettings = _SystemSettings()
     systems: list[Any] = []  # items are validated one by one: their index goes into messages
     datasets: list[Any] = []
@@ -524,6 +535,26 @@ def _check_metric_requirements(metrics: Sequence[str], problems: list[str]) -> N
             problems.append(f"metric {m!r} needs the SentencePiece model {spm}, which is missing")
         if m in COMET_METRICS and find_python() is None:
             problems.append(f"metric {m!r} needs the COMET environment: {missing_message()}")
+
+
+def _executor(table: dict[str, Any], given: Mapping[str, Any] | None, base: Path,
+              problems: list[str]) -> tuple[ExecutorConfig, dict[str, Any]]:
+    """``[executor]`` with the command line's values over it, checked by ExecutorConfig;
+    also returns the command line's values that were given."""
+    table = dict(table)
+    if isinstance(table.get("shards"), str):
+        table["shards"] = str(_path(table["shards"], base))
+    given = {k: v for k, v in (given or {}).items() if v is not None}
+    if isinstance(given.get("shards"), (str, os.PathLike)):  # typed: relative to the cwd
+        given["shards"] = str(Path(given["shards"]).expanduser().resolve())
+    config = _settings(ExecutorConfig(), {**table, **given}, "executor", problems)
+    ray_only = sorted(k for k in given if k != "kind")
+    if ray_only and config.kind != "ray":
+        # Given and then ignored would be silent: say which kind they need.
+        problems.append(f"executor: {', '.join(ray_only)} (from the command line) apply to "
+                        f"kind 'ray', not {config.kind!r}: add --executor ray or set "
+                        f"[executor] kind = \"ray\"")
+    return config, given
 
 
 def _duplicates(names: list[str], what: str, problems: list[str]) -> None:
@@ -703,6 +734,7 @@ def load_config(
     documents: int | None = None,
     device: str | None = None,
     systems: Sequence[str] | None = None,
+    executor: Mapping[str, Any] | None = None,
 ) -> ExperimentConfig:
     """Read and validate an experiment config; nothing is loaded or run.
 
@@ -716,6 +748,9 @@ def load_config(
         documents: keep at most the first N documents of every dataset.
         device: replaces every system's device.
         systems: run only these systems (by name); the baseline is kept if it exists.
+        executor: :class:`~summ.executors.ExecutorConfig` fields replacing the config's
+            ``[executor]`` values (``None`` values are left out); ``shards`` is relative to
+            the working directory.
 
     Returns:
         The validated config.
@@ -748,6 +783,7 @@ def load_config(
     significance = _significance(top.significance, metrics, problems)
 
     metric_settings = _metric_settings(top.metric_settings, problems)
+    executor_config, given = _executor(top.executor, executor, base, problems)
     if "systems" not in raw or raw["systems"] == []:
         problems.append("no systems: add at least one [[systems]] table with name and model")
     # Defaults are checked once (one message per problem), then each system overrides them.
@@ -816,12 +852,12 @@ def load_config(
         raise error
     overrides = {"output": output and str(output), "model": model,
                  "summary_model": summary_model, "documents": documents,
-                 "device": device, "systems": systems and list(systems)}
+                 "device": device, "systems": systems and list(systems), "executor": given or None}
     return ExperimentConfig(
         name=name, path=path.resolve(), output=out, systems=tuple(s for s in parsed if s),
         datasets=tuple(datasets), baseline=baseline, metrics=metrics, levels=levels,
         significance=significance, cache=_path(top.cache, base) if top.cache else None,
         published=published.resolve() if published.is_file() else None, summaries=tuple(summaries),
         metric_settings=metric_settings, description=top.description,
-        overrides={k: v for k, v in overrides.items() if v is not None},
+        overrides={k: v for k, v in overrides.items() if v is not None}, executor=executor_config,
     )

@@ -10,6 +10,10 @@ Computing is kept apart from rendering (as in compare-mt): this module writes nu
 :mod:`summ.report` turns stored numbers into tables and plots without re-running or
 re-scoring anything.
 
+With ``[executor] kind = "ray"`` (or ``--executor ray``) the systems and the model summary
+strategies run on Ray actors (:mod:`summ.executors`), shard by shard, resumable from
+``RESULTS/shards``; the results folder is the same as a local run's.
+
 Relative paths in a config are relative to the config file, so ``summ run`` gives the same
 result from any working directory. A model is a hub id, a local directory, or
 ``tiny:FAMILY`` (a random-weight test model from :mod:`summ.testing`, built on first use in
@@ -205,7 +209,8 @@ def run_experiment(config_path: str | os.PathLike, *, report: bool = True, progr
         progress: show a progress bar per system and dataset.
         **overrides: what :func:`summ.config.load_config` may replace: ``output``, ``model``
             (every system's), ``summary_model`` (every model summary strategy's),
-            ``documents``, ``device``, ``systems``.
+            ``documents``, ``device``, ``systems``, ``executor`` (``[executor]`` values to
+            replace: :class:`summ.executors.ExecutorConfig` fields, e.g. ``{"kind": "ray"}``).
 
     Returns:
         The results folder, systems that succeeded and failed, and the report files.
@@ -244,7 +249,7 @@ def run(config: ExperimentConfig, *, report: bool = True, progress: bool = False
 
     scored = _score_all(config, datasets, outputs, out)
     significance = _significance_all(config, datasets, outputs, out)
-    summaries = _run_summaries(config, datasets, outputs, out)
+    summaries = _run_summaries(config, datasets, outputs, out, progress)
 
     failed = {name: rec["error"] for name, rec in system_records.items() if rec["status"] != "ok"}
     failed_summaries = {name: rec["error"] for name, rec in summaries.items() if rec["status"] != "ok"}
@@ -287,6 +292,7 @@ def _run_system(system: SystemConfig, datasets: list[LoadedDataset], config: Exp
     """Load one system and translate every dataset; never raises for the system's own failures."""
     from summ.translate import load_translator
 
+    on_ray = config.executor.kind == "ray"
     record: dict[str, Any] = {
         "model": system.model, "engine": system.engine, "requested_revision": system.revision,
         "device": system.device, "options": system.options, "decode": dataclasses.asdict(system.decode),
@@ -299,13 +305,21 @@ def _run_system(system: SystemConfig, datasets: list[LoadedDataset], config: Exp
     try:
         load_as = resolve_model(system.model)
         record.update({"load_path": load_as, "tiny": is_tiny(load_as)})
-        translator = load_translator(
-            load_as, system.engine, device=system.device, revision=system.revision, decode=system.decode,
-            batch=system.batch, cache=str(config.cache_path), progress=progress, **system.options,
-        )
-        engine = translator.engine
-        record.update({"model_id": engine.model_id, "revision": engine.revision, "engine_name": engine.name,
-                       "settings": engine.settings(), "load_s": round(time.perf_counter() - t0, 3)})
+        if on_ray:
+            # Nothing loads here: each actor loads the model, with these very arguments, at
+            # the first dataset (which records the engine, see _record_ray).
+            translator = _ray_translator(system, load_as, config, progress)
+            record["executor"] = "ray"
+        else:
+            translator = load_translator(
+                load_as, system.engine, device=system.device, revision=system.revision,
+                decode=system.decode, batch=system.batch, cache=str(config.cache_path),
+                progress=progress, **system.options,
+            )
+            engine = translator.engine
+            record.update({"model_id": engine.model_id, "revision": engine.revision,
+                           "engine_name": engine.name, "settings": engine.settings(),
+                           "load_s": round(time.perf_counter() - t0, 3)})
     # Any exception: whatever breaks one system's loading (missing model, engine not
     # installed, bad option, a bug in an engine) must not cost the other systems their run.
     except Exception as exc:  # noqa: BLE001
@@ -324,12 +338,34 @@ def _run_system(system: SystemConfig, datasets: list[LoadedDataset], config: Exp
                     record.update({"status": "failed", "error": _one_line(exc), "failed_at": ds.config.name})
                 logger.warning("system %s failed on %s: %s", system.name, ds.config.name, _one_line(exc))
                 continue
+            if on_ray:
+                _record_ray(record, info, translator)
             record["datasets"][ds.config.name] = info
             produced[(ds.config.name, system.name)] = lines
             logger.info("system %s on %s: %s", system.name, ds.config.name, info["line"])
     finally:
         _release(translator)
     return record, produced
+
+
+def _ray_translator(system: SystemConfig, load_as: str, config: ExperimentConfig, progress: bool):
+    from summ.executors import RayTranslator
+
+    return RayTranslator(load_as, system.engine, executor=config.executor,
+                         store=config.shards_path, device=system.device, revision=system.revision,
+                         decode=system.decode, batch=system.batch, progress=progress,
+                         **system.options)
+
+
+def _record_ray(record: dict, info: dict, translator) -> None:
+    """The engine as the actors loaded it (what a local run records at load), and the shards."""
+    if "model_id" not in record and translator.engine_info is not None:
+        engine = translator.engine_info
+        record.update({"model_id": engine["model_id"], "revision": engine["revision"],
+                       "engine_name": engine["engine_name"], "settings": engine["settings"]})
+    run = translator.last_run
+    info["shards"] = {"shards": run.shards, "computed": run.computed, "reused": run.reused,
+                      "store": run.store}
 
 
 def _release(translator) -> None:
@@ -525,13 +561,15 @@ def _summariser_revisions(summariser) -> dict:
     return found
 
 
-def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outputs: dict, out: Path) -> dict:
+def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outputs: dict,
+                   out: Path, progress: bool = False) -> dict:
     """Run each ``[[summaries]]`` strategy (see :class:`StrategyConfig`); returns its manifest section.
 
     A strategy that fails (its model cannot load, ...) is recorded and the others run.
     """
     if not config.summaries:
         return {}
+    from summ.executors import RaySummariser, uses_model
     from summ.summary import Summariser
     from summ.summary import SummaryConfig as SummariseConfig
 
@@ -550,6 +588,10 @@ def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outp
             summariser = Summariser(SummariseConfig(
                 strategy=strat.strategy, lang="en" if strat.input == "translation" else "ar", model=model,
                 translator=translator, cache=str(config.cache_path), **strat.options))
+            if config.executor.kind == "ray" and uses_model(summariser.config):
+                # Model strategies run on the actors; lead and textrank alone stay here.
+                summariser = RaySummariser(summariser.config, executor=config.executor,
+                                           store=config.shards_path, progress=progress)
             rec["summary_model"] = summariser.config.summary_model
             rec["translation_model"] = summariser.config.translation_model
             for ds in datasets:
@@ -578,7 +620,8 @@ def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outp
                                                              summaries, refs, stem).items():
                             rows[level] += found
             if any(rec["runs"].values()):
-                rec.update(_summariser_revisions(summariser))
+                rec.update(summariser.revisions if isinstance(summariser, RaySummariser)
+                           else _summariser_revisions(summariser))
         # Any exception, for the reason given in _run_system: one strategy's failure must not
         # cost the others (or the translations already scored) their results.
         except Exception as exc:  # noqa: BLE001
@@ -652,6 +695,10 @@ def _manifest_head(config: ExperimentConfig, datasets: list[LoadedDataset], star
         "metric_settings": config.metric_settings.as_dict(),
         "levels": list(config.levels),
         "cache": str(config.cache_path),
+        # Where the systems ran; a Ray run also names the folder its shards resume from.
+        "executor": {**dataclasses.asdict(config.executor),
+                     **({"shards": str(config.shards_path)}
+                        if config.executor.kind == "ray" else {})},
         "system_order": [s.name for s in config.systems],
         "datasets": {
             ds.config.name: {
