@@ -23,9 +23,9 @@
 #
 # **What a run shows.** With the defaults below (the real `Helsinki-NLP/opus-mt-ar-en`,
 # downloaded from the Hugging Face hub on first use) you get a readable English translation.
-# CI runs this notebook with a tiny *random-weight* model injected into the parameters cell:
-# its "English" is gibberish, and nothing it prints says anything about translation quality;
-# it only proves that every cell runs.
+# CI runs this notebook with a tiny *test* model injected into the parameters cell (toy size,
+# trained for seconds to copy its input): its "English" is pieces of the Arabic, and nothing it
+# prints says anything about translation quality; it only proves that every cell runs.
 
 # %% tags=["parameters"]
 # The one cell to change the model: any Arabic→English hub id or local folder, e.g.

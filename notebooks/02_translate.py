@@ -25,10 +25,10 @@
 #
 # **What a run shows.** With the defaults (`Helsinki-NLP/opus-mt-ar-en`, all of NTREX-128)
 # the outputs are real translations and the timings are those of your machine. CI injects a
-# tiny random-weight model, greedy search with a small token cap, and a few documents: its
-# outputs are gibberish that always stops at the cap, so its "capped" and "repetitive"
-# counts are all-or-nothing, and its timings measure nothing. Its tiny LLM (section 7) is a
-# Qwen2-shaped chat model with random weights: its "wrong script" counts are near-total.
+# tiny test model (toy size, trained to copy its input), greedy search with a small token
+# cap, and a few documents: its outputs copy pieces of the Arabic, so its "capped" and
+# "wrong script" counts are high, and its timings measure nothing. Its tiny LLM (section 7)
+# is a Qwen2-shaped chat model with random weights: its "wrong script" counts are near-total.
 
 # %% tags=["parameters"]
 MODEL = "Helsinki-NLP/opus-mt-ar-en"  # hub id or local folder

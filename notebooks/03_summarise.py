@@ -34,8 +34,9 @@
 #
 # **What a run shows.** With the defaults (opus-mt-ar-en, distilbart-cnn-12-6,
 # mT5_multilingual_XLSum, mT5_m2m_crossSum: several GB of downloads, minutes on a GPU) the
-# model strategies write real summaries. CI injects tiny random-weight models with a small
-# token cap: their summaries are gibberish and their lengths are set by the cap. The
+# model strategies write real summaries. CI injects tiny test models (trained to copy) with a
+# small token cap: their summaries copy pieces of their input and their lengths are mostly
+# set by the cap. The
 # extractive strategies need no weights, so their selections are the real ones in both runs
 # (only their translations differ).
 

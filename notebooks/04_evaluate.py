@@ -27,7 +27,7 @@
 #
 # **What a run shows.** With the defaults (two opus-mt models, one of them also through
 # CTranslate2 int8, on all of NTREX-128) the table compares real systems. CI runs the same
-# cells with tiny random-weight models on a few documents: the tables say so in their notes,
+# cells with tiny test models on a few documents: the tables say so in their notes,
 # and their scores mean nothing beyond "the machinery works".
 
 # %% tags=["parameters"]

@@ -95,15 +95,18 @@ class Cache:
         return found
 
     def put_many(self, parts: dict, items: Iterable[tuple[str, Row]]) -> None:
-        """Store ``(source, (text, n_tokens, hit_cap))`` pairs and commit them in one transaction."""
+        """Store ``(source, (text, n_tokens, hit_cap))`` pairs and commit them in one
+        transaction."""
         setting, description = self.setting_key(parts)
         rows = [
             (_digest(setting + "\x00" + src), setting, src, text, n_tokens, int(hit_cap))
             for src, (text, n_tokens, hit_cap) in items
         ]
         with self._db:
-            self._db.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (setting, description))
-            self._db.executemany("INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self._db.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (setting,
+                description))
+            self._db.executemany("INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?, ?)",
+                                 rows)
 
     def __len__(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM translations").fetchone()[0]

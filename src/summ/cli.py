@@ -215,30 +215,46 @@ def _add_translate(sub) -> None:
         "translate",
         help="translate Arabic text files, article folders or JSONL to English",
         description="INPUT: a text file (one segment per line; one output line per input line), "
-        "a directory of .txt articles (one .txt per article in --output DIR), or JSONL with id and text.",
+        "a directory of .txt articles (one .txt per article in --output DIR), or JSONL with id "
+        "and text.",
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
-    p.add_argument("--model", default="Helsinki-NLP/opus-mt-ar-en", help="hub id or local directory (default: %(default)s)")
+    p.add_argument("--model", default="Helsinki-NLP/opus-mt-ar-en",
+                   help="hub id or local directory (default: %(default)s)")
     p.add_argument("--engine", choices=list(ENGINES), default="hf")
-    p.add_argument("--compute-type", default=None, help="CTranslate2 compute type (int8, int8_float32, float32, float16, bfloat16, auto)")
+    p.add_argument("--compute-type", default=None,
+                   help="CTranslate2 compute type (int8, int8_float32, float32, float16, "
+                        "bfloat16, auto)")
     p.add_argument("--vocabulary", choices=VOCABULARIES, default=VOCABULARIES[0],
                    help="output tokens: full (default) or target-script (only tokens written in "
-                        "the target language's scripts: faster with ct2; outputs change only where "
+                        "the target language's scripts: faster with ct2; outputs change only "
+                        "where "
                         "the full model would emit another script's token)")
     p.add_argument("--revision", default=None, help="hub branch, tag or commit")
-    p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
+    p.add_argument("--device", default="auto",
+                   help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
     p.add_argument("--dtype", default=None, choices=["auto", "float32", "float16", "bfloat16"],
                    help="HF engine weight type (default: auto)")
-    p.add_argument("--output", "-o", type=Path, default=None, help="output file (text/JSONL input; default stdout) or directory (article folders)")
-    p.add_argument("--segments", type=Path, default=None, help="write one JSON object per segment here")
-    p.add_argument("--cache", type=Path, default=None, help="SQLite cache (default: $SUMM_CACHE or ~/.cache/summ/translations.sqlite)")
+    p.add_argument("--output", "-o", type=Path, default=None,
+                   help="output file (text/JSONL input; default stdout) or directory (article "
+                        "folders)")
+    p.add_argument("--segments", type=Path, default=None,
+                   help="write one JSON object per segment here")
+    p.add_argument("--cache", type=Path, default=None,
+                   help="SQLite cache (default: $SUMM_CACHE or ~/.cache/summ/translations.sqlite)")
     p.add_argument("--no-cache", action="store_true", help="keep nothing between runs")
-    p.add_argument("--beam", type=int, default=d["beam_size"], help="beam size (default: %(default)s)")
-    p.add_argument("--batch-tokens", type=int, default=b["batch_tokens"], help="padded source tokens per batch (default: %(default)s)")
-    p.add_argument("--max-input-tokens", type=int, default=None, help="split segments longer than this (default: the model's limit)")
-    p.add_argument("--commit-every", type=int, default=b["commit_every"], help="pieces between cache commits (default: %(default)s)")
-    p.add_argument("--encoding", default="utf-8", help="input encoding, e.g. cp1256 for Windows Arabic")
-    p.add_argument("--keep-html", action="store_true", help="keep HTML tags and entities (default: strip tags, decode entities)")
+    p.add_argument("--beam", type=int, default=d["beam_size"],
+                   help="beam size (default: %(default)s)")
+    p.add_argument("--batch-tokens", type=int, default=b["batch_tokens"],
+                   help="padded source tokens per batch (default: %(default)s)")
+    p.add_argument("--max-input-tokens", type=int, default=None,
+                   help="split segments longer than this (default: the model's limit)")
+    p.add_argument("--commit-every", type=int, default=b["commit_every"],
+                   help="pieces between cache commits (default: %(default)s)")
+    p.add_argument("--encoding", default="utf-8",
+                   help="input encoding, e.g. cp1256 for Windows Arabic")
+    p.add_argument("--keep-html", action="store_true",
+                   help="keep HTML tags and entities (default: strip tags, decode entities)")
     p.add_argument("--src-lang", default="ar")
     p.add_argument("--tgt-lang", default="en")
     p.add_argument("--prompt", default=None,
@@ -360,7 +376,8 @@ def _run_translate(args: argparse.Namespace) -> int:
                                            segments=job.segments, encoding=args.encoding,
                                            html=html, recursive=True)
             shards = getattr(translator, "last_run", None)  # the Ray executor's shard counts
-            _report(args, f"{job.input}: {stats.line()}" + (f"; {shards.line()}" if shards else ""))
+            _report(args,
+                    f"{job.input}: {stats.line()}" + (f"; {shards.line()}" if shards else ""))
     return 0
 
 
@@ -420,7 +437,8 @@ def _add_data(sub) -> None:
     dsub = p.add_subparsers(dest="data_command", required=True)
     f = dsub.add_parser("fetch", help="download a dataset at a pinned commit and check its hashes")
     f.add_argument("dataset", choices=["ntrex128"])
-    f.add_argument("--dest", type=Path, default=None, help="data folder (default: $SUMM_DATA_DIR or ~/.cache/summ/data)")
+    f.add_argument("--dest", type=Path, default=None,
+                   help="data folder (default: $SUMM_DATA_DIR or ~/.cache/summ/data)")
     f.set_defaults(func=_run_data_fetch)
 
 
@@ -446,24 +464,33 @@ def _add_summarise(sub) -> None:
     d = _defaults(SummaryConfig)
     p = sub.add_parser(
         "summarise",
-        help="summarise articles: extractive (lead, textrank) or with models (translate-then-summarise, "
+        help="summarise articles: extractive (lead, textrank) or with models "
+             "(translate-then-summarise, "
         "summarise-then-translate, direct cross-lingual)",
-        description="INPUT: an article .txt, a directory of .txt articles, or JSONL with id and text.",
+        description="INPUT: an article .txt, a directory of .txt articles, or JSONL with id and "
+                    "text.",
     )
     p.add_argument("input", type=Path, metavar="INPUT")
     # default=None, so that the run can say when it chose the default for the user.
     p.add_argument("--strategy", choices=STRATEGIES, default=None,
                    help=f"how to summarise (default: {d['strategy']}, extractive, no model)")
-    p.add_argument("--model", default=None, help="summariser: hub id or local directory (default: the strategy's)")
-    p.add_argument("--translator", default=None, help="translation model (pipeline strategies; translates extractive summaries)")
+    p.add_argument("--model", default=None,
+                   help="summariser: hub id or local directory (default: the strategy's)")
+    p.add_argument("--translator", default=None,
+                   help="translation model (pipeline strategies; translates extractive summaries)")
     length = p.add_mutually_exclusive_group()
-    length.add_argument("--sentences", type=int, default=d["sentences"], help="extractive length (default: %(default)s)")
-    length.add_argument("--max-tokens", type=int, default=None, help="model strategies: new tokens (default: the model's)")
-    p.add_argument("--lang", choices=LANGS, default=d["lang"], help="input language (default: %(default)s)")
+    length.add_argument("--sentences", type=int, default=d["sentences"],
+                        help="extractive length (default: %(default)s)")
+    length.add_argument("--max-tokens", type=int, default=None,
+                        help="model strategies: new tokens (default: the model's)")
+    p.add_argument("--lang", choices=LANGS, default=d["lang"],
+                   help="input language (default: %(default)s)")
     p.add_argument("--engine", default=d["engine"], choices=["hf", "ct2"])
     p.add_argument("--device", default=d["device"])
-    p.add_argument("--beam", type=int, default=None, help="summariser beam size (default: the model's)")
-    p.add_argument("--max-input-tokens", type=int, default=None, help="chunk inputs longer than this (default: the model's limit)")
+    p.add_argument("--beam", type=int, default=None,
+                   help="summariser beam size (default: the model's)")
+    p.add_argument("--max-input-tokens", type=int, default=None,
+                   help="chunk inputs longer than this (default: the model's limit)")
     p.add_argument("--prompt", default=None,
                    help="strategy llm: a summary prompt name of summ.prompts or a template text "
                    "with {source} (default: summarise)")
@@ -471,8 +498,10 @@ def _add_summarise(sub) -> None:
     p.add_argument("--output", "-o", type=Path, default=None,
                    help="write the summaries here instead of printing them: text as printed, or "
                    "with a .jsonl name one record per document (id and every summary field)")
-    p.add_argument("--references", type=Path, default=None, help="JSONL with id and reference summaries: print ROUGE/chrF")
-    p.add_argument("--reference-field", default="summary", help="field of --references to score against (default: %(default)s)")
+    p.add_argument("--references", type=Path, default=None,
+                   help="JSONL with id and reference summaries: print ROUGE/chrF")
+    p.add_argument("--reference-field", default="summary",
+                   help="field of --references to score against (default: %(default)s)")
     p.add_argument("--rouge-stem", action=argparse.BooleanOptionalAction, default=None,
                    help="ROUGE stemming (default: the language's: Porter for English, none for "
                    "Arabic); Arabic --rouge-stem is XL-Sum/CrossSum's scorer (summ[xlsum])")
@@ -581,7 +610,8 @@ def _run_summarise(args: argparse.Namespace) -> int:
             _report(args, f"{doc.id}: flags {', '.join(summary.flags) or '-'}; chunked: "
                           f"{summary.chunked} ({summary.chunks} chunks)")
     if references is not None:
-        for s in evaluate_summaries(docs, summaries, references, reference_field=args.reference_field,
+        for s in evaluate_summaries(docs, summaries, references,
+                                    reference_field=args.reference_field,
                           rouge_stem=args.rouge_stem):
             _report(args, f"{s.metric} {s.score:.2f}  {s.signature}")
     return 0
@@ -593,17 +623,24 @@ def _run_summarise(args: argparse.Namespace) -> int:
 
 
 def _add_run(sub) -> None:
-    p = sub.add_parser("run", help="run an experiment config: systems x datasets (x summaries) -> eval/results/NAME")
+    p = sub.add_parser("run",
+                       help="run an experiment config: systems x datasets (x summaries) -> "
+                            "eval/results/NAME")
     p.add_argument("config", type=Path, metavar="CONFIG")
-    p.add_argument("--output", "-o", type=Path, default=None, help="results folder (default: the config's, eval/results/NAME)")
-    p.add_argument("--model", default=None, help="replace every system's model: hub id, local directory or tiny:FAMILY")
+    p.add_argument("--output", "-o", type=Path, default=None,
+                   help="results folder (default: the config's, eval/results/NAME)")
+    p.add_argument("--model", default=None,
+                   help="replace every system's model: hub id, local directory or tiny:FAMILY")
     p.add_argument("--summary-model", default=None,
                    help="replace the model of every summary strategy that runs one (abstractive, "
                    "direct, ...): hub id, local directory or tiny:FAMILY")
-    p.add_argument("--documents", type=int, default=None, help="keep the first N documents of every dataset")
+    p.add_argument("--documents", type=int, default=None,
+                   help="keep the first N documents of every dataset")
     p.add_argument("--device", default=None, help="replace every system's device")
-    p.add_argument("--systems", nargs="+", default=None, metavar="NAME", help="run only these systems (and the baseline)")
-    p.add_argument("--no-report", action="store_true", help="skip tables and plots (build them later with summ report)")
+    p.add_argument("--systems", nargs="+", default=None, metavar="NAME",
+                   help="run only these systems (and the baseline)")
+    p.add_argument("--no-report", action="store_true",
+                   help="skip tables and plots (build them later with summ report)")
     p.add_argument("--no-progress", action="store_true")
     _add_executor(p, "keep finished shards here (default: the config's [executor] shards, else "
                      "RESULTS/shards)", "the config's [executor] kind, else local")
@@ -629,10 +666,14 @@ def _run_run(args: argparse.Namespace) -> int:
 
 
 def _add_report(sub) -> None:
-    p = sub.add_parser("report", help="rebuild tables (Markdown, LaTeX, CSV) and plots from a results folder alone")
+    p = sub.add_parser("report",
+                       help="rebuild tables (Markdown, LaTeX, CSV) and plots from a results "
+                            "folder alone")
     p.add_argument("results", type=Path, metavar="RESULTS_DIR")
-    p.add_argument("--output", "-o", type=Path, default=None, help="where to write (default: RESULTS_DIR/report)")
-    p.add_argument("--published", type=Path, default=None, help="published-scores CSV to set beside the run's scores")
+    p.add_argument("--output", "-o", type=Path, default=None,
+                   help="where to write (default: RESULTS_DIR/report)")
+    p.add_argument("--published", type=Path, default=None,
+                   help="published-scores CSV to set beside the run's scores")
     p.set_defaults(func=_run_report)
 
 
@@ -652,17 +693,25 @@ def _add_evaluate(sub) -> None:
     from summ.metrics import ALL_METRICS, LEVELS, METRICS
     from summ.report import EVALUATION_FORMATS
 
-    p = sub.add_parser("evaluate", help="score hypothesis files against references with sacrebleu (signatures, significance)")
-    p.add_argument("--hyp", type=Path, action="append", required=True, help="hypothesis file (repeat for several systems)")
-    p.add_argument("--ref", type=Path, action="append", required=True, help="reference file (repeat for several references)")
+    p = sub.add_parser("evaluate",
+                       help="score hypothesis files against references with sacrebleu "
+                            "(signatures, significance)")
+    p.add_argument("--hyp", type=Path, action="append", required=True,
+                   help="hypothesis file (repeat for several systems)")
+    p.add_argument("--ref", type=Path, action="append", required=True,
+                   help="reference file (repeat for several references)")
     p.add_argument("--src", type=Path, default=None, help="source file (COMET needs it)")
-    p.add_argument("--doc-ids", type=Path, default=None, help="one document id per line (NTREX-128 DOCUMENT_IDS.tsv)")
+    p.add_argument("--doc-ids", type=Path, default=None,
+                   help="one document id per line (NTREX-128 DOCUMENT_IDS.tsv)")
     p.add_argument("--metrics", nargs="+", default=list(METRICS), choices=ALL_METRICS)
     p.add_argument("--level", choices=LEVELS, default="corpus")
     p.add_argument("--names", nargs="+", default=None, help="system names (default: file names)")
-    p.add_argument("--baseline", default=None, help="test every other system against this one (paired)")
-    p.add_argument("--method", choices=["bs", "ar"], default="bs", help="paired bootstrap (bs) or approximate randomisation (ar)")
-    p.add_argument("--n-samples", type=int, default=None, help="resamples/trials (default: sacrebleu's)")
+    p.add_argument("--baseline", default=None,
+                   help="test every other system against this one (paired)")
+    p.add_argument("--method", choices=["bs", "ar"], default="bs",
+                   help="paired bootstrap (bs) or approximate randomisation (ar)")
+    p.add_argument("--n-samples", type=int, default=None,
+                   help="resamples/trials (default: sacrebleu's)")
     p.add_argument("--seed", type=int, default=SignificanceConfig.seed)
     p.add_argument("--format", choices=EVALUATION_FORMATS, default="table",
                    help="csv and json: every score with its signature and paired test")
@@ -683,7 +732,8 @@ _SACREBLEU_FLAGS: tuple[tuple[tuple[str, ...], str, str, dict], ...] = (
     (("--smooth-value", "-sv"), "bleu", "smooth_value", {"type": float, "metavar": "X"}),
     (("--force",), "bleu", "force", {"action": "store_true"}),
     (("--max-ngram-order",), "bleu", "max_ngram_order", {"type": int, "metavar": "N"}),
-    (("--effective-order",), "bleu", "effective_order", {"action": argparse.BooleanOptionalAction}),
+    (("--effective-order",), "bleu", "effective_order",
+     {"action": argparse.BooleanOptionalAction}),
     (("--chrf-char-order", "-cc"), "chrf", "char_order", {"type": int, "metavar": "N"}),
     (("--chrf-word-order", "-cw"), "chrf", "word_order", {"type": int, "metavar": "N"}),
     (("--chrf-beta",), "chrf", "beta", {"type": int, "metavar": "N"}),
@@ -805,9 +855,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     _raise_problems(evaluate_problems(args))
     names = args.names
     if args.baseline is not None and names is None:
-        names = [p.stem for p in args.hyp] if len({p.stem for p in args.hyp}) == len(args.hyp) else None
+        names = [p.stem for p in args.hyp] if len({p.stem
+                                                   for p in args.hyp}) == len(args.hyp) else None
     evaluation = evaluate_files(
-        args.hyp, args.ref, metrics=args.metrics, level=args.level, doc_ids=args.doc_ids, names=names,
+        args.hyp, args.ref, metrics=args.metrics, level=args.level, doc_ids=args.doc_ids,
+        names=names,
         baseline=args.baseline, method=args.method, n_samples=args.n_samples, seed=args.seed,
         encoding=args.encoding, src=args.src, **_sacrebleu_settings(args),
     )
@@ -826,7 +878,8 @@ def _add_comet(sub) -> None:
     p = sub.add_parser("comet", help="set up COMET, which runs in an environment of its own")
     csub = p.add_subparsers(dest="comet_command", required=True)
     i = csub.add_parser(
-        "install", help="create the COMET environment (torch + unbabel-comet in a venv of its own)",
+        "install",
+        help="create the COMET environment (torch + unbabel-comet in a venv of its own)",
         description="unbabel-comet needs transformers<5 and summ needs 5, so COMET gets a virtual "
         "environment of its own; summ runs COMET's code there.",
     )
@@ -854,9 +907,12 @@ def _run_comet_install(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from summ import __version__
 
-    parser = argparse.ArgumentParser(prog="summ", description="Arabic→English translation and summarisation for research.")
+    parser = argparse.ArgumentParser(prog="summ",
+                                     description="Arabic→English translation and summarisation "
+                                                 "for research.")
     parser.add_argument("--version", action="version", version=f"summ {__version__}")
-    parser.add_argument("--quiet", "-q", action="store_true", help="only warnings and errors on stderr")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="only warnings and errors on stderr")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_translate(sub)
@@ -882,7 +938,8 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
     # Other libraries (transformers, huggingface_hub, rouge-score through absl...) are chatty at
     # INFO: only their warnings show, unless --verbose asks for everything.
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="summ: %(message)s",
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="summ: %(message)s",
                         stream=sys.stderr)
     logging.getLogger("summ").setLevel(level)
     try:

@@ -138,7 +138,8 @@ def missing_message() -> str:
         )
     return (
         f"COMET runs in an environment of its own (unbabel-comet {COMET_VERSION} needs "
-        f"transformers<5, summ needs 5), and there is none at {env_dir()}: create it with `summ comet install` "
+        f"transformers<5, summ needs 5), and there is none at {env_dir()}: create it with `summ "
+        f"comet install` "
         f"(the same as: {install_command(env_dir())}), or set {PYTHON_ENV} to the python of an "
         "environment that has unbabel-comet"
     )

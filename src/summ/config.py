@@ -131,7 +131,8 @@ class SignificanceConfig:
 
 @dataclass(frozen=True)
 class MetricSettings:
-    """Metric settings of an experiment: ``[metric_settings.bleu]``, ``.chrf``, ``.ter``, ``.rouge``
+    """Metric settings of an experiment: ``[metric_settings.bleu]``, ``.chrf``, ``.ter``,
+    ``.rouge``
 
     Attributes:
         bleu: keyword arguments of ``sacrebleu.BLEU`` under sacrebleu's names (``tokenize``,
@@ -150,7 +151,8 @@ class MetricSettings:
     rouge_stem: bool | None = None
 
     def sacrebleu(self) -> dict[str, dict]:
-        """``{"bleu": ..., "chrf": ..., "ter": ...}``, keyword arguments of score() and compare()"""
+        """``{"bleu": ..., "chrf": ..., "ter": ...}``, keyword arguments of score() and
+        compare()"""
         return {"bleu": dict(self.bleu), "chrf": dict(self.chrf), "ter": dict(self.ter)}
 
     def as_dict(self) -> dict:
@@ -486,7 +488,8 @@ def _model_problem(model: str, base: Path) -> tuple[str, str | None]:
     if candidate.is_dir():
         return str(candidate.resolve()), None
     # The same rule as the HF loader: these can only be paths, so a missing one is an error now.
-    if model.startswith((".", "/", "~", "$")) or model.count("/") > 1 or Path(expanded).is_absolute():
+    if model.startswith((".", "/", "~",
+                         "$")) or model.count("/") > 1 or Path(expanded).is_absolute():
         return model, f"model directory {candidate} does not exist"
     return model, None  # a hub id: checked when the system loads (failure recorded, run goes on)
 

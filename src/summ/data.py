@@ -63,7 +63,8 @@ def _codec_name(path: Path, encoding: str) -> str:
     try:
         name = codecs.lookup(encoding).name
     except LookupError:
-        raise ConfigError(f"{path}: unknown encoding {encoding!r} (try utf-8 or {_ARABIC_LEGACY_ENCODING})") from None
+        raise ConfigError(f"{path}: unknown encoding {encoding!r} (try utf-8 or "
+                          f"{_ARABIC_LEGACY_ENCODING})") from None
     # Lines are split on the byte 0x0A before decoding; in UTF-16/32 that byte occurs inside
     # characters, so such files would be cut in the wrong places. Refuse instead of garbling.
     # utf-8-sig writes a BOM before the first character; it is still ASCII-compatible (iter_lines
@@ -128,13 +129,15 @@ def iter_lines(
         yield line
     if with_cr:
         log.warning(
-            "%s: %d line(s) hold a lone carriage return (\\r), kept as text inside the line: lines "
+            "%s: %d line(s) hold a lone carriage return (\\r), kept as text inside the line: "
+            "lines "
             "end at \\n only, as in sacrebleu; convert old Mac line ends first (tr '\\r' '\\n')",
             path, with_cr,
         )
 
 
-def _decoded_lines(path: Path, encoding: str, keep_bom: bool, fix: str = ENCODING_FIX) -> Iterator[str]:
+def _decoded_lines(path: Path, encoding: str, keep_bom: bool,
+                   fix: str = ENCODING_FIX) -> Iterator[str]:
     """The lines of ``path`` as :func:`iter_lines` yields them, without its warning."""
     codec = _codec_name(path, encoding)
     utf8 = codec in {"utf-8", "utf-8-sig"}
@@ -243,16 +246,19 @@ def read_jsonl(
     records = []
     for lineno, line in enumerate(read_lines(path, encoding), start=1):
         if not line.strip():
-            raise InputError(f"{path}:{lineno}: blank line in JSONL; remove it (one record per line)")
+            raise InputError(f"{path}:{lineno}: blank line in JSONL; remove it (one record per "
+                             f"line)")
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            raise InputError(f"{path}:{lineno}: not valid JSON ({exc.msg} at column "
+                             f"{exc.colno})") from None
         if not isinstance(rec, dict):
             raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(rec).__name__}")
         missing = [k for k in required if k not in rec]
         if missing:
-            raise InputError(f"{path}:{lineno}: missing key(s) {', '.join(missing)}; each record needs {', '.join(required)}")
+            raise InputError(f"{path}:{lineno}: missing key(s) {', '.join(missing)}; each record "
+                             f"needs {', '.join(required)}")
         records.append(rec)
     if "id" in required:
         # Counter, not list.count: CrossSum train files have tens of thousands of records.
@@ -263,7 +269,8 @@ def read_jsonl(
     return records
 
 
-_JSON_TYPES = {type(None): "null", bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "an object"}
+_JSON_TYPES = {type(None): "null", bool: "true/false", int: "a number", float: "a number",
+               list: "a list", dict: "an object"}
 
 
 def _record_document(path: Path, lineno: int, rec: dict) -> Document:
@@ -283,11 +290,14 @@ def _record_document(path: Path, lineno: int, rec: dict) -> Document:
     rid, text = rec["id"], rec["text"]
     if not isinstance(rid, (str, int)) or isinstance(rid, bool):
         got = _JSON_TYPES.get(type(rid), type(rid).__name__)
-        raise InputError(f'{path}:{lineno}: \'id\' must be a string or integer, got {got}; give each record a unique "id"')
+        raise InputError(f'{path}:{lineno}: \'id\' must be a string or integer, got {got}; give '
+                         f'each record a unique "id"')
     if not isinstance(text, str):
         got = _JSON_TYPES.get(type(text), type(text).__name__)
-        raise InputError(f'{path}:{lineno}: \'text\' must be a string, got {got}; write the article as one JSON string ("" if empty)')
-    return Document(id=str(rid), text=text, meta={k: v for k, v in rec.items() if k not in ("id", "text")})
+        raise InputError(f'{path}:{lineno}: \'text\' must be a string, got {got}; write the '
+                         f'article as one JSON string ("" if empty)')
+    return Document(id=str(rid), text=text, meta={k: v for k, v in rec.items() if k not in ("id",
+        "text")})
 
 
 def file_encoding(path: str | os.PathLike, encoding: str = "utf-8") -> str:
@@ -597,8 +607,10 @@ class ParallelCorpus:
             streams["doc_ids"] = self.doc_ids
         counts = {role: len(s) for role, s in streams.items()}
         if len(set(counts.values())) > 1:
-            listing = ", ".join(f"{role} {self.files.get(role, '(in memory)')}: {n} lines" for role, n in counts.items())
-            raise InputError(f"{self.name}: streams differ in length ({listing}); the files must be line-aligned")
+            listing = ", ".join(f"{role} {self.files.get(role, '(in memory)')}: {n} lines"
+                                for role, n in counts.items())
+            raise InputError(f"{self.name}: streams differ in length ({listing}); the files must "
+                             f"be line-aligned")
         if self.doc_ids is not None:
             self._check_doc_ids()
 
@@ -652,7 +664,8 @@ class ParallelCorpus:
         )
 
 
-def group_documents(doc_ids: Sequence[str], where: str, *, consecutive: bool = True) -> list[tuple[str, list[int]]]:
+def group_documents(doc_ids: Sequence[str], where: str, *,
+                    consecutive: bool = True) -> list[tuple[str, list[int]]]:
     """Line indices per document, documents in order of first appearance.
 
     The one rule for document ids, wherever they come from: every line has an id, and a
@@ -676,7 +689,8 @@ def group_documents(doc_ids: Sequence[str], where: str, *, consecutive: bool = T
             raise InputError(f"{where}:{i + 1}: empty document id; every line needs one")
         if doc != prev and doc in docs:
             if consecutive:
-                raise InputError(f"{where}:{i + 1}: document {doc!r} resumes after other documents; "
+                raise InputError(f"{where}:{i + 1}: document {doc!r} resumes after other "
+                                 f"documents; "
                                  "a document's lines must be consecutive")
             resumed.append(doc)
         docs.setdefault(doc, []).append(i)
@@ -725,7 +739,8 @@ def load_parallel(
     src_path = Path(src_path)
     ref_paths = [Path(p) for p in ref_paths]
     if not ref_paths:
-        raise InputError(f"{src_path}: no reference file given; a parallel corpus needs at least one")
+        raise InputError(f"{src_path}: no reference file given; a parallel corpus needs at least "
+                         f"one")
     files = {"src": str(src_path), **{_ref_role(i): str(p) for i, p in enumerate(ref_paths)}}
     if doc_ids_path is not None:
         files["doc_ids"] = str(doc_ids_path)
@@ -811,12 +826,14 @@ NTREX = RemoteDataset(
     license="CC BY-SA 4.0",
 )
 
-_FETCH_HINT = "run `summ data fetch ntrex128` or set SUMM_DATA_DIR to a folder that holds ntrex128/"
+_FETCH_HINT = ("run `summ data fetch ntrex128` or set SUMM_DATA_DIR to a folder that holds "
+               "ntrex128/")
 
 
 def _valid_files(folder: Path, spec: RemoteDataset) -> dict[str, bool]:
     """Local file name -> whether it exists with the pinned hash."""
-    return {f.name: (folder / f.name).is_file() and sha256_file(folder / f.name) == f.sha256 for f in spec.files}
+    return {f.name: (folder / f.name).is_file() and sha256_file(folder / f.name) == f.sha256
+            for f in spec.files}
 
 
 def load_ntrex128(root: Path | None = None) -> ParallelCorpus:
@@ -841,13 +858,15 @@ def load_ntrex128(root: Path | None = None) -> ParallelCorpus:
     folder = Path(root if root is not None else data_dir()) / NTREX.name
     missing = [f.name for f in NTREX.files if not (folder / f.name).is_file()]
     if missing:
-        raise InputError(f"{folder}: NTREX-128 file(s) missing: {', '.join(missing)}; {_FETCH_HINT}")
+        raise InputError(f"{folder}: NTREX-128 file(s) missing: {', '.join(missing)}; "
+                         f"{_FETCH_HINT}")
     for f in NTREX.files:
         got = sha256_file(folder / f.name)
         if got != f.sha256:
             raise InputError(
                 f"{folder / f.name}: sha256 {got[:12]}... does not match NTREX-128 at commit "
-                f"{NTREX.commit[:12]} (expected {f.sha256[:12]}...); the file was altered or comes from "
+                f"{NTREX.commit[:12]} (expected {f.sha256[:12]}...); the file was altered or "
+                f"comes from "
                 f"another version: delete it and re-fetch with `summ data fetch ntrex128`"
             )
     return load_parallel(
@@ -941,7 +960,8 @@ def atomic_write(path: str | os.PathLike, *, binary: bool = False) -> Iterator:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
         os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8",
+                                                          newline="\n") as fh:
             yield fh
         os.replace(tmp, path)
     except BaseException:
@@ -995,7 +1015,8 @@ def output_lock(path: str | os.PathLike) -> Iterator[None]:
             fh = lock.open("a")
         except OSError as exc:
             found = next((p for p in lock.parents if p.exists()), None)
-            reason = (f"{found} is a file, not a folder" if found is not None and not found.is_dir()
+            reason = (f"{found} is a file, not a folder" if found is not None
+                      and not found.is_dir()
                       else exc.strerror or exc)
             raise ConfigError(f"{path}: cannot create its lock file {lock} ({reason}); "
                               "choose a writable place") from None
@@ -1060,7 +1081,8 @@ def fetch_ntrex128(
         SummError: the network is unreachable (one line naming the URL).
     """
     folder = Path(dest if dest is not None else data_dir()) / NTREX.name
-    valid = _valid_files(folder, NTREX) if folder.is_dir() else {f.name: False for f in NTREX.files}
+    valid = _valid_files(folder,
+                         NTREX) if folder.is_dir() else {f.name: False for f in NTREX.files}
     for f in NTREX.files:
         if not valid[f.name] and (folder / f.name).is_file():
             # Named before it is replaced: an altered copy is news to whoever altered it.
@@ -1156,7 +1178,8 @@ def load_summaries_jsonl(path: str | os.PathLike, encoding: str = "utf-8") -> li
         doc = _record_document(path, lineno, rec)
         if not isinstance(rec["summary"], str):
             got = _JSON_TYPES.get(type(rec["summary"]), type(rec["summary"]).__name__)
-            raise InputError(f'{path}:{lineno}: \'summary\' must be a string, got {got}; write the reference summary as one JSON string')
+            raise InputError(f'{path}:{lineno}: \'summary\' must be a string, got {got}; write '
+                             f'the reference summary as one JSON string')
         docs.append(doc)
     return docs
 
@@ -1205,13 +1228,15 @@ def load_crosssum(
             ``datasets`` cannot run.
         SummError: the hub cannot be reached.
     """
-    problems = [f"unknown CrossSum language {lang!r}" for lang in (source, target) if lang not in CROSSSUM_LANGUAGES]
+    problems = [f"unknown CrossSum language {lang!r}" for lang in (source,
+        target) if lang not in CROSSSUM_LANGUAGES]
     if split not in ("train", "validation", "test"):
         problems.append(f"split must be train, validation or test, not {split!r}")
     if limit is not None and limit < 1:
         problems.append(f"limit must be at least 1, got {limit}")
     if problems:
-        raise ConfigError("load_crosssum: " + "; ".join(problems) + " (languages are full names such as arabic, english)")
+        raise ConfigError("load_crosssum: " + "; ".join(problems) + " (languages are full names "
+                                                                    "such as arabic, english)")
     datasets = require("datasets", extra="datasets")
     config = f"{source}-{target}"
     hf_split = split if limit is None else f"{split}[:{limit}]"
@@ -1227,7 +1252,8 @@ def load_crosssum(
     except ValueError as exc:
         raise ConfigError(f"{CROSSSUM_REPO} {config} {hf_split}: {exc}") from None
     except OSError as exc:  # requests' and datasets' network errors are OSErrors
-        raise SummError(f"could not load {CROSSSUM_REPO} {config} ({exc}); this machine may be offline") from None
+        raise SummError(f"could not load {CROSSSUM_REPO} {config} ({exc}); this machine may be "
+                        f"offline") from None
     docs = []
     for n, row in enumerate(rows):
         meta = {k: v for k, v in dict(row).items() if k != "text"}

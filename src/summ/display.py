@@ -119,7 +119,8 @@ def _base_lang(lang: str) -> str:
 
 
 def is_rtl(lang: str) -> bool:
-    """Whether text in ``lang`` (``"ar"``, ``"arb_Arab"``, ``"en"``...) is written right to left."""
+    """Whether text in ``lang`` (``"ar"``, ``"arb_Arab"``, ``"en"``...) is written right to
+    left."""
     return _base_lang(lang) in RTL_LANGS
 
 
@@ -211,7 +212,8 @@ class Image:
         return self.path.read_bytes() if self.path.suffix.lower() == ".png" else None
 
     def _repr_svg_(self) -> str | None:
-        return self.path.read_text(encoding="utf-8") if self.path.suffix.lower() == ".svg" else None
+        svg = self.path.suffix.lower() == ".svg"
+        return self.path.read_text(encoding="utf-8") if svg else None
 
     def __repr__(self) -> str:
         return f"<image {self.path.name}>"
@@ -239,7 +241,8 @@ class Plot:
         """Save as ``.png`` or ``.svg`` (by suffix); parents are created."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.figure.savefig(path, dpi=dpi, metadata={"Software": None} if path.suffix == ".png" else None)
+        self.figure.savefig(path, dpi=dpi,
+                            metadata={"Software": None} if path.suffix == ".png" else None)
         return path
 
     def __repr__(self) -> str:
@@ -450,7 +453,8 @@ def shape_arabic(text: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def matplotlib_shapes_text() -> bool:
-    """Whether the installed matplotlib shapes and reorders complex scripts itself (libraqm, 3.11+)."""
+    """Whether the installed matplotlib shapes and reorders complex scripts itself (libraqm,
+    3.11+)."""
     try:
         from matplotlib import ft2font
     except ImportError:
@@ -490,7 +494,8 @@ def arabic_font() -> str | None:
         stems = {name.replace(" ", "").lower(): name for name in ARABIC_FONTS}
         for path in font_manager.findSystemFonts():
             stem = Path(path).stem.split("-")[0].lower()
-            if stem in stems and stems[stem] not in files and Path(path).stem.lower().endswith("regular"):
+            regular = Path(path).stem.lower().endswith("regular")
+            if stem in stems and stems[stem] not in files and regular:
                 try:
                     font_manager.fontManager.addfont(path)
                 except (OSError, RuntimeError, ValueError):
@@ -598,12 +603,14 @@ def bar_chart(
         ticks = ax.get_yticklabels()
     else:
         bars = ax.bar(positions, values, color="#4c72b0")
-        ax.set_xticks(positions, shown, rotation=30 if n > 6 else 0, ha="right" if n > 6 else "center")
+        ax.set_xticks(positions, shown, rotation=30 if n > 6 else 0,
+                      ha="right" if n > 6 else "center")
         ticks = ax.get_xticklabels()
     for tick in ticks:
         _style_label(tick)
     if annotate:
-        ax.bar_label(bars, labels=[_text(float(v), digits) for v in values], padding=3, fontsize="small")
+        ax.bar_label(bars, labels=[_text(float(v), digits) for v in values], padding=3,
+                     fontsize="small")
     if len(values) and min(values) >= 0:
         # Start the value axis at zero (matplotlib centres an all-zero axis on zero), with room
         # for the annotations after the longest bar.
@@ -640,7 +647,8 @@ def histogram(
     ax = fig.add_subplot()
     if values:
         lo, hi = min(values), max(values)
-        edges = [lo + (hi - lo) * i / bins for i in range(bins + 1)] if hi > lo else [lo - 0.5, lo + 0.5]
+        edges = [lo + (hi - lo) * i / bins for i in range(bins + 1)] if hi > lo else [lo - 0.5,
+            lo + 0.5]
         for name, vs in groups.items():
             ax.hist(list(vs), bins=edges, alpha=0.55, label=arabic_label(name))
         _legend(ax)
@@ -666,7 +674,8 @@ def line_chart(
     """
     for name, ys in series.items():
         if len(ys) != len(x_labels):
-            raise ValueError(f"line_chart: series {name!r} has {len(ys)} values for {len(x_labels)} x labels")
+            raise ValueError(f"line_chart: series {name!r} has {len(ys)} values for "
+                             f"{len(x_labels)} x labels")
     fig = figure(width, 3.8)
     ax = fig.add_subplot()
     for name, ys in series.items():

@@ -47,4 +47,5 @@ def require(module: str, pip_name: str | None = None, extra: str | None = None):
         return importlib.import_module(module)
     except ImportError as exc:
         what = f'pip install "summ[{extra}]"' if extra else f"pip install {pip_name or module}"
-        raise MissingDependencyError(f"{module} is required for this step: {what} ({exc})") from exc
+        raise MissingDependencyError(f"{module} is required for this step: {what} "
+                                     f"({exc})") from exc

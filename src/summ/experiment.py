@@ -16,7 +16,7 @@ strategies run on Ray actors (:mod:`summ.executors`), shard by shard, resumable 
 
 Relative paths in a config are relative to the config file, so ``summ run`` gives the same
 result from any working directory. A model is a hub id, a local directory, or
-``tiny:FAMILY`` (a random-weight test model from :mod:`summ.testing`, built on first use in
+``tiny:FAMILY`` (a toy test model from :mod:`summ.testing`, built on first use in
 ``$SUMM_TINY_MODELS`` or ``~/.cache/summ/tiny-models``).
 """
 
@@ -76,7 +76,8 @@ logger = logging.getLogger(__name__)
 PARTIAL_FAILURE_EXIT_CODE = 5
 
 # Versions recorded in every manifest (what can change a number).
-_PACKAGES = ("summ", "torch", "transformers", "tokenizers", "sentencepiece", "ctranslate2", "sacrebleu",
+_PACKAGES = ("summ", "torch", "transformers", "tokenizers", "sentencepiece", "ctranslate2",
+             "sacrebleu",
              "rouge-score", "numpy")
 
 
@@ -86,7 +87,7 @@ _PACKAGES = ("summ", "torch", "transformers", "tokenizers", "sentencepiece", "ct
 
 
 def is_tiny(model: str) -> bool:
-    """A random-weight test model (summ.testing marks their folders): its scores mean nothing."""
+    """A tiny test model (summ.testing marks their folders): its scores mean nothing."""
     return (Path(model) / "SUMM_TINY_MODEL").is_file()
 
 
@@ -139,7 +140,8 @@ def load_dataset(ds: DatasetConfig) -> LoadedDataset:
         if ds.type == "ntrex128":
             corpus = data.load_ntrex128(ds.root)
         else:
-            corpus = data.load_parallel(ds.src, list(ds.refs), doc_ids_path=ds.doc_ids, name=ds.name,
+            corpus = data.load_parallel(ds.src, list(ds.refs), doc_ids_path=ds.doc_ids,
+                                        name=ds.name,
                                         encoding=ds.encoding)
         total = len(corpus.documents())
         if ds.documents is not None:
@@ -154,8 +156,10 @@ def load_dataset(ds: DatasetConfig) -> LoadedDataset:
     clashes = [(name, ids) for name, ids in by_file.items() if len(ids) > 1]
     if clashes:
         name, ids = clashes[0]
-        raise InputError(f"{ds.path}: article ids {', '.join(map(repr, ids))} would all be written to {name}.txt "
-                         f"({len(clashes)} such clash{'es' if len(clashes) > 1 else ''}); give them distinct ids")
+        raise InputError(f"{ds.path}: article ids {', '.join(map(repr, ids))} would all be "
+                         f"written to {name}.txt "
+                         f"({len(clashes)} such clash{'es' if len(clashes) > 1 else ''}); give "
+                         f"them distinct ids")
     total = len(docs)
     if ds.documents is not None:
         docs = docs[: ds.documents]
@@ -164,7 +168,8 @@ def load_dataset(ds: DatasetConfig) -> LoadedDataset:
     else:
         files = {"articles": str(ds.path)}
     hashes = {p: data.sha256_file(p) for p in files.values()}
-    return LoadedDataset(ds, "articles", [d.text for d in docs], None, [d.id for d in docs], files, hashes, total)
+    return LoadedDataset(ds, "articles", [d.text for d in docs], None, [d.id for d in docs], files,
+                         hashes, total)
 
 
 # --------------------------------------------------------------------------------------
@@ -252,7 +257,8 @@ def run(config: ExperimentConfig, *, report: bool = True, progress: bool = False
     summaries = _run_summaries(config, datasets, outputs, out, progress)
 
     failed = {name: rec["error"] for name, rec in system_records.items() if rec["status"] != "ok"}
-    failed_summaries = {name: rec["error"] for name, rec in summaries.items() if rec["status"] != "ok"}
+    failed_summaries = {name: rec["error"] for name, rec in summaries.items()
+                        if rec["status"] != "ok"}
     ok = tuple(name for name, rec in system_records.items() if rec["status"] == "ok")
     wall = time.perf_counter() - started
     manifest.update({
@@ -269,9 +275,11 @@ def run(config: ExperimentConfig, *, report: bool = True, progress: bool = False
     write_json(out / MANIFEST, manifest)
     if failed or failed_summaries:
         # Once more at the end, where it is seen after hours of logs.
-        logger.warning("%d of %d systems failed (%s)%s; their errors are in %s", len(failed), len(config.systems),
+        logger.warning("%d of %d systems failed (%s)%s; their errors are in %s", len(failed),
+                       len(config.systems),
                        ", ".join(failed) or "none",
-                       f", and summary strategies {', '.join(failed_summaries)}" if failed_summaries else "",
+                       f", and summary strategies {', '.join(failed_summaries)}"
+                       if failed_summaries else "",
                        out / MANIFEST)
     files: tuple[Path, ...] = ()
     if report:
@@ -284,7 +292,9 @@ def run(config: ExperimentConfig, *, report: bool = True, progress: bool = False
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return text if isinstance(exc, SummError) else f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if isinstance(exc, SummError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _run_system(system: SystemConfig, datasets: list[LoadedDataset], config: ExperimentConfig,
@@ -295,7 +305,8 @@ def _run_system(system: SystemConfig, datasets: list[LoadedDataset], config: Exp
     on_ray = config.executor.kind == "ray"
     record: dict[str, Any] = {
         "model": system.model, "engine": system.engine, "requested_revision": system.revision,
-        "device": system.device, "options": system.options, "decode": dataclasses.asdict(system.decode),
+        "device": system.device, "options": system.options,
+        "decode": dataclasses.asdict(system.decode),
         "batch": dataclasses.asdict(system.batch), "status": "ok", "error": None, "datasets": {},
     }
     produced: dict[tuple[str, str], list[str]] = {}
@@ -335,8 +346,10 @@ def _run_system(system: SystemConfig, datasets: list[LoadedDataset], config: Exp
                 logger.debug("system %s failed on %s", system.name, ds.config.name, exc_info=True)
                 record["datasets"][ds.config.name] = {"status": "failed", "error": _one_line(exc)}
                 if record["status"] == "ok":
-                    record.update({"status": "failed", "error": _one_line(exc), "failed_at": ds.config.name})
-                logger.warning("system %s failed on %s: %s", system.name, ds.config.name, _one_line(exc))
+                    record.update({"status": "failed", "error": _one_line(exc),
+                                   "failed_at": ds.config.name})
+                logger.warning("system %s failed on %s: %s", system.name, ds.config.name,
+                               _one_line(exc))
                 continue
             if on_ray:
                 _record_ray(record, info, translator)
@@ -387,7 +400,8 @@ def _one_line_text(text: str) -> str:
     return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
 
 
-def _translate_dataset(translator, system: SystemConfig, ds: LoadedDataset, out: Path) -> tuple[list[str], dict]:
+def _translate_dataset(translator, system: SystemConfig, ds: LoadedDataset,
+                       out: Path) -> tuple[list[str], dict]:
     """Translate a dataset, write its outputs and segment records; return the outputs."""
     result = translator.translate_documents(ds.sources)
     outputs: dict[str, str] = {}
@@ -407,7 +421,8 @@ def _translate_dataset(translator, system: SystemConfig, ds: LoadedDataset, out:
     write_jsonl(seg_path, _segment_objects(ds, result))
     outputs["segments"] = str(seg_path.relative_to(out))
     stats = result.stats
-    return lines, {"status": "ok", "summary": stats.as_dict(), "line": stats.line(), "outputs": outputs}
+    return lines, {"status": "ok", "summary": stats.as_dict(), "line": stats.line(),
+                   "outputs": outputs}
 
 
 def _segment_objects(ds: LoadedDataset, result) -> list[dict]:
@@ -440,8 +455,10 @@ def _scored_datasets(config: ExperimentConfig, datasets: list[LoadedDataset],
         yield ds, systems
 
 
-def _score_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs: dict, out: Path) -> dict:
-    """Write ``scores*.csv`` from the output files as written; return signatures per metric and level."""
+def _score_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs: dict,
+               out: Path) -> dict:
+    """Write ``scores*.csv`` from the output files as written; return signatures per metric and
+    level."""
     from summ.data import read_lines
     from summ.metrics import score
 
@@ -451,7 +468,8 @@ def _score_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs:
         ref_names = [ds.files.get(f"ref{i + 1}", f"ref{i + 1}") for i in range(len(ds.refs))]
         for system in systems:
             hyp_path = hypothesis_path(out, ds.config.name, system)
-            hyps = read_lines(hyp_path)  # score the file on disk: the numbers describe what was written
+            # Score the file on disk: the numbers describe what was written.
+            hyps = read_lines(hyp_path)
             for level in config.levels:
                 if level == "document" and ds.doc_ids is None:
                     continue
@@ -469,7 +487,8 @@ def _score_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs:
     return signatures
 
 
-def _significance_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs: dict, out: Path) -> dict:
+def _significance_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs: dict,
+                      out: Path) -> dict:
     """Paired tests against the baseline per dataset; writes ``significance.csv``."""
     from summ.data import read_lines
     from summ.metrics import compare
@@ -482,7 +501,8 @@ def _significance_all(config: ExperimentConfig, datasets: list[LoadedDataset], o
     for ds, systems in _scored_datasets(config, datasets, outputs):
         if config.baseline not in systems:
             if len(config.systems) > 1:
-                notes[ds.config.name] = f"no significance tests: baseline {config.baseline!r} has no output"
+                notes[ds.config.name] = (f"no significance tests: baseline {config.baseline!r} "
+                                         "has no output")
             continue
         if len(systems) < 2 or not metrics:
             continue
@@ -534,7 +554,8 @@ def _score_summaries(dataset: str, strategy: str, system: str, ids: list[str], h
     hyp, ref = [for_rouge(s) for s in hyps], [for_rouge(s) for s in refs]
     rows: dict[str, list[dict]] = {"corpus": [], "document": []}
     for level, metric_level in (("corpus", "corpus"), ("document", "sentence")):
-        found = score_texts(hyp, ref, "en", SUMMARY_METRICS, metric_level, hyp_name=f"{system} summaries",
+        found = score_texts(hyp, ref, "en", SUMMARY_METRICS, metric_level,
+                            hyp_name=f"{system} summaries",
                             ref_name="reference-translation summaries", rouge_stem=rouge_stem)
         for m in found:
             # Per summary = per document: name the item by its document id.
@@ -563,7 +584,8 @@ def _summariser_revisions(summariser) -> dict:
 
 def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outputs: dict,
                    out: Path, progress: bool = False) -> dict:
-    """Run each ``[[summaries]]`` strategy (see :class:`StrategyConfig`); returns its manifest section.
+    """Run each ``[[summaries]]`` strategy (see :class:`StrategyConfig`); returns its manifest
+    section.
 
     A strategy that fails (its model cannot load, ...) is recorded and the others run.
     """
@@ -576,8 +598,10 @@ def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outp
     rows: dict[str, list[dict]] = {"corpus": [], "document": []}
     section: dict[str, dict] = {}
     for strat in config.summaries:
-        rec: dict[str, Any] = {"strategy": strat.strategy, "input": strat.input, "model": strat.model,
-                               "translator": strat.translator, "options": strat.options, "status": "ok",
+        rec: dict[str, Any] = {"strategy": strat.strategy, "input": strat.input,
+                               "model": strat.model,
+                               "translator": strat.translator, "options": strat.options,
+                               "status": "ok",
                                "error": None, "runs": {}}
         section[strat.name] = rec
         summariser = None
@@ -586,7 +610,8 @@ def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outp
             model = resolve_model(strat.model) if strat.model else None
             translator = resolve_model(strat.translator) if strat.translator else None
             summariser = Summariser(SummariseConfig(
-                strategy=strat.strategy, lang="en" if strat.input == "translation" else "ar", model=model,
+                strategy=strat.strategy, lang="en" if strat.input == "translation" else "ar",
+                model=model,
                 translator=translator, cache=str(config.cache_path), **strat.options))
             if config.executor.kind == "ray" and uses_model(summariser.config):
                 # Model strategies run on the actors; lead and textrank alone stay here.
@@ -609,14 +634,16 @@ def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outp
                     refs = summariser.summarise(ref_docs)
                     _save_summaries(*where, REFERENCE_SUMMARIES, ids, refs)
                 for system in config.systems:
-                    if (strat.systems and system.name not in strat.systems) or (ds.config.name, system.name) not in outputs:
+                    if (strat.systems and system.name not in strat.systems) or (ds.config.name,
+                        system.name) not in outputs:
                         continue
                     ids, docs = _documents(ds, outputs[(ds.config.name, system.name)])
                     summaries = summariser.summarise(docs)
                     _save_summaries(*where, system.name, ids, summaries)
                     if refs is not None:
                         stem = config.metric_settings.rouge_stem
-                        for level, found in _score_summaries(ds.config.name, strat.name, system.name, ids,
+                        for level, found in _score_summaries(ds.config.name, strat.name,
+                            system.name, ids,
                                                              summaries, refs, stem).items():
                             rows[level] += found
             if any(rec["runs"].values()):
@@ -660,7 +687,8 @@ def machine_info() -> dict:
     cpu = platform.processor() or platform.machine()
     try:
         # platform.processor() is empty on most Linux systems; the model name is in /proc.
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8",
+                                                    errors="replace").splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
@@ -672,19 +700,22 @@ def machine_info() -> dict:
         gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     return {
         "cpu": cpu, "cores": os.cpu_count(),
-        "threads": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ},
+        "threads": {k: os.environ[k] for k in ("OMP_NUM_THREADS",
+                                               "MKL_NUM_THREADS") if k in os.environ},
         "gpus": gpus, "os": platform.platform(), "python": platform.python_version(),
     }
 
 
-def _manifest_head(config: ExperimentConfig, datasets: list[LoadedDataset], started_at: str) -> dict:
+def _manifest_head(config: ExperimentConfig, datasets: list[LoadedDataset],
+                   started_at: str) -> dict:
     from summ.data import sha256_file
 
     published = _published_rows(config)
     return {
         "name": config.name,
         "description": config.description,
-        "config": {"path": str(config.path), "sha256": sha256_file(config.path), "overrides": config.overrides},
+        "config": {"path": str(config.path), "sha256": sha256_file(config.path),
+                   "overrides": config.overrides},
         "started": started_at,
         "versions": package_versions(),
         "machine": machine_info(),
@@ -706,7 +737,8 @@ def _manifest_head(config: ExperimentConfig, datasets: list[LoadedDataset], star
                 "files": ds.files, "hashes": ds.hashes,
                 "lines" if ds.kind == "parallel" else "articles": len(ds.sources),
                 "documents": ds.n_documents, "total_documents": ds.total_documents,
-                "documents_limit": ds.config.documents, "references": 0 if ds.refs is None else len(ds.refs),
+                "documents_limit": ds.config.documents,
+                "references": 0 if ds.refs is None else len(ds.refs),
             }
             for ds in datasets
         },

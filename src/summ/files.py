@@ -159,7 +159,8 @@ def translate_articles(
     """
     path = Path(path)
     if path.is_dir() and output is None:  # before any work, not after translating everything
-        raise ConfigError(f"{path} is a directory of articles: give --output DIR for the translations")
+        raise ConfigError(f"{path} is a directory of articles: give --output DIR for the "
+                          f"translations")
     # Decodes everything first: errors before any output.
     docs = read_articles(path, encoding, recursive=recursive)
     result = translator.translate_documents([d.text for d in docs], html=html)
@@ -170,7 +171,8 @@ def translate_articles(
     else:
         with _output(output) as out:
             for doc, text in zip(docs, result.texts):
-                out.write(json.dumps({"id": doc.id, "translation": text}, ensure_ascii=False) + "\n")
+                out.write(json.dumps({"id": doc.id, "translation": text},
+                                     ensure_ascii=False) + "\n")
     if segments:
         with _output(segments) as seg_out:
             for doc, records in zip(docs, result.records):

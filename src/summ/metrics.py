@@ -219,7 +219,8 @@ def script_warnings(hyps: Mapping[str, Sequence[str]],
 
 def _check_hyps(hyps: Sequence[str], hyp_name: str) -> None:
     if isinstance(hyps, str) or not isinstance(hyps, Sequence):
-        raise InputError(f"{hyp_name} must be a list of strings (one per line), not {type(hyps).__name__}")
+        raise InputError(f"{hyp_name} must be a list of strings (one per line), not "
+                         f"{type(hyps).__name__}")
     if len(hyps) == 0:
         raise InputError(f"{hyp_name} is empty: nothing to score")
     for i, hyp in enumerate(hyps):
@@ -246,7 +247,8 @@ def _ref_streams(
     _check_hyps(hyps, hyp_name)
     if isinstance(refs, str) or not isinstance(refs, Sequence):
         raise InputError(
-            f"references must be a list of strings or a list of reference streams, not {type(refs).__name__}"
+            f"references must be a list of strings or a list of reference streams, not "
+            f"{type(refs).__name__}"
         )
     is_str = [isinstance(r, str) for r in refs]
     is_stream = [isinstance(r, Sequence) and not isinstance(r, str) for r in refs]
@@ -262,11 +264,13 @@ def _ref_streams(
             "or a list of reference streams (each a list of strings, one per line)"
         )
     if ref_names is None:
-        names = ["references"] if len(streams) == 1 else [f"references[{i}]" for i in range(len(streams))]
+        names = ["references"] if len(streams) == 1 else [f"references[{i}]"
+                                                          for i in range(len(streams))]
     else:
         names = list(ref_names)
         if len(names) != len(streams):
-            raise ConfigError(f"ref_names has {len(names)} names but there are {len(streams)} reference streams")
+            raise ConfigError(f"ref_names has {len(names)} names but there are {len(streams)} "
+                              f"reference streams")
     problems = [
         f"{hyp_name} has {len(hyps)} lines but {name} has {len(stream)}"
         for name, stream in zip(names, streams)
@@ -286,14 +290,16 @@ def _check_aligned(values: Sequence, what: str, hyps: Sequence[str], hyp_name: s
         raise InputError(f"{what} must be a list with one entry per line of {hyp_name}")
     if len(values) != len(hyps):
         raise InputError(
-            f"{what} has {len(values)} entries but {hyp_name} has {len(hyps)} lines; they must be line-aligned"
+            f"{what} has {len(values)} entries but {hyp_name} has {len(hyps)} lines; they must be "
+            f"line-aligned"
         )
     for i, value in enumerate(values):
         if not isinstance(value, str):
             raise InputError(f"{what}: entry {i + 1} is {type(value).__name__}, not a string")
 
 
-def _check_level(level: str, doc_ids: Sequence[str] | None, allowed: Sequence[str] = LEVELS) -> None:
+def _check_level(level: str, doc_ids: Sequence[str] | None,
+                 allowed: Sequence[str] = LEVELS) -> None:
     if level not in allowed:
         raise ConfigError(f"unknown level {level!r}: choose one of {', '.join(allowed)}")
     if level == "document" and doc_ids is None:
@@ -311,7 +317,8 @@ def _check_metric_names(metrics: Sequence[str], allowed: Sequence[str]) -> list[
         raise ConfigError(f"no metrics given: choose from {', '.join(allowed)}")
     unknown = [m for m in names if m not in allowed]
     if unknown:
-        raise ConfigError(f"unknown metric(s) {', '.join(map(repr, unknown))}: choose from {', '.join(allowed)}")
+        raise ConfigError(f"unknown metric(s) {', '.join(map(repr, unknown))}: choose from "
+                          f"{', '.join(allowed)}")
     dupes = sorted({m for m in names if names.count(m) > 1})
     if dupes:
         raise ConfigError(f"metric(s) listed twice: {', '.join(dupes)}")
@@ -319,7 +326,8 @@ def _check_metric_names(metrics: Sequence[str], allowed: Sequence[str]) -> list[
 
 
 def _group_by_doc(doc_ids: Sequence[str]) -> dict[str, list[int]]:
-    """Line indices per document id (:func:`summ.data.group_documents`: the same rule everywhere)."""
+    """Line indices per document id (:func:`summ.data.group_documents`: the same rule
+    everywhere)."""
     from summ.data import group_documents
 
     return dict(group_documents(doc_ids, "document ids", consecutive=False))
@@ -358,8 +366,10 @@ def _check_spm_model(tokenizer: str) -> None:
     url = tokenizer_spm.SPM_MODELS[tokenizer]["url"]
     raise MissingDependencyError(
         f"spBLEU ({tokenizer}) needs the SentencePiece model {path}, which is missing; "
-        f"sacrebleu looks in $SACREBLEU/models (default ~/.sacrebleu/models, SACREBLEU read at import) "
-        f"and would download it from {url}: fetch that file on a machine with internet and copy it to {path}, "
+        f"sacrebleu looks in $SACREBLEU/models (default ~/.sacrebleu/models, SACREBLEU read at "
+        f"import) "
+        f"and would download it from {url}: fetch that file on a machine with internet and copy "
+        f"it to {path}, "
         f"or set SACREBLEU to a folder whose models/ holds it"
     )
 
@@ -383,7 +393,8 @@ def setting_defaults(table: str) -> dict[str, object]:
         ConfigError: an unknown table.
     """
     if table not in SETTINGS_CLASSES:
-        raise ConfigError(f"unknown settings table {table!r}: choose {', '.join(SETTINGS_CLASSES)}")
+        raise ConfigError(f"unknown settings table {table!r}: choose "
+                          f"{', '.join(SETTINGS_CLASSES)}")
     return {k: v.default for k, v in _allowed_settings(SETTINGS_CLASSES[table]).items()}
 
 
@@ -518,7 +529,8 @@ def _sacrebleu_metric(
         return _build(sacrebleu.CHRF, {**settings.get("chrf", {}), "word_order": 2})
     if name == "ter":
         return _build(sacrebleu.TER, dict(settings.get("ter", {})))
-    raise ConfigError(f"{name!r} is not a sacrebleu metric")  # unreachable after _check_metric_names
+    # Unreachable after _check_metric_names.
+    raise ConfigError(f"{name!r} is not a sacrebleu metric")
 
 
 def _signature(metric: Metric, formatted: str) -> str:
@@ -563,7 +575,8 @@ def _details(result) -> dict:
             "ratio": result.ratio,
         }
     if isinstance(result, CHRFScore):
-        return {"char_order": result.char_order, "word_order": result.word_order, "beta": result.beta}
+        return {"char_order": result.char_order, "word_order": result.word_order,
+                "beta": result.beta}
     if isinstance(result, TERScore):
         return {"num_edits": result.num_edits, "ref_length": result.ref_length}
     return {}
@@ -580,19 +593,23 @@ def _score_sacrebleu(
     if level == "corpus":
         result = metric.corpus_score(list(hyps), streams)
         sig = _signature(metric, metric.get_signature().format())
-        return [MetricScore(name, level, None, float(result.score), sig, len(hyps), _details(result))]
+        return [MetricScore(name, level, None, float(result.score), sig, len(hyps),
+                            _details(result))]
     if level == "sentence":
         results = [metric.sentence_score(h, [s[i] for s in streams]) for i, h in enumerate(hyps)]
         # nrefs is known only after scoring
         sig = _signature(metric, metric.get_signature().format())
         return [
-            MetricScore(name, level, str(i), float(r.score), sig, 1, _details(r)) for i, r in enumerate(results)
+            MetricScore(name, level, str(i), float(r.score), sig, 1,
+                        _details(r)) for i, r in enumerate(results)
         ]
     out = []
     for doc, idx in _group_by_doc(doc_ids).items():
-        result = metric.corpus_score([hyps[i] for i in idx], [[s[i] for i in idx] for s in streams])
+        result = metric.corpus_score([hyps[i] for i in idx],
+                                     [[s[i] for i in idx] for s in streams])
         sig = _signature(metric, metric.get_signature().format())
-        out.append(MetricScore(name, level, doc, float(result.score), sig, len(idx), _details(result)))
+        out.append(MetricScore(name, level, doc, float(result.score), sig, len(idx),
+                               _details(result)))
     return out
 
 
@@ -600,7 +617,8 @@ def _score_sacrebleu(
 
 
 def comet_model_for(metric: str, given: str | None = None) -> str:
-    """The checkpoint of a COMET metric: ``given``, else its environment variable, else the default.
+    """The checkpoint of a COMET metric: ``given``, else its environment variable, else the
+    default.
 
     Args:
         metric: ``"comet"`` or ``"cometkiwi"``.
@@ -726,7 +744,8 @@ def score(
     Raises:
         InputError: mismatched lengths (naming both counts and names), wrong types, empty input.
         ConfigError: unknown metric, level or setting, doc_ids/srcs/refs missing where needed.
-                MissingDependencyError: spBLEU model file, a MeCab tokenizer's packages or the COMET
+                MissingDependencyError: spBLEU model file, a MeCab tokenizer's packages or the
+                COMET
             environment not available.
         ModelNotFoundError: a COMET checkpoint that is not found, gated, or does not load.
     """
@@ -752,7 +771,8 @@ def score(
         if srcs is None:
             raise ConfigError(f"{name} needs srcs= (the source sentences, one per line)")
         if name == "comet" and len(streams) != 1:
-            raise ConfigError(f"comet scores against one reference, but {len(streams)} reference streams were given")
+            raise ConfigError(f"comet scores against one reference, but {len(streams)} reference "
+                              f"streams were given")
     if comets:
         from summ.comet import comet_python
 
@@ -853,11 +873,14 @@ def compare(
             "choose 'bs' (paired bootstrap) or 'ar' (approximate randomisation)"
         )
     if not isinstance(systems, dict) or len(systems) < 2:
-        raise ConfigError("compare needs a dict of at least two systems (the baseline and one more)")
+        raise ConfigError("compare needs a dict of at least two systems (the baseline and one "
+                          "more)")
     if baseline not in systems:
-        raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(map(repr, systems))}")
+        raise ConfigError(f"baseline {baseline!r} is not one of the systems: "
+                          f"{', '.join(map(repr, systems))}")
     if n_samples is not None and (not isinstance(n_samples, int) or n_samples <= 0):
-        raise ConfigError(f"n_samples must be a positive integer or None (sacrebleu's default), not {n_samples!r}")
+        raise ConfigError(f"n_samples must be a positive integer or None (sacrebleu's default), "
+                          f"not {n_samples!r}")
     if seed is not None and (not isinstance(seed, int) or seed <= 0):
         raise ConfigError(f"seed must be a positive integer or None (unseeded), not {seed!r}")
     streams = None
@@ -866,7 +889,9 @@ def compare(
     names = _check_metric_names(metrics, [m for m in ALL_METRICS if m not in COMET_METRICS])
     settings = check_metric_settings(bleu, chrf, ter)
 
-    named = [(baseline, list(systems[baseline]))] + [(k, list(v)) for k, v in systems.items() if k != baseline]
+    named = [(baseline, list(systems[baseline]))] + [(k,
+                                                      list(v)) for k, v in systems.items()
+                                                     if k != baseline]
     from sacrebleu.significance import PairedTest
 
     # One PairedTest per metric: sacrebleu keys its results by score name, and BLEU and spBLEU
@@ -1187,7 +1212,8 @@ def rouge(
     streams = _ref_streams(hyps, refs, hyp_name, ref_names)
     if lang not in ("en", "ar"):
         raise ConfigError(
-            f"unknown ROUGE language {lang!r}: choose 'en' (Porter stemming) or 'ar' (script-aware tokenizer)"
+            f"unknown ROUGE language {lang!r}: choose 'en' (Porter stemming) or 'ar' "
+            f"(script-aware tokenizer)"
         )
     if stem is not None and not isinstance(stem, bool):
         raise ConfigError(
@@ -1212,8 +1238,10 @@ def rouge(
         use_stemmer = stem is None or stem
         scorer = rouge_scorer.RougeScorer(type_names, use_stemmer=use_stemmer)
         tok, stem_tag = "rouge-default", "porter" if use_stemmer else "no"
-    if "rougeLsum" in type_names and not any("\n" in t for t in [*hyps, *(r for s in streams for r in s)]):
-        logger.info("rougeLsum: no summary contains a newline, so it equals rougeL; pass one sentence per line")
+    if "rougeLsum" in type_names and not any("\n" in t for t in [*hyps,
+        *(r for s in streams for r in s)]):
+        logger.info("rougeLsum: no summary contains a newline, so it equals rougeL; pass one "
+                    "sentence per line")
     sig = f"rouge|nrefs:{len(streams)}|lang:{lang}|tok:{tok}|stem:{stem_tag}|version:{version_tag}"
 
     def score_one(target: str, hyp: str) -> dict:
@@ -1268,7 +1296,8 @@ SUMMARY_METRICS: tuple[str, ...] = ("rouge1", "rouge2", "rougeLsum", "chrf")
 
 
 def for_rouge(summary: Summary) -> str:
-    """The summary as ROUGE wants it: rougeLsum splits on newlines only, so one sentence per line."""
+    """The summary as ROUGE wants it: rougeLsum splits on newlines only, so one sentence per
+    line."""
     return "\n".join(summary.sentences)
 
 
@@ -1285,11 +1314,13 @@ def score_texts(
     others = [m for m in metrics if not m.startswith("rouge")]
     out: list[MetricScore] = []
     if rouge_types:
-        out += rouge(hyps, refs, lang, rouge_types, stem=rouge_stem, level=level, hyp_name=hyp_name,
+        out += rouge(hyps, refs, lang, rouge_types, stem=rouge_stem, level=level,
+                     hyp_name=hyp_name,
                      ref_names=[ref_name])
     if others:
         flat = [h.replace("\n", " ") for h in hyps]
-        out += score(flat, [r.replace("\n", " ") for r in refs], others, level=level, hyp_name=hyp_name,
+        out += score(flat, [r.replace("\n", " ") for r in refs], others, level=level,
+                     hyp_name=hyp_name,
                      ref_names=[ref_name])
     return out
 
@@ -1335,14 +1366,18 @@ def evaluate_summaries(
     if lang is None:
         langs = sorted({s.lang for s in summaries}) or ["en"]
         if len(langs) > 1:
-            raise ConfigError(f"summaries are in several languages ({', '.join(langs)}): pass lang=")
+            raise ConfigError(f"summaries are in several languages ({', '.join(langs)}): pass "
+                              f"lang=")
         lang = langs[0]
     if len(summaries) != len(articles):
-        raise InputError(f"{len(summaries)} summaries for {len(articles)} articles; they must be aligned")
-    check_ids([a.id for a in articles], [r.id for r in references], "reference summaries vs articles")
+        raise InputError(f"{len(summaries)} summaries for {len(articles)} articles; they must be "
+                         f"aligned")
+    check_ids([a.id for a in articles], [r.id for r in references],
+              "reference summaries vs articles")
     missing = [r.id for r in references if not isinstance(r.meta.get(reference_field), str)]
     if missing:
-        raise InputError(f"{len(missing)} reference(s) have no {reference_field!r} text, e.g. {', '.join(missing[:5])}")
+        raise InputError(f"{len(missing)} reference(s) have no {reference_field!r} text, e.g. "
+                         f"{', '.join(missing[:5])}")
     refs = [r.meta[reference_field] for r in references]
     return score_texts([for_rouge(s) for s in summaries], refs, lang, metrics, level,
                        rouge_stem=rouge_stem)
@@ -1404,7 +1439,8 @@ def propagation(
         raise TypeError("propagation takes lists of documents, not strings")
     if len(mt_documents) != len(ref_documents):
         raise InputError(
-            f"{len(mt_documents)} MT documents but {len(ref_documents)} reference documents; they must be aligned"
+            f"{len(mt_documents)} MT documents but {len(ref_documents)} reference documents; they "
+            f"must be aligned"
         )
     ids = [str(i + 1) for i in range(len(mt_documents))] if ids is None else list(ids)
     if len(ids) != len(mt_documents):
@@ -1414,14 +1450,16 @@ def propagation(
 
     if cfg.strategy not in MONOLINGUAL or summariser.translates or cfg.lang not in (lang, "auto"):
         raise ConfigError(
-            f"propagation needs a summariser of {lang!r} text that does not translate (lead, textrank or "
+            f"propagation needs a summariser of {lang!r} text that does not translate (lead, "
+            f"textrank or "
             f"abstractive with lang={lang!r}); got strategy {cfg.strategy!r}, lang {cfg.lang!r}"
         )
     if not mt_documents:
         return []
     mt = summariser.summarise(list(mt_documents))
     ref = summariser.summarise(list(ref_documents))
-    rows_scores = score_texts([for_rouge(s) for s in mt], [for_rouge(s) for s in ref], lang, metrics, "sentence")
+    rows_scores = score_texts([for_rouge(s) for s in mt], [for_rouge(s) for s in ref], lang,
+                              metrics, "sentence")
     scores: list[dict[str, float]] = [{} for _ in ids]
     signatures: dict[str, str] = {}
     for ms in rows_scores:
@@ -1435,7 +1473,9 @@ def propagation(
 
 def propagation_table(rows: Sequence[PropagationRow]) -> list[dict[str, Any]]:
     """Flat rows (``{"id": ..., "rouge1": ..., "chrf": ...}``) for CSV, Markdown or plots."""
-    return [{"id": row.id, **{name: round(value, 4) for name, value in row.scores.items()}} for row in rows]
+    return [{"id": row.id, **{name: round(value,
+                                          4) for name, value in row.scores.items()}}
+            for row in rows]
 
 
 # --------------------------------------------------------------------------------------
@@ -1480,7 +1520,8 @@ def evaluate_files(
     chrf: Mapping[str, object] | None = None,
     ter: Mapping[str, object] | None = None,
 ) -> Evaluation:
-    """Score line-aligned hypothesis files (``summ evaluate``); render with :func:`summ.report.render_evaluation`.
+    """Score line-aligned hypothesis files (``summ evaluate``); render the result with
+    :func:`summ.report.render_evaluation`.
 
     Args:
         hyps: one file per system, one line per segment.
@@ -1535,13 +1576,16 @@ def evaluate_files(
     srcs = read_lines(src, encoding) if src is not None else None
     scores = []
     for name, path in zip(names, hyp_paths):
-        for s in score(systems[name], ref_streams, metrics, level=level, doc_ids=ids if level == "document" else None,
-                       srcs=srcs, hyp_name=str(path), ref_names=[str(r) for r in refs], **settings):
+        for s in score(systems[name], ref_streams, metrics, level=level,
+                       doc_ids=ids if level == "document" else None,
+                       srcs=srcs, hyp_name=str(path), ref_names=[str(r) for r in refs],
+                       **settings):
             scores.append((name, s))
     comparisons: list[Comparison] = []
     if baseline is not None and len(names) > 1:
         if level != "corpus":
-            raise ConfigError("significance tests (--baseline) are corpus-level: drop --level or --baseline")
+            raise ConfigError("significance tests (--baseline) are corpus-level: drop --level or "
+                              "--baseline")
         tested = [m for m in metrics if m not in COMET_METRICS]
         comparisons = compare(systems, ref_streams, baseline, tested, method=method,
                               n_samples=n_samples, seed=seed, ref_names=[str(r) for r in refs],

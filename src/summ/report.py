@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: Display names; TER is an error rate, so its header says lower is better.
-METRIC_NAMES = {"bleu": "BLEU", "chrf": "chrF", "chrf++": "chrF++", "ter": "TER↓", "comet": "COMET",
+METRIC_NAMES = {"bleu": "BLEU", "chrf": "chrF", "chrf++": "chrF++", "ter": "TER↓",
+                "comet": "COMET",
                 "cometkiwi": "COMETKiwi",
                 "spbleu-flores200": "spBLEU-200", "spbleu-flores101": "spBLEU-101",
                 "rouge1": "R-1", "rouge2": "R-2", "rougeL": "R-L", "rougeLsum": "R-Lsum"}
@@ -243,7 +244,7 @@ def table_notes(results: Results, dataset: str) -> list[str]:
     if sig.get("notes", {}).get(dataset):
         notes.append(sig["notes"][dataset] + ".")
     if systems["tiny"].any():
-        notes.append("Systems on tiny:* models use random weights: their scores only show that "
+        notes.append("Systems on tiny:* models are toy test models: their scores only show that "
                      "the machinery runs.")
     if dataset == "ntrex128" or m["datasets"][dataset].get("type") == "ntrex128":
         notes.append("NTREX-128's Arabic is a professional translation of English news (WMT19), "

@@ -195,23 +195,30 @@ class SummaryConfig:
                     for name, allowed in choices.items() if getattr(self, name) not in allowed]
         problems += field_problems(self, rules)
         if self.dtype != "auto" and self.engine != "hf":
-            problems.append(f"dtype {self.dtype!r} applies to engine 'hf'; CTranslate2 chooses its "
+            problems.append(f"dtype {self.dtype!r} applies to engine 'hf'; CTranslate2 chooses "
+                            f"its "
                             "own weight type (compute_type)")
         if self.strategy in EXTRACTIVE:
             if self.max_tokens is not None:
-                problems.append(f"{self.strategy} is extractive: its length is set by sentences, not max_tokens")
+                problems.append(f"{self.strategy} is extractive: its length is set by sentences, "
+                                f"not max_tokens")
             if self.model is not None:
-                problems.append(f"{self.strategy} uses no model; did you mean strategy 'abstractive'?")
+                problems.append(f"{self.strategy} uses no model; did you mean strategy "
+                                f"'abstractive'?")
             if self.translator is not None and self.lang == "en":
-                problems.append("a translator translates Arabic to English: it needs lang 'ar' or 'auto', not 'en'")
+                problems.append("a translator translates Arabic to English: it needs lang 'ar' or "
+                                "'auto', not 'en'")
         if self.strategy == "abstractive":
             if self.translator is not None:
-                problems.append("abstractive summarises in the input language; for a translated summary use "
+                problems.append("abstractive summarises in the input language; for a translated "
+                                "summary use "
                                 "translate-then-summarise or summarise-then-translate")
             if self.model is None and self.lang == "auto":
-                problems.append("abstractive with lang 'auto' needs an explicit model (the default depends on lang)")
+                problems.append("abstractive with lang 'auto' needs an explicit model (the "
+                                "default depends on lang)")
         if self.strategy in CROSS_LINGUAL and self.lang == "en":
-            problems.append(f"{self.strategy} takes Arabic articles: lang must be 'ar' or 'auto', not 'en'")
+            problems.append(f"{self.strategy} takes Arabic articles: lang must be 'ar' or 'auto', "
+                            f"not 'en'")
         if self.strategy in ("direct", "llm") and self.translator is not None:
             problems.append(f"{self.strategy} uses one cross-lingual model and no translator")
         if self.prompt is not None and self.strategy != "llm":
@@ -389,7 +396,8 @@ def textrank_scores(sentences: Sequence[str], damping: float = 0.85) -> list[flo
         weights = np.where(denom > 0, overlap / np.where(denom > 0, denom, 1.0), overlap)
     np.fill_diagonal(weights, 0.0)
     out = weights.sum(axis=1)
-    transition = np.where(out[:, None] > 0, weights / np.where(out > 0, out, 1.0)[:, None], 1.0 / n)
+    transition = np.where(out[:, None] > 0, weights / np.where(out > 0, out, 1.0)[:, None],
+                          1.0 / n)
     scores = np.full(n, 1.0 / n)
     for _ in range(_MAX_ITER):
         updated = (1.0 - damping) / n + damping * (transition.T @ scores)
@@ -401,7 +409,8 @@ def textrank_scores(sentences: Sequence[str], damping: float = 0.85) -> list[flo
 
 
 def select_sentences(
-    sentences: Sequence[str], k: int, strategy: str = "textrank", *, skip_duplicates: bool = True, damping: float = 0.85
+    sentences: Sequence[str], k: int, strategy: str = "textrank", *, skip_duplicates: bool = True,
+    damping: float = 0.85
 ) -> list[int]:
     """Indices of the ``k`` sentences an extractive strategy keeps, in source order.
 
@@ -420,7 +429,8 @@ def select_sentences(
         ConfigError: unknown strategy or ``k < 1``.
     """
     if strategy not in EXTRACTIVE:
-        raise ConfigError(f"select_sentences: strategy must be one of {', '.join(EXTRACTIVE)}, not {strategy!r}")
+        raise ConfigError(f"select_sentences: strategy must be one of {', '.join(EXTRACTIVE)}, "
+                          f"not {strategy!r}")
     if k < 1:
         raise ConfigError(f"select_sentences: k must be at least 1, got {k}")
     candidates: list[int] = []
@@ -565,11 +575,14 @@ class Summariser:
     ) -> None:
         self.config = config if config is not None else SummaryConfig()
         if translator is not None and self.config.strategy not in (*EXTRACTIVE, *_TRANSLATING):
-            raise ConfigError(f"strategy {self.config.strategy!r} translates nothing; do not pass a translator")
+            raise ConfigError(f"strategy {self.config.strategy!r} translates nothing; do not pass "
+                              f"a translator")
         if translator is not None and self.config.lang == "en":
-            raise ConfigError("a translator translates Arabic to English: it needs lang 'ar' or 'auto', not 'en'")
+            raise ConfigError("a translator translates Arabic to English: it needs lang 'ar' or "
+                              "'auto', not 'en'")
         if engine is not None and self.config.strategy in EXTRACTIVE:
-            raise ConfigError(f"strategy {self.config.strategy!r} uses no model; do not pass an engine")
+            raise ConfigError(f"strategy {self.config.strategy!r} uses no model; do not pass an "
+                              f"engine")
         self._engine = engine
         self._translator = translator
         self._pipeline: PipelineTranslator | None = None
@@ -620,11 +633,13 @@ class Summariser:
 
             model = self.config.translation_model
             if model is None:
-                raise ConfigError(f"strategy {self.config.strategy!r} without a translator translates nothing")
+                raise ConfigError(f"strategy {self.config.strategy!r} without a translator "
+                                  f"translates nothing")
             cfg = self.config
             engine = load_engine(model, cfg.engine, decode=cfg.translate_decode, device=cfg.device,
                                  **self._dtype())
-            self._translator = PipelineTranslator(engine, decode=cfg.translate_decode, cache=self._store())
+            self._translator = PipelineTranslator(engine, decode=cfg.translate_decode,
+                                                  cache=self._store())
         return self._translator
 
     def _dtype(self) -> dict:
@@ -693,7 +708,8 @@ class Summariser:
             cap = min(cap, engine.max_output_tokens)
             decode = self._decode(model_id, cap)
             batch = BatchConfig(max_input_tokens=cfg.max_input_tokens or engine.max_input_tokens)
-            self._pipeline = PipelineTranslator(engine, decode=decode, batch=batch, cache=self._store())
+            self._pipeline = PipelineTranslator(engine, decode=decode, batch=batch,
+                                                cache=self._store())
             logger.info("summariser %s: input limit %d tokens, summaries up to %d tokens",
                         model_id, self._pipeline.limit, cap)
         return self._pipeline
@@ -729,7 +745,8 @@ class Summariser:
             SummError: a model cannot be loaded, or chunk summaries stop getting shorter.
         """
         if isinstance(documents, str):
-            raise TypeError("summarise takes a list of documents, not a string; wrap one document as [text]")
+            raise TypeError("summarise takes a list of documents, not a string; wrap one document "
+                            "as [text]")
         documents = list(documents)
         for i, doc in enumerate(documents):
             if not isinstance(doc, str):
@@ -755,7 +772,8 @@ class Summariser:
         if not document.strip():
             return ["empty"]
         # A translator translates Arabic: English text given to one is flagged like any other.
-        expects_arabic = self.config.strategy in CROSS_LINGUAL or self.config.lang == "ar" or self.translates
+        expects_arabic = (self.config.strategy in CROSS_LINGUAL or self.config.lang == "ar"
+                          or self.translates)
         if expects_arabic and not seg.is_arabic(document):
             return ["not-arabic"]
         return []
@@ -767,12 +785,14 @@ class Summariser:
         picked: list[tuple[list[int], list[str]]] = []
         for doc in documents:
             texts = [s.text for s in seg.segment(doc)]
-            idx = select_sentences(texts, cfg.sentences, cfg.strategy, skip_duplicates=cfg.skip_duplicates,
+            idx = select_sentences(texts, cfg.sentences, cfg.strategy,
+                                   skip_duplicates=cfg.skip_duplicates,
                                    damping=cfg.damping)
             picked.append((idx, [texts[i] for i in idx]))
         if not self.translates:
             return [
-                Summary("\n".join(chosen), chosen, cfg.strategy, cfg.lang if cfg.lang != "auto" else _detect(doc),
+                Summary("\n".join(chosen), chosen, cfg.strategy,
+                        cfg.lang if cfg.lang != "auto" else _detect(doc),
                         indices=idx, chunks=1 if chosen else 0, flags=tuple(f))
                 for (idx, chosen), f, doc in zip(picked, flags, documents)
             ]
@@ -784,7 +804,8 @@ class Summariser:
             english = translations[start : start + len(chosen)]
             extra = _span_flags(tflags, start, len(chosen))
             start += len(chosen)
-            out.append(Summary("\n".join(english), english, cfg.strategy, "en", indices=idx, source_sentences=chosen,
+            out.append(Summary("\n".join(english), english, cfg.strategy, "en", indices=idx,
+                               source_sentences=chosen,
                                chunks=1 if chosen else 0, flags=tuple(f + extra)))
         return out
 
@@ -813,7 +834,8 @@ class Summariser:
             result = pipe.translate_segments(inputs, check_arabic=False)
             split = sum(1 for r in result.records if "split" in r.flags)
             if split:  # chunk_text measured with the same encoder, so this is a bug, not input
-                raise SummError(f"{split} summariser input(s) exceeded the {limit}-token limit after chunking")
+                raise SummError(f"{split} summariser input(s) exceeded the {limit}-token limit "
+                                f"after chunking")
             following: dict[int, str] = {}
             start = 0
             for i, chunks in plan.items():
@@ -832,12 +854,15 @@ class Summariser:
                 res.chunked = True
                 joined = "\n\n".join(o for o in outputs if o.strip())
                 before, after = count(pending[i]), count(joined)
-                logger.info("document %d: %d tokens > limit %d, round %d: %d chunks summarised into %d tokens",
+                logger.info("document %d: %d tokens > limit %d, round %d: %d chunks summarised "
+                            "into %d tokens",
                             i, before, limit, rounds + 1, len(chunks), after)
                 if after >= before:
                     raise SummError(
-                        f"document {i}: the summaries of its {len(chunks)} chunks ({after} tokens) are not shorter "
-                        f"than the text they summarise ({before} tokens), so summarising them again would not end; "
+                        f"document {i}: the summaries of its {len(chunks)} chunks ({after} "
+                        f"tokens) are not shorter "
+                        f"than the text they summarise ({before} tokens), so summarising them "
+                        f"again would not end; "
                         f"lower max_tokens (summary length) or raise max_input_tokens"
                     )
                 following[i] = joined
@@ -846,7 +871,8 @@ class Summariser:
         return results
 
     def _model_summary(
-        self, gen: _Generated, flags: list[str], lang: str, intermediate: str | None = None, more: Sequence[str] = ()
+        self, gen: _Generated, flags: list[str], lang: str, intermediate: str | None = None,
+        more: Sequence[str] = ()
     ) -> Summary:
         own = [name for name, on in (("capped", gen.capped), ("repetition", gen.repetition)) if on]
         if self.config.strategy == "llm":
@@ -855,7 +881,8 @@ class Summariser:
         return Summary(gen.text, sentences, self.config.strategy, lang, intermediate=intermediate,
                        chunked=gen.chunked, chunks=gen.chunks, flags=tuple([*flags, *own, *more]))
 
-    def _translate_then_summarise(self, documents: list[str], flags: list[list[str]]) -> list[Summary]:
+    def _translate_then_summarise(self, documents: list[str],
+                                  flags: list[list[str]]) -> list[Summary]:
         from summ.translate import translate_documents
 
         result = translate_documents(self.translator(), documents)
@@ -867,7 +894,8 @@ class Summariser:
             for g, f, text, t in zip(generated, flags, english, tflags)
         ]
 
-    def _summarise_then_translate(self, generated: list[_Generated], flags: list[list[str]]) -> list[Summary]:
+    def _summarise_then_translate(self, generated: list[_Generated],
+                                  flags: list[list[str]]) -> list[Summary]:
         arabic = [[s.text for s in seg.segment(g.text)] for g in generated]
         flat = [s for sentences in arabic for s in sentences]
         translations, tflags = _translate_sentences(self.translator(), flat)
@@ -876,9 +904,12 @@ class Summariser:
             english = translations[start : start + len(sentences)]
             extra = _span_flags(tflags, start, len(sentences))
             start += len(sentences)
-            more = [name for name, on in (("capped", g.capped), ("repetition", g.repetition)) if on]
-            out.append(Summary(" ".join(english), english, self.config.strategy, "en", source_sentences=sentences,
-                               intermediate=g.text, chunked=g.chunked, chunks=g.chunks, flags=tuple(f + more + extra)))
+            more = [name for name, on in (("capped", g.capped), ("repetition",
+                g.repetition)) if on]
+            out.append(Summary(" ".join(english), english, self.config.strategy, "en",
+                               source_sentences=sentences,
+                               intermediate=g.text, chunked=g.chunked, chunks=g.chunks,
+                               flags=tuple(f + more + extra)))
         return out
 
 
@@ -892,7 +923,8 @@ def _translation_flags(records) -> list[tuple[str, ...]]:
             for r in records]
 
 
-def _translate_sentences(translator: Any, sentences: list[str]) -> tuple[list[str], list[tuple[str, ...]]]:
+def _translate_sentences(translator: Any, sentences: list[str]) -> tuple[list[str], list[tuple[str,
+    ...]]]:
     """Translations of ``sentences`` (aligned) and the translation flags raised on each, so
     that callers can take the union over a document's span with :func:`_span_flags`."""
     from summ.translate import PipelineTranslator
@@ -904,7 +936,8 @@ def _translate_sentences(translator: Any, sentences: list[str]) -> tuple[list[st
         return list(result.translations), _translation_flags(result.records)
     translations = list(translator.translate(list(sentences)))
     if len(translations) != len(sentences):
-        raise SummError(f"translator returned {len(translations)} translations for {len(sentences)} sentences")
+        raise SummError(f"translator returned {len(translations)} translations for "
+                        f"{len(sentences)} sentences")
     return translations, [()] * len(sentences)
 
 
@@ -946,13 +979,17 @@ def summarise(
         ConfigError: unknown strategy, option or inconsistent settings.
     """
     if isinstance(documents, str):
-        raise TypeError("summarise takes a list of documents, not a string; wrap one document as [text]")
+        raise TypeError("summarise takes a list of documents, not a string; wrap one document as "
+                        "[text]")
     known = {f.name for f in dataclasses.fields(SummaryConfig)}
     unknown = sorted(set(options) - known)
     if unknown:
-        raise ConfigError(f"summarise: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise ConfigError(f"summarise: unknown option(s) {', '.join(unknown)}; known: "
+                          f"{', '.join(sorted(known))}")
     loaded = None if translator is None or isinstance(translator, str) else translator
-    config = SummaryConfig(strategy=strategy, lang=lang, sentences=sentences, max_tokens=max_tokens, model=model,
-                           translator=translator if isinstance(translator, str) else None, **options)
+    config = SummaryConfig(strategy=strategy, lang=lang, sentences=sentences,
+                           max_tokens=max_tokens, model=model,
+                           translator=translator if isinstance(translator, str) else None,
+                           **options)
     with Summariser(config, translator=loaded) as summariser:
         return summariser.summarise(documents)

@@ -13,7 +13,8 @@ Command line::
 
     python -m summ.testing tiny-model OUT --family {marian,m2m100,nllb,t5,bart,mt5,mt5-crosssum,
                                                     qwen2,gemma}
-    python -m summ.testing tiny-comet OUT --kind {regression,unified}   # needs `summ comet install`
+    python -m summ.testing tiny-comet OUT --kind {regression,unified}   # needs `summ comet
+    install`
 
 Library code must not import this module.
 """
@@ -57,7 +58,8 @@ _SPAN = 12  # most words per training example
 
 def corpus_lines() -> list[str]:
     """The bundled Arabic+English training text (comment lines dropped)."""
-    text = resources.files("summ").joinpath("resources/tiny_corpus.txt").read_text(encoding="utf-8")
+    corpus = resources.files("summ").joinpath("resources/tiny_corpus.txt")
+    text = corpus.read_text(encoding="utf-8")
     return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
@@ -192,7 +194,8 @@ def _teach(model, tokenizer, seed: int) -> None:
     logger.debug("trained %s (last loss %.3f)", type(model).__name__, loss.item())
 
 
-def marian_vocab(pieces: list[str], filler: Callable[[dict[str, int]], dict[str, int]] | None = None) -> dict[str, int]:
+def marian_vocab(pieces: list[str], filler: Callable[[dict[str, int]], dict[str,
+    int]] | None = None) -> dict[str, int]:
     """The opus-mt vocabulary layout: ``</s>``=0, ``<unk>``=1, the pieces, ``<pad>`` last.
 
     Args:
@@ -212,7 +215,8 @@ def marian_vocab(pieces: list[str], filler: Callable[[dict[str, int]], dict[str,
 
 
 def build_marian(out: Path, seed: int = 0) -> None:
-    """opus-mt-ar-en shaped: separate source/target SentencePiece, shared vocab.json, pad = last id."""
+    """opus-mt-ar-en shaped: separate source/target SentencePiece, shared vocab.json,
+    pad = last id."""
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
 
     out.mkdir(parents=True, exist_ok=True)
@@ -222,11 +226,13 @@ def build_marian(out: Path, seed: int = 0) -> None:
     pieces, _ = _spm_vocab_and_charsmap(src)
     vocab = marian_vocab([p for p, _score in pieces])
     (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-    tok = MarianTokenizer(source_spm=str(out / "source.spm"), target_spm=str(out / "target.spm"), vocab=str(out / "vocab.json"))
+    tok = MarianTokenizer(source_spm=str(out / "source.spm"), target_spm=str(out / "target.spm"),
+                          vocab=str(out / "vocab.json"))
     pad = vocab["<pad>"]
     config = MarianConfig(
         vocab_size=len(vocab), d_model=_D_MODEL, encoder_layers=_LAYERS, decoder_layers=_LAYERS,
-        encoder_attention_heads=_HEADS, decoder_attention_heads=_HEADS, encoder_ffn_dim=_FFN, decoder_ffn_dim=_FFN,
+        encoder_attention_heads=_HEADS, decoder_attention_heads=_HEADS, encoder_ffn_dim=_FFN,
+        decoder_ffn_dim=_FFN,
         max_position_embeddings=512, activation_function="swish", static_position_embeddings=True,
         scale_embedding=True, share_encoder_decoder_embeddings=True,
         pad_token_id=pad, eos_token_id=0, decoder_start_token_id=pad, forced_eos_token_id=0,
@@ -244,7 +250,8 @@ def _m2m_like(out: Path, seed: int, tokenizer, vocab_size: int, max_length: int)
 
     config = M2M100Config(
         vocab_size=vocab_size, d_model=_D_MODEL, encoder_layers=_LAYERS, decoder_layers=_LAYERS,
-        encoder_attention_heads=_HEADS, decoder_attention_heads=_HEADS, encoder_ffn_dim=_FFN, decoder_ffn_dim=_FFN,
+        encoder_attention_heads=_HEADS, decoder_attention_heads=_HEADS, encoder_ffn_dim=_FFN,
+        decoder_ffn_dim=_FFN,
         max_position_embeddings=1024, scale_embedding=True, activation_function="relu",
         pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
     )
@@ -252,12 +259,14 @@ def _m2m_like(out: Path, seed: int, tokenizer, vocab_size: int, max_length: int)
     model = M2M100ForConditionalGeneration(config)
     # The real NLLB/M2M100 generation_config caps output at 200 tokens: keep that trap in the
     # tiny models so tests prove the pipeline overrides it.
-    _save(model, tokenizer, out, dict(bos_token_id=0, decoder_start_token_id=2, eos_token_id=2, pad_token_id=1,
+    _save(model, tokenizer, out, dict(bos_token_id=0, decoder_start_token_id=2, eos_token_id=2,
+                                      pad_token_id=1,
                                       max_length=max_length, num_beams=5), seed)
 
 
 def build_m2m100(out: Path, seed: int = 0) -> None:
-    """m2m100_418M shaped: vocab.json + sentencepiece model, ``__ar__``/``__en__`` language tokens."""
+    """m2m100_418M shaped: vocab.json + sentencepiece model, ``__ar__``/``__en__`` language
+    tokens."""
     from transformers import M2M100Tokenizer
 
     out.mkdir(parents=True, exist_ok=True)
@@ -266,15 +275,19 @@ def build_m2m100(out: Path, seed: int = 0) -> None:
     pieces, _ = _spm_vocab_and_charsmap(model)
     vocab = {p: i for i, (p, _s) in enumerate(pieces)}
     (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-    tok = M2M100Tokenizer(vocab_file=str(out / "vocab.json"), spm_file=str(out / "sentencepiece.bpe.model"),
+    tok = M2M100Tokenizer(vocab_file=str(out / "vocab.json"),
+                          spm_file=str(out / "sentencepiece.bpe.model"),
                           src_lang="ar", tgt_lang="en")
     # As in the real m2m100_418M (128,112 = pieces + 100 language tokens + 8 made-up words):
     # the language tokens live beyond the vocabulary file, so len(tok) undercounts them.
-    _m2m_like(out, seed, tok, vocab_size=tok.encoder_size + len(tok.lang_code_to_id) + tok.num_madeup_words, max_length=200)
+    _m2m_like(out, seed, tok,
+              vocab_size=tok.encoder_size + len(tok.lang_code_to_id) + tok.num_madeup_words,
+              max_length=200)
 
 
 def build_nllb(out: Path, seed: int = 0) -> None:
-    """nllb-200 shaped: SentencePiece BPE converted to a ``tokenizers`` BPE, FLORES-200 language codes.
+    """nllb-200 shaped: SentencePiece BPE converted to a ``tokenizers`` BPE, FLORES-200
+    language codes.
 
     Built from vocab + merges (not from the raw ``.model`` file, which transformers 5 turns
     into an all-``<unk>`` vocabulary without any error).
@@ -284,7 +297,8 @@ def build_nllb(out: Path, seed: int = 0) -> None:
     _m2m_like(out, seed, tok, vocab_size=len(tok), max_length=200)
 
 
-def nllb_tokenizer(spm_model: bytes, work: Path, filler: Callable[[dict[str, int], int], dict[str, int]] | None = None):
+def nllb_tokenizer(spm_model: bytes, work: Path, filler: Callable[[dict[str, int], int], dict[str,
+    int]] | None = None):
     """An ``NllbTokenizer`` (arb_Arab → eng_Latn) from a SentencePiece BPE model.
 
     Args:
@@ -307,7 +321,8 @@ def nllb_tokenizer(spm_model: bytes, work: Path, filler: Callable[[dict[str, int
     _, charsmap = _spm_vocab_and_charsmap(spm_model)
 
     def make(v: dict[str, int]):
-        return NllbTokenizer(vocab=v, merges=merges, _spm_precompiled_charsmap=charsmap, src_lang="arb_Arab",
+        return NllbTokenizer(vocab=v, merges=merges, _spm_precompiled_charsmap=charsmap,
+                             src_lang="arb_Arab",
                              tgt_lang="eng_Latn")
 
     tok = make(vocab)
@@ -320,7 +335,8 @@ def _t5_tokenizer(extra_symbols: list[str]):
     from transformers import T5Tokenizer
 
     # T5 layout: <pad>=0, </s>=1, <unk>=2, then the pieces.
-    model = _train_spm("unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1, user_defined_symbols=extra_symbols)
+    model = _train_spm("unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+                       user_defined_symbols=extra_symbols)
     vocab, charsmap = _spm_vocab_and_charsmap(model)
     return T5Tokenizer(vocab=vocab, _spm_precompiled_charsmap=charsmap, extra_ids=0)
 
@@ -332,8 +348,10 @@ def build_t5(out: Path, seed: int = 0) -> None:
     out.mkdir(parents=True, exist_ok=True)
     tok = _t5_tokenizer(["<2en>", "<2ar>", "<2fr>"])
     config = T5Config(
-        vocab_size=len(tok), d_model=_D_MODEL, d_kv=_D_MODEL // _HEADS, d_ff=_FFN, num_layers=_LAYERS,
-        num_decoder_layers=_LAYERS, num_heads=_HEADS, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+        vocab_size=len(tok), d_model=_D_MODEL, d_kv=_D_MODEL // _HEADS, d_ff=_FFN,
+        num_layers=_LAYERS,
+        num_decoder_layers=_LAYERS, num_heads=_HEADS, feed_forward_proj="gated-gelu",
+        tie_word_embeddings=False,
         pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
     )
     _seeded(seed)
@@ -350,14 +368,18 @@ def build_mt5(out: Path, seed: int = 0, crosssum: bool = False) -> None:
     from transformers import MT5Config, MT5ForConditionalGeneration
 
     out.mkdir(parents=True, exist_ok=True)
-    lang_tokens = {"arabic": "▁<extra_id_0>", "english": "▁<extra_id_1>", "french": "▁<extra_id_2>"}
+    lang_tokens = {"arabic": "▁<extra_id_0>", "english": "▁<extra_id_1>",
+                   "french": "▁<extra_id_2>"}
     tok = _t5_tokenizer(list(lang_tokens.values()) if crosssum else [])
     extra = {}
     if crosssum:
-        extra["task_specific_params"] = {"langid_map": {k: [i, v] for i, (k, v) in enumerate(lang_tokens.items())}}
+        langid_map = {k: [i, v] for i, (k, v) in enumerate(lang_tokens.items())}
+        extra["task_specific_params"] = {"langid_map": langid_map}
     config = MT5Config(
-        vocab_size=len(tok), d_model=_D_MODEL, d_kv=_D_MODEL // _HEADS, d_ff=_FFN, num_layers=_LAYERS,
-        num_decoder_layers=_LAYERS, num_heads=_HEADS, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+        vocab_size=len(tok), d_model=_D_MODEL, d_kv=_D_MODEL // _HEADS, d_ff=_FFN,
+        num_layers=_LAYERS,
+        num_decoder_layers=_LAYERS, num_heads=_HEADS, feed_forward_proj="gated-gelu",
+        tie_word_embeddings=False,
         pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, **extra,
     )
     _seeded(seed)
@@ -367,7 +389,8 @@ def build_mt5(out: Path, seed: int = 0, crosssum: bool = False) -> None:
 
 
 def build_bart(out: Path, seed: int = 0) -> None:
-    """distilbart-cnn shaped: byte-level BPE (vocab.json + merges.txt), CNN/DM generation defaults."""
+    """distilbart-cnn shaped: byte-level BPE (vocab.json + merges.txt), CNN/DM generation
+    defaults."""
     import torch
     from tokenizers import ByteLevelBPETokenizer
     from transformers import BartConfig, BartForConditionalGeneration, BartTokenizer
@@ -376,13 +399,16 @@ def build_bart(out: Path, seed: int = 0) -> None:
     bpe = ByteLevelBPETokenizer()
     english = corpus_lines()
     bpe.train_from_iterator(english, vocab_size=_VOCAB, min_frequency=1,
-                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], show_progress=False)
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
+                            show_progress=False)
     bpe.save_model(str(out))
     tok = BartTokenizer(vocab=str(out / "vocab.json"), merges=str(out / "merges.txt"))
     config = BartConfig(
         vocab_size=len(tok), d_model=_D_MODEL, encoder_layers=_LAYERS, decoder_layers=_LAYERS,
-        encoder_attention_heads=_HEADS, decoder_attention_heads=_HEADS, encoder_ffn_dim=_FFN, decoder_ffn_dim=_FFN,
-        max_position_embeddings=1024, pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
+        encoder_attention_heads=_HEADS, decoder_attention_heads=_HEADS, encoder_ffn_dim=_FFN,
+        decoder_ffn_dim=_FFN,
+        max_position_embeddings=1024, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+        decoder_start_token_id=2,
         forced_bos_token_id=0,
         # Keys the real distilbart-cnn config.json carries (fairseq heritage); the CTranslate2
         # converter reads them and transformers 5 no longer sets them by default.
@@ -395,8 +421,10 @@ def build_bart(out: Path, seed: int = 0) -> None:
     with torch.no_grad():
         for module in (model.model.encoder.embed_positions, model.model.decoder.embed_positions):
             module.weight.copy_(_sinusoids(*module.weight.shape) * config.init_std * 2**0.5)
-    _save(model, tok, out, dict(bos_token_id=0, decoder_start_token_id=2, eos_token_id=2, pad_token_id=1,
-                                forced_bos_token_id=0, forced_eos_token_id=2, max_length=142, min_length=56,
+    _save(model, tok, out, dict(bos_token_id=0, decoder_start_token_id=2, eos_token_id=2,
+                                pad_token_id=1,
+                                forced_bos_token_id=0, forced_eos_token_id=2, max_length=142,
+                                min_length=56,
                                 num_beams=4, length_penalty=2.0, no_repeat_ngram_size=3,
                                 early_stopping=True), seed)
 
@@ -624,7 +652,8 @@ class EchoEngine:
     cap). Output is the source words, cut at the cap like a real model would be.
     """
 
-    def __init__(self, max_input_tokens: int = 64, max_output_tokens: int = 256, model_id: str = "echo") -> None:
+    def __init__(self, max_input_tokens: int = 64, max_output_tokens: int = 256,
+                 model_id: str = "echo") -> None:
         self.model_id = model_id
         self.revision = "echo-1"
         self.name = "echo"
@@ -805,9 +834,11 @@ def build_xlmr(out: str | Path, seed: int = 0) -> Path:
     tok = XLMRobertaTokenizer(vocab=vocab, _spm_precompiled_charsmap=charsmap)
     config = XLMRobertaConfig(
         vocab_size=len(tok), hidden_size=_D_MODEL, num_hidden_layers=_LAYERS,
-        num_attention_heads=_HEADS, intermediate_size=_FFN, max_position_embeddings=_XLMR_POSITIONS,
+        num_attention_heads=_HEADS, intermediate_size=_FFN,
+        max_position_embeddings=_XLMR_POSITIONS,
         type_vocab_size=1, layer_norm_eps=1e-5, initializer_range=_XLMR_INIT_RANGE,
-        pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
     )
     _seeded(seed)
     XLMRobertaModel(config, add_pooling_layer=False).save_pretrained(out, safe_serialization=True)
@@ -859,7 +890,8 @@ def build_tiny_comet(out: str | Path, kind: str, python: str | Path | None = Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m summ.testing", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m summ.testing",
+                                     description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     tiny = sub.add_parser("tiny-model", help="build a tiny copy-trained test model")
     tiny.add_argument("out", type=Path)

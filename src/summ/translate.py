@@ -321,6 +321,11 @@ def input_limit(engine: Engine, decode: DecodeConfig, batch: BatchConfig) -> int
         # Leave the decoder room for a full-length output of the longest piece.
         room = int((engine.max_output_tokens - decode.length_margin) / decode.length_ratio)
         limit = min(limit, max(room, 8))
+    return _user_limit(limit, engine, batch)
+
+
+def _user_limit(limit: int, engine: Engine, batch: BatchConfig) -> int:
+    """``limit``, lowered to the user's ``max_input_tokens``, which may not exceed the model's."""
     if batch.max_input_tokens is not None:
         if batch.max_input_tokens > engine.max_input_tokens:
             raise ConfigError(
@@ -347,14 +352,7 @@ def _causal_limit(engine: Engine, context: int, decode: DecodeConfig, batch: Bat
         mid = (low + high + 1) // 2
         low, high = (mid, high) if fits(mid) else (low, mid - 1)
     limit = low
-    if batch.max_input_tokens is not None:
-        if batch.max_input_tokens > engine.max_input_tokens:
-            raise ConfigError(
-                f"max_input_tokens={batch.max_input_tokens} exceeds the model's input limit of "
-                f"{engine.max_input_tokens} tokens ({engine.model_id})"
-            )
-        limit = min(limit, batch.max_input_tokens)
-    return limit
+    return _user_limit(limit, engine, batch)
 
 
 @dataclass
@@ -455,7 +453,8 @@ class PipelineTranslator:
     def _count(self, text: str) -> int:
         return len(self.engine.encode([text])[0])
 
-    def translate_segments(self, segments: Sequence[str], check_arabic: bool = True) -> SegmentsResult:
+    def translate_segments(self, segments: Sequence[str],
+                           check_arabic: bool = True) -> SegmentsResult:
         """Translate sentence-level segments; see the module docstring for the steps."""
         if isinstance(segments, str):
             raise TypeError("translate_segments takes a list of strings, not a string")
@@ -531,14 +530,16 @@ class PipelineTranslator:
 
     def _batches(self, todo: list[_Unit]) -> list[list[_Unit]]:
         """Length-sorted batches within the token budget, never mixing output caps."""
-        todo = sorted(todo, key=lambda u: len(u.ids), reverse=True)  # longest first: OOM shows early
+        todo = sorted(todo, key=lambda u: len(u.ids),
+                      reverse=True)  # longest first: OOM shows early
         batches: list[list[_Unit]] = []
         current: list[_Unit] = []
         for unit in todo:
             if current:
                 width = len(current[0].ids)  # sorted: the first is the longest
                 same_cap = self.cap(len(unit.ids)) == self.cap(width)
-                fits = (len(current) + 1) * width <= self.batch.batch_tokens and len(current) < self.batch.max_batch_size
+                fits = ((len(current) + 1) * width <= self.batch.batch_tokens
+                        and len(current) < self.batch.max_batch_size)
                 if not (same_cap and fits):
                     batches.append(current)
                     current = []
@@ -569,7 +570,8 @@ class PipelineTranslator:
                 outputs = self.engine.generate([u.ids for u in batch], cap)
                 stats.engine_seconds += time.perf_counter() - t0
                 if len(outputs) != len(batch):
-                    raise RuntimeError(f"engine returned {len(outputs)} outputs for {len(batch)} inputs")
+                    raise RuntimeError(f"engine returned {len(outputs)} outputs for {len(batch)} "
+                                       f"inputs")
                 for unit, out in zip(batch, outputs):
                     unit.output = out
                     stats.output_tokens += out.n_tokens
@@ -597,11 +599,13 @@ class PipelineTranslator:
 
     def _store(self, units: list[_Unit]) -> None:
         self.cache.put_many(self._key_parts(),
-                            [(u.text, (u.output.text, u.output.n_tokens, u.output.hit_cap)) for u in units])
+                            [(u.text, (u.output.text, u.output.n_tokens,
+                                       u.output.hit_cap)) for u in units])
 
     # Documents ----------------------------------------------------------------------
 
-    def translate_documents(self, documents: Sequence[str], *, html: str = "strip") -> DocumentsResult:
+    def translate_documents(self, documents: Sequence[str], *,
+                            html: str = "strip") -> DocumentsResult:
         """Normalise and segment each document, translate all segments together, rebuild each.
 
         At ``level="document"`` the unit is the line instead of the sentence: consecutive lines
@@ -621,7 +625,8 @@ class PipelineTranslator:
         """
         if isinstance(documents, str):
             raise TypeError("translate_documents takes a list of documents, not a string")
-        segmented = [seg.segment(seg.normalise(doc, html=html), normalised=True) for doc in documents]
+        segmented = [seg.segment(seg.normalise(doc, html=html),
+                                 normalised=True) for doc in documents]
         if self._document is not None:
             return self._document_level(segmented)
         flat = [s.text for doc in segmented for s in doc]
@@ -848,6 +853,7 @@ def translate_documents(translator: Translator, documents: Sequence[str], *,
     texts, records, start = [], [], 0
     for doc in segmented:
         texts.append(seg.rebuild(doc, out[start : start + len(doc)]))
-        records.append([SegmentRecord(s.text, t, 0, (), ()) for s, t in zip(doc, out[start : start + len(doc)])])
+        records.append([SegmentRecord(s.text, t, 0, (), ()) for s, t in zip(doc,
+            out[start : start + len(doc)])])
         start += len(doc)
     return DocumentsResult(texts, segmented, records, RunStats(segments=len(flat)))

@@ -34,7 +34,8 @@ def field_problems(obj: object, rules: dict[str, Rule]) -> list[str]:
         types = (int, float) if kind is float else kind
         typed = isinstance(value, types) and isinstance(value, bool) == (kind is bool)
         if not typed or not test(value):
-            problems.append(f"{name} must be {what}{' or None' if optional else ''}, got {value!r}")
+            problems.append(f"{name} must be {what}{' or None' if optional else ''}, got "
+                            f"{value!r}")
     return problems
 
 

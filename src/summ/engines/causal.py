@@ -26,6 +26,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, replace
 
+from summ.engines.families import CodecEngine
 from summ.errors import ConfigError
 from summ.prompts import Prompt, resolve_prompt
 
@@ -266,21 +267,13 @@ def make_causal_codec(
     return codec
 
 
-class CausalEngineMixin:
+class CausalEngineMixin(CodecEngine):
     """What both engines' causal classes share: limits, encoding and the prompt views.
 
     Subclasses are dataclasses with a ``codec`` field (a :class:`CausalCodec`).
     """
 
-    codec: CausalCodec
-
-    @property
-    def max_input_tokens(self) -> int:
-        return self.codec.max_input_tokens
-
-    @property
-    def max_output_tokens(self) -> int:
-        return self.codec.max_output_tokens
+    codec: CausalCodec  # type: ignore[assignment]
 
     @property
     def context_tokens(self) -> int:
@@ -295,20 +288,10 @@ class CausalEngineMixin:
         return self.codec.markers()
 
     @property
-    def tgt_lang(self) -> str:
-        return self.codec.tgt_lang
-
-    @property
-    def family(self) -> str:
-        return self.codec.family
-
-    @property
     def own_max_new_tokens(self) -> int | None:
         # Chat models answer up to their context; the caller sets a summary's length.
-        return getattr(self.generation_config, "max_new_tokens", None)  # type: ignore[attr-defined]
-
-    def encode(self, texts: list[str]) -> list[list[int]]:
-        return self.codec.encode(texts)
+        gen = self.generation_config  # type: ignore[attr-defined]
+        return getattr(gen, "max_new_tokens", None)
 
     def with_prompt(self, prompt: str | Prompt, task: str = "document"):
         """A view of this engine (same loaded model) that puts sources into ``prompt``."""

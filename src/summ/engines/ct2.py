@@ -96,7 +96,8 @@ _CONVERT_LOCK = threading.Lock()
 
 
 def default_cache_dir() -> Path:
-    """``SUMM_CT2_CACHE`` if set, else ``ct2`` in summ's user cache folder (``~/.cache/summ/ct2``)."""
+    """``SUMM_CT2_CACHE`` if set, else ``ct2`` in summ's user cache folder
+    (``~/.cache/summ/ct2``)."""
     from summ.data import user_cache_dir
 
     return user_cache_dir("ct2", CACHE_ENV)
@@ -121,7 +122,8 @@ def physical_cores() -> int:
 
 
 def default_threads() -> int:
-    """CPU threads to use: ``OMP_NUM_THREADS`` when set (as torch honours it), else the physical cores."""
+    """CPU threads to use: ``OMP_NUM_THREADS`` when set (as torch honours it), else the
+    physical cores."""
     value = os.environ.get("OMP_NUM_THREADS", "")
     if value.isdigit() and int(value) > 0:
         return int(value)
@@ -141,7 +143,8 @@ def thread_layout(device: str, inter_threads: int, intra_threads: int) -> tuple[
         ConfigError: a negative count.
     """
     if inter_threads < 0 or intra_threads < 0:
-        raise ConfigError(f"inter_threads and intra_threads must be >= 0 (got {inter_threads}, {intra_threads})")
+        raise ConfigError(f"inter_threads and intra_threads must be >= 0 (got {inter_threads}, "
+                          f"{intra_threads})")
     if device == "cuda":
         return inter_threads or 1, intra_threads or 1
     total = default_threads()
@@ -166,9 +169,11 @@ def pick_device(device: str = "auto") -> tuple[str, int]:
         return ("cuda", 0) if ctranslate2.get_cuda_device_count() > 0 else ("cpu", 0)
     kind, _, index = device.partition(":")
     if kind not in {"cpu", "cuda"} or (index and not index.isdigit()):
-        raise ConfigError(f"CTranslate2 runs on cpu or cuda[:N], not {device!r}; use --engine hf for other devices")
+        raise ConfigError(f"CTranslate2 runs on cpu or cuda[:N], not {device!r}; use --engine hf "
+                          f"for other devices")
     if kind == "cuda" and ctranslate2.get_cuda_device_count() == 0:
-        raise ConfigError("device cuda requested but CTranslate2 sees no CUDA GPU (or was installed without CUDA)")
+        raise ConfigError("device cuda requested but CTranslate2 sees no CUDA GPU (or was "
+                          "installed without CUDA)")
     return kind, int(index or 0)
 
 
@@ -188,7 +193,8 @@ def pick_compute_type(compute_type: str, device: str) -> str:
         return "float32"
     if compute_type not in supported:
         raise ConfigError(
-            f"compute_type {compute_type!r} is not supported on {device} by this ctranslate2 build; "
+            f"compute_type {compute_type!r} is not supported on {device} by this ctranslate2 "
+            f"build; "
             f"choose auto or one of {', '.join(sorted(supported))}"
         )
     return compute_type
@@ -231,7 +237,8 @@ def conversion_key(model_id: str, revision: str, quantization: str, vmap: str | 
 
 def conversion_dir(root: Path, model_id: str, key: dict) -> Path:
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    name = Path(model_id).expanduser().name if key["model"] == "local" else model_id.replace("/", "--")
+    name = Path(model_id).expanduser().name if key["model"] == "local" else model_id.replace("/",
+        "--")
     return root / f"{_slug(name)}--{key['quantization']}--{digest}"
 
 
@@ -309,7 +316,8 @@ def _fixed_loaders() -> tuple[object, dict[str, tuple[type, type]]]:
       ``NllbTokenizer``) lists its language tokens in ``get_vocab()`` and keeps the stock path.
     * T5 / mT5: ctranslate2 scales decoder outputs by ``d_model**-0.5`` when
       ``config.tie_word_embeddings`` is true. transformers 5 forces that flag to True for every
-      T5 and mT5 and moved the old meaning to ``scale_decoder_outputs`` (T5ForConditionalGeneration)
+      T5 and mT5 and moved the old meaning to ``scale_decoder_outputs``
+      (T5ForConditionalGeneration)
       or dropped the scaling altogether (MT5ForConditionalGeneration). The stock conversion of
       T5 v1.1 / MADLAD / mT5 therefore divides every logit by sqrt(d_model): greedy outputs
       survive (the argmax does not move), beam search and scores do not. The fixed loader
@@ -480,7 +488,8 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
             except ValueError as exc:
                 if "No conversion is registered" in str(exc):
                     raise ConfigError(
-                        f"CTranslate2 cannot convert {model!r} ({type(net.config).__name__}); use --engine hf"
+                        f"CTranslate2 cannot convert {model!r} ({type(net.config).__name__}); use "
+                        f"--engine hf"
                     ) from exc
                 raise
         marker = {"model_id": model, "revision": revision, "quantization": quantization,
@@ -528,7 +537,8 @@ def _warn_marian_start(net) -> None:
         return
     row = net.get_input_embeddings().weight[config.decoder_start_token_id].detach()
     if float(row.abs().max()) > 0:
-        logger.warning("the <pad> embedding of this Marian model is not zero: CTranslate2 starts decoding from a "
+        logger.warning("the <pad> embedding of this Marian model is not zero: CTranslate2 starts "
+                       "decoding from a "
                        "zero vector, so its outputs will differ from the HF engine's")
 
 
@@ -632,7 +642,8 @@ class CT2Engine(CodecEngine):
         Args:
             model: hub id or local directory of a Hugging Face seq2seq model.
             decode: generation settings applied to every call.
-            device: ``auto`` (cuda if CTranslate2 sees a GPU, else cpu), ``cpu``, ``cuda``, ``cuda:N``.
+            device: ``auto`` (cuda if CTranslate2 sees a GPU, else cpu), ``cpu``, ``cuda``,
+            ``cuda:N``.
             revision: hub branch, tag or commit.
             compute_type: ``auto`` (int8 on CPU, int8_float16 on CUDA; see
                 :data:`AUTO_COMPUTE`), or a CTranslate2 type: ``float32`` (the HF engine's
@@ -693,7 +704,8 @@ class CT2Engine(CodecEngine):
             model, revision, lambda src, **kw: AutoConfig.from_pretrained(src, **kw, **common)
         )
         if resolved == "unknown":
-            logger.warning("no revision known for %s: its conversion is reused even if the hub model changes", model)
+            logger.warning("no revision known for %s: its conversion is reused even if the hub "
+                           "model changes", model)
         causal = is_causal(config)
         if causal and (vmap is not None or target_script):
             raise ConfigError("vocabulary maps (vmap, vocabulary='target-script') apply to "
@@ -717,7 +729,8 @@ class CT2Engine(CodecEngine):
                 # Not made by a finished conversion of ours (the rename is atomic): rebuild it.
                 logger.warning("%s is incomplete; converting again", folder)
                 shutil.rmtree(folder)
-            logger.info("converting %s (%s) to CTranslate2 %s in %s", model, resolved, compute, folder)
+            logger.info("converting %s (%s) to CTranslate2 %s in %s", model, resolved, compute,
+                        folder)
             seconds = convert(model, resolved, folder, compute, tokenizer=tokenizer, vmap=vmap,
                               vocabulary=vocabulary, tgt_lang=tgt_lang,
                               trust_remote_code=trust_remote_code, causal=causal)
@@ -748,7 +761,8 @@ class CT2Engine(CodecEngine):
         for i, token in enumerate(target_vocab):
             target_ids.setdefault(token, i)
         if len(target_ids) != len(target_vocab):
-            logger.warning("%s has %d duplicate vocabulary entries", model, len(target_vocab) - len(target_ids))
+            logger.warning("%s has %d duplicate vocabulary entries", model,
+                           len(target_vocab) - len(target_ids))
         kept, vmap_digest = None, key["vmap"]
         if target_script:
             text = (folder / VMAP_FILE).read_text(encoding="utf-8")
@@ -757,17 +771,21 @@ class CT2Engine(CodecEngine):
             logger.info("%s: target-script vocabulary, %d of %d target tokens", model,
                         len(kept.ids), len(target_vocab))
         engine = cls(
-            model_id=model, revision=resolved, translator=translator, codec=codec, generation_config=gen,
+            model_id=model, revision=resolved, translator=translator, codec=codec,
+            generation_config=gen,
             device=kind, compute_type=compute, decode=decode, folder=folder, converted=converted,
-            load_seconds=0.0, source_vocab=source_vocab, target_ids=target_ids, inter_threads=inter_threads,
+            load_seconds=0.0, source_vocab=source_vocab, target_ids=target_ids,
+            inter_threads=inter_threads,
             intra_threads=intra_threads, use_vmap=vmap is not None or target_script,
             vmap_digest=vmap_digest, target_vocabulary=kept,
         )
         engine._prefix = [target_vocab[i] for i in codec.target_prefix]
         engine._suppress = _suppress_sequences(gen, target_vocab)
         engine.load_seconds = time.perf_counter() - started
-        logger.info("loaded %s (%s, revision %s) with CTranslate2 on %s as %s, %d x %d threads, in %.1f s",
-                    model, codec.family, resolved, kind, compute, inter_threads, intra_threads, engine.load_seconds)
+        logger.info("loaded %s (%s, revision %s) with CTranslate2 on %s as %s, %d x %d threads, "
+                    "in %.1f s",
+                    model, codec.family, resolved, kind, compute, inter_threads, intra_threads,
+                    engine.load_seconds)
         return engine
 
     # The Engine protocol ------------------------------------------------------------------
@@ -831,7 +849,8 @@ class CT2Engine(CodecEngine):
             for ids, ended in self.generate_ids(batch, max_new_tokens)
         ]
 
-    def generate_ids(self, batch: list[list[int]], max_new_tokens: int) -> list[tuple[list[int], bool]]:
+    def generate_ids(self, batch: list[list[int]], max_new_tokens: int) -> list[tuple[list[int],
+        bool]]:
         """Like :meth:`generate`, but the content token ids and whether each output ended.
 
         Raises:
@@ -844,7 +863,8 @@ class CT2Engine(CodecEngine):
             source = [[vocab[i] for i in ids] for ids in batch]
         except IndexError:
             bad = next(i for ids in batch for i in ids if not 0 <= i < len(vocab))
-            raise ValueError(f"token id {bad} is outside the CTranslate2 vocabulary ({len(vocab)} tokens)") from None
+            raise ValueError(f"token id {bad} is outside the CTranslate2 vocabulary ({len(vocab)} "
+                             f"tokens)") from None
         options = self._options()
         max_length = max_new_tokens + len(self._prefix)
         # A floor above the cap stops at the cap (as in HF) instead of raising.
@@ -1090,6 +1110,7 @@ def _check_decoder_start(folder: Path, codec: Codec, vocab: list[str], model: st
     start = codec.decoder_start_token_id
     if token is not None and 0 <= start < len(vocab) and vocab[start] != token:
         raise ConfigError(
-            f"{model!r} starts decoding with {vocab[start]!r} but CTranslate2 would start with {token!r}; "
+            f"{model!r} starts decoding with {vocab[start]!r} but CTranslate2 would start with "
+            f"{token!r}; "
             f"use --engine hf for this model"
         )

@@ -62,7 +62,8 @@ class Codec:
         if not texts:
             return []
         # truncation=False: a model limit must never cut a source; the pipeline splits instead.
-        out = self.tokenizer([self.source_prefix + t for t in texts], truncation=False, add_special_tokens=True)
+        out = self.tokenizer([self.source_prefix + t for t in texts], truncation=False,
+                             add_special_tokens=True)
         return [list(ids) for ids in out["input_ids"]]
 
     def strip_output(self, ids: list[int]) -> tuple[list[int], bool]:
@@ -83,7 +84,8 @@ class Codec:
         return ids, False
 
     def decode(self, ids: list[int]) -> str:
-        return self.tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False).strip()
+        return self.tokenizer.decode(ids, skip_special_tokens=True,
+                                     clean_up_tokenization_spaces=False).strip()
 
     def settings(self) -> dict:
         return {
@@ -118,7 +120,8 @@ def _sane(n) -> int | None:
     return int(n) if isinstance(n, int | float) and 0 < n < 1_000_000 else None
 
 
-def make_codec(config, tokenizer, generation_config, *, src_lang: str = "ar", tgt_lang: str = "en") -> Codec:
+def make_codec(config, tokenizer, generation_config, *, src_lang: str = "ar",
+               tgt_lang: str = "en") -> Codec:
     """Build the :class:`Codec` of a loaded model for ``src_lang`` → ``tgt_lang``.
 
     Raises:
@@ -132,7 +135,8 @@ def make_codec(config, tokenizer, generation_config, *, src_lang: str = "ar", tg
         try:
             return LANG_CODES[fam][lang]
         except KeyError:
-            raise ConfigError(f"no {fam} language code for {lang!r}; known: {', '.join(LANG_CODES[fam])}") from None
+            raise ConfigError(f"no {fam} language code for {lang!r}; known: "
+                              f"{', '.join(LANG_CODES[fam])}") from None
 
     prefix_text = ""
     target_prefix: tuple[int, ...] = ()
@@ -168,7 +172,8 @@ def make_codec(config, tokenizer, generation_config, *, src_lang: str = "ar", tg
         source_prefix=prefix_text,
         target_prefix=target_prefix,
         decoder_start_token_id=int(start),
-        eos_token_id=int(generation_config.eos_token_id if generation_config.eos_token_id is not None else config.eos_token_id),
+        eos_token_id=int(generation_config.eos_token_id
+                         if generation_config.eos_token_id is not None else config.eos_token_id),
         pad_token_id=int(config.pad_token_id),
         max_input_tokens=limit_in,
         max_output_tokens=limit_out,
@@ -206,7 +211,8 @@ class CodecEngine:
     def own_max_new_tokens(self) -> int | None:
         """The output length the model ships with: its generation_config's ``max_length`` less
         the decoder start and any forced first token (BART's ``<s>``), which it counts."""
-        max_length = getattr(self.generation_config, "max_length", None)  # type: ignore[attr-defined]
+        gen = self.generation_config  # type: ignore[attr-defined]
+        max_length = getattr(gen, "max_length", None)
         if not max_length:
             return None
         return max(int(max_length) - 1 - len(self.codec.target_prefix), 1)

@@ -40,9 +40,11 @@ def pick_device(device: str = "auto") -> str:
         return "cuda" if torch.cuda.is_available() else "mps" if mps else "cpu"
     kind, _, index = device.partition(":")
     if kind == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {device} requested but torch sees no CUDA GPU; use --device cpu")
+        raise ConfigError(f"device {device} requested but torch sees no CUDA GPU; use --device "
+                          f"cpu")
     if kind == "cuda" and index and int(index) >= torch.cuda.device_count():
-        raise ConfigError(f"device {device} requested but torch sees {torch.cuda.device_count()} GPU(s)")
+        raise ConfigError(f"device {device} requested but torch sees {torch.cuda.device_count()} "
+                          f"GPU(s)")
     if kind == "mps" and not mps:
         raise ConfigError(f"device {device} requested but MPS is not available; use --device cpu")
     if kind not in ("cpu", "cuda", "mps") or (index and not index.isdigit()):
@@ -171,11 +173,14 @@ class HFEngine(CodecEngine):
         config = net.config
         # transformers builds a generation_config for every seq2seq model it loads (from
         # generation_config.json, else from the model config).
-        gen = net.generation_config if net.generation_config is not None else GenerationConfig.from_model_config(config)
+        gen = net.generation_config
+        if gen is None:
+            gen = GenerationConfig.from_model_config(config)
         codec = make_codec(config, tokenizer, gen, src_lang=src_lang, tgt_lang=tgt_lang)
         torch_dtype = pick_dtype(dtype, device, codec.family)
         net = net.to(device=device, dtype=torch_dtype).eval()
-        logger.info("loaded %s (%s, revision %s) on %s as %s", model, codec.family, resolved, device, torch_dtype)
+        logger.info("loaded %s (%s, revision %s) on %s as %s", model, codec.family, resolved,
+                    device, torch_dtype)
         dtype_name = str(torch_dtype).removeprefix("torch.")
         engine = cls(model, resolved, net, codec, gen, device, dtype_name, decode)
         if vocabulary == "target-script":
@@ -237,8 +242,10 @@ class HFEngine(CodecEngine):
         width = max(len(ids) for ids in batch)
         pad = self.codec.pad_token_id
         # Right padding with an attention mask: what the tokenizer itself does for seq2seq.
-        input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch], device=self.device)
-        mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch], device=self.device)
+        input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch],
+                                 device=self.device)
+        mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch],
+                            device=self.device)
         kwargs = self._generate_kwargs(max_new_tokens + len(self.codec.target_prefix))
         if self._restrict is not None:
             kwargs["logits_processor"] = self._restrict

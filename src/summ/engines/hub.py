@@ -59,7 +59,8 @@ def _check_folder(path: Path, model: str) -> None:
     )
 
 
-def load_pretrained(model: str, revision: str | None, loader: Callable[..., Any]) -> tuple[Any, str]:
+def load_pretrained(model: str, revision: str | None, loader: Callable[..., Any]) -> tuple[Any,
+    str]:
     """Call ``loader(source, local_files_only=..., revision=...)`` with the loading order above.
 
     Returns:
