@@ -127,3 +127,37 @@ def test_readme_python_example_runs(tiny_models, tmp_path, monkeypatch, capsys):
     assert namespace["result"].texts[0].count("\n\n") > 5
     assert len(namespace["summary"].sentences) == 3
     assert "bleu" in out and "nrefs:1" in out
+
+
+def _subparsers(parser):
+    import argparse
+
+    for action in parser._actions:  # argparse has no public accessor for its subcommands
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices
+    return {}
+
+
+def test_readme_command_line_block_names_only_options_that_exist():
+    """A renamed or removed flag fails here instead of leaving the README's usage block stale."""
+    import summ.cli
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("## Command line", 1)[1].split("```", 2)[1]
+    commands = _subparsers(summ.cli.build_parser())
+    checked = 0
+    command = None
+    for line in block.splitlines():
+        if m := re.match(r"summ (\w+)(?: (\w+))?", line):
+            command = commands[m.group(1)]
+            if m.group(2) in _subparsers(command):
+                command = _subparsers(command)[m.group(2)]
+        elif line.startswith("python"):
+            command = None
+        if command is None:
+            continue
+        known = {s for a in command._actions for s in a.option_strings}
+        for flag in re.findall(r"(?<![\w-])--[a-z][\w-]*", line):
+            assert flag in known, f"README names {flag}, which `{command.prog}` does not take"
+            checked += 1
+    assert checked > 40
