@@ -269,6 +269,13 @@ def test_marian_pad_is_never_generated(tiny, ct2_cache):
     assert pad not in ct.target_ids.values() and len(ct.source_vocab) == pad
 
 
+def test_an_id_outside_the_converted_vocabulary_is_an_error(tiny, ct2_cache):
+    ct = _ct2(tiny["marian"], ct2_cache)
+    # Marian's pad id is one past the converted vocabulary (see the test above).
+    with pytest.raises(ValueError, match=f"token id {len(ct.source_vocab)} is outside"):
+        ct.generate_ids([[5, 6], [5, len(ct.source_vocab)]], 4)
+
+
 def test_int8_loads_and_is_named(tiny, ct2_cache, arabic):
     ct = load_engine(str(tiny["marian"]), "ct2", decode=GREEDY, compute_type="int8", cache_dir=ct2_cache)
     assert ct.name == "ct2:int8" and ct.settings()["compute_type"] == "int8"

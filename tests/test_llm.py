@@ -237,6 +237,12 @@ def test_stock_gemma2_conversion_differs(
     assert stock.generate_ids(batch, CAP) != hf_engines["gemma"].generate_ids(batch, CAP)
 
 
+def test_ct2_causal_refuses_an_id_outside_its_vocabulary(tiny_models, ct2_cache):
+    engine = _ct2(tiny_models["qwen2"], ct2_cache)
+    with pytest.raises(ValueError, match="is outside the CTranslate2 vocabulary"):
+        engine.generate_ids([[len(engine.vocab) + 3]], 4)
+
+
 def test_ct2_conversion_is_cached_and_keyed_like_seq2seq(tiny_models, ct2_cache):
     from summ.engines.ct2 import conversion_dir, conversion_key, is_converted
 

@@ -586,6 +586,20 @@ def _check_vocabulary(vocab: list[str], tokenizer, model: str) -> None:
             )
 
 
+def _pieces(batch: list[list[int]], vocab: list[str]) -> list[list[str]]:
+    """Token ids as the piece strings CTranslate2 takes.
+
+    Raises:
+        ValueError: an id outside the converted vocabulary.
+    """
+    try:
+        return [[vocab[i] for i in ids] for ids in batch]
+    except IndexError:
+        bad = next(i for ids in batch for i in ids if not 0 <= i < len(vocab))
+        raise ValueError(f"token id {bad} is outside the CTranslate2 vocabulary "
+                         f"({len(vocab)} tokens)") from None
+
+
 @dataclass
 class CT2Engine(CodecEngine):
     """A CTranslate2 model behind the :class:`summ.engines.base.Engine` protocol."""
@@ -858,13 +872,7 @@ class CT2Engine(CodecEngine):
         """
         if not batch:
             return []
-        vocab = self.source_vocab
-        try:
-            source = [[vocab[i] for i in ids] for ids in batch]
-        except IndexError:
-            bad = next(i for ids in batch for i in ids if not 0 <= i < len(vocab))
-            raise ValueError(f"token id {bad} is outside the CTranslate2 vocabulary ({len(vocab)} "
-                             f"tokens)") from None
+        source = _pieces(batch, self.source_vocab)
         options = self._options()
         max_length = max_new_tokens + len(self._prefix)
         # A floor above the cap stops at the cap (as in HF) instead of raising.
@@ -1019,13 +1027,7 @@ class CT2CausalEngine(CausalEngineMixin):
         """
         if not batch:
             return []
-        vocab = self.vocab
-        try:
-            prompts = [[vocab[i] for i in ids] for ids in batch]
-        except IndexError:
-            bad = next(i for ids in batch for i in ids if not 0 <= i < len(vocab))
-            raise ValueError(f"token id {bad} is outside the CTranslate2 vocabulary "
-                             f"({len(vocab)} tokens)") from None
+        prompts = _pieces(batch, self.vocab)
         options = self._options()
         options["min_length"] = min(options["min_length"], max_new_tokens)
         results = self.generator.generate_batch(
