@@ -175,7 +175,10 @@ def markdown(info: dict, settings: dict, rows: list[dict], smoke: bool) -> str:
         (f"Machine: {info.get('cpu')}, {info.get('physical_cores')} physical cores, "
         f"{info.get('memory_gb')} GB, CUDA devices: {info.get('cuda_devices')}; torch "
         f"{info.get('torch')}, transformers {info.get('transformers')}, ctranslate2 "
-        f"{info.get('ctranslate2')}."),
+        f"{info.get('ctranslate2')}. CPU flags: "
+        + ", ".join(f"{k} {'yes' if v else 'no'}"
+                    for k, v in info.get("cpu_flags_checked", {}).items())
+        + "."),
         "",
         f"Settings: {json.dumps(settings)}",
         "",
@@ -223,7 +226,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reps", type=int, default=None, help="timed repetitions, best kept (default 2; smoke 1)"
     )
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="rewrite the Markdown of an earlier run from its .json, and exit")
     args = parser.parse_args(argv)
+    if args.render:
+        raw = json.loads(args.render.read_text(encoding="utf-8"))
+        text = markdown(raw["machine"], raw["settings"], raw["rows"],
+                        raw["settings"]["mode"] == "smoke")
+        args.render.with_suffix(".md").write_text(text, encoding="utf-8")
+        return 0
 
     from summ.engines.base import DecodeConfig, load_engine
 

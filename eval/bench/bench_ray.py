@@ -152,8 +152,12 @@ def analyse(single: dict, rays: list[dict]) -> list[dict]:
 
 def markdown(rows: list[dict], meta: dict) -> str:
     smoke = " (SMOKE: figures not to be quoted)" if meta["smoke"] else ""
-    head = (f"# Ray executor vs one process{smoke}\n\n"
-            f"{meta['lines']} NTREX-128 lines, random-weight opus-mt-ar-en architecture, engine "
+    flags = meta.get("cpu_flags_checked", {})
+    machine = ("CPU flags: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in flags.items())
+               + (f" ({meta['cpu_flags_note']})" if meta.get("cpu_flags_note") else "")
+               + ".\n\n") if flags else ""
+    head = (f"# Ray executor vs one process{smoke}\n\n{machine}"
+            f"{meta['lines']} NTREX-128 segments, random-weight opus-mt-ar-en architecture, engine "
             f"{meta['engine']}, one thread per worker, shards of {meta['batch_size']} lines; "
             f"{meta['cpu']} ({meta['cores']} logical CPUs), load average at start "
             f"{meta['load_avg_start']}. Target: per-actor throughput >= {TARGET:.0%} of one "
@@ -187,8 +191,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--work", type=Path, default=Path("~/.cache/summ/bench").expanduser(),
                         help="where bench_translate.py keeps the random-weight models")
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="rewrite the Markdown of an earlier run from its .json, and exit")
     parser.add_argument("--worker", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.render:
+        raw = json.loads(args.render.read_text(encoding="utf-8"))
+        args.render.with_suffix(".md").write_text(markdown(raw["rows"], raw["meta"]),
+                                                  encoding="utf-8")
+        return 0
     if args.worker:
         job = json.loads(args.worker[0].read_text(encoding="utf-8"))
         result = single_worker(job) if job["kind"] == "single" else ray_worker(job)
@@ -219,11 +230,12 @@ def main(argv: list[str] | None = None) -> int:
         rate = rays[-1]["segments"] / rays[-1]["wall_s"]
         print(f"Ray, {actors} actor(s): {rate:.2f} segments/s (wall)", flush=True)
     rows = analyse(single, rays)
-    from summ.experiment import machine_info
+    from bench_translate import machine_info  # CPU model and flags, as the other benchmarks
 
-    cpu = machine_info()["cpu"]
+    info = machine_info()
     meta = {"smoke": args.smoke, "lines": single["segments"], "engine": args.engine,
-            "batch_size": batch, "cpu": cpu, "cores": os.cpu_count(), "load_avg_start": load_avg,
+            "batch_size": batch, "cpu": info["cpu"], "cpu_flags_checked": info["cpu_flags_checked"],
+            "cores": os.cpu_count(), "load_avg_start": load_avg,
             "load_avg_end": [round(x, 2) for x in os.getloadavg()],
             "python": platform.python_version()}
     text = markdown(rows, meta)
