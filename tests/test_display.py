@@ -215,3 +215,19 @@ def test_bar_chart_with_arabic_labels_renders_png() -> None:
     assert ticks[0].get_fontfamily()[0] == arabic_font()
     with pytest.raises(ValueError, match="2 labels but 1 values"):
         bar_chart(["a", "b"], [1.0])
+
+
+def test_an_arabic_font_is_found_whatever_the_font_cache_order(monkeypatch) -> None:
+    """matplotlib's font list comes in the order its cache was built; a family's first entry
+    can be a face without Arabic (DejaVu Sans Bold Oblique), which must not hide the family."""
+    from matplotlib import font_manager
+
+    entries = font_manager.fontManager.ttflist
+    faceless = sorted(entries, key=lambda e: (e.style == "normal", -abs(e.weight - 400)
+                                              if isinstance(e.weight, int) else 0))
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", faceless)
+    display.arabic_font.cache_clear()
+    try:
+        assert arabic_font() is not None
+    finally:
+        display.arabic_font.cache_clear()

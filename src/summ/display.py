@@ -468,6 +468,11 @@ def arabic_label(text: str) -> str:
     return text if matplotlib_shapes_text() else shape_arabic(text)
 
 
+def _weight_gap(weight: int | str) -> int:
+    """How far a font weight is from regular (400); named weights count as far."""
+    return abs(weight - 400) if isinstance(weight, int) else 1000
+
+
 @functools.lru_cache(maxsize=1)
 def arabic_font() -> str | None:
     """The first installed font of :data:`ARABIC_FONTS` that has the glyphs Arabic labels need.
@@ -484,8 +489,12 @@ def arabic_font() -> str | None:
     needed = [0x0628, 0x0644]  # beh, lam
     if not matplotlib_shapes_text():
         needed += [0xFE91, 0xFEDF, 0xFEFB]  # initial beh, initial lam, lam-alef ligature
+    # The upright regular file of each family: the list's order depends on how matplotlib's
+    # font cache was built, and a family's first entry may be a bold oblique face without
+    # Arabic (DejaVu Sans's is).
     files: dict[str, str] = {}
-    for entry in font_manager.fontManager.ttflist:
+    for entry in sorted(font_manager.fontManager.ttflist,
+                        key=lambda e: (e.style != "normal", _weight_gap(e.weight), e.fname)):
         files.setdefault(entry.name, entry.fname)
     if not any(name in files for name in ARABIC_FONTS[:-1]):
         # matplotlib's font list is a cache built once per matplotlib version, so a font
