@@ -274,6 +274,8 @@ def test_an_id_outside_the_converted_vocabulary_is_an_error(tiny, ct2_cache):
     # Marian's pad id is one past the converted vocabulary (see the test above).
     with pytest.raises(ValueError, match=f"token id {len(ct.source_vocab)} is outside"):
         ct.generate_ids([[5, 6], [5, len(ct.source_vocab)]], 4)
+    with pytest.raises(ValueError, match="token id -1 is outside"):
+        ct.generate_ids([[5, -1]], 4)
 
 
 def test_int8_loads_and_is_named(tiny, ct2_cache, arabic):

@@ -592,12 +592,12 @@ def _pieces(batch: list[list[int]], vocab: list[str]) -> list[list[str]]:
     Raises:
         ValueError: an id outside the converted vocabulary.
     """
-    try:
-        return [[vocab[i] for i in ids] for ids in batch]
-    except IndexError:
-        bad = next(i for ids in batch for i in ids if not 0 <= i < len(vocab))
+    # Checked first: a negative id would index from the end of the list without an error.
+    bad = next((i for ids in batch for i in ids if not 0 <= i < len(vocab)), None)
+    if bad is not None:
         raise ValueError(f"token id {bad} is outside the CTranslate2 vocabulary "
-                         f"({len(vocab)} tokens)") from None
+                         f"({len(vocab)} tokens)")
+    return [[vocab[i] for i in ids] for ids in batch]
 
 
 @dataclass
