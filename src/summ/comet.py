@@ -1,19 +1,14 @@
 """COMET scores from COMET's own code, run in an environment of its own.
 
 unbabel-comet 2.2.7 (the newest release) requires ``transformers<5``, ``huggingface-hub<1`` and
-``numpy<2``; summ requires ``transformers>=5``. The two cannot share one environment, so COMET
-gets its own: a virtual environment with torch and unbabel-comet (``summ comet install``, or
-any Python named by ``SUMM_COMET_PYTHON``), in which summ runs a small worker script
-(``resources/comet_worker.py``: standard library and COMET only). The worker repeats what
-``comet-score`` does step for step, so the numbers are COMET's own, and stays up for the life of
-this process, so each checkpoint is loaded once.
-
-What summ adds around COMET:
-
-* inputs that COMET would truncate (over 510 tokens of the checkpoint's own tokenizer, or a
-  COMETKiwi pair over 512) are refused with the file and line numbers, never cut;
-* the checkpoint is identified (hub commit, or the sha256 of a local file) for the signature;
-* the same segments are not scored twice in one process (``score()`` runs once per level).
+``numpy<2``; summ requires ``transformers>=5``. So COMET gets a virtual environment of its own
+(``summ comet install``, or any Python named by ``SUMM_COMET_PYTHON``), in which summ runs a
+small worker script (``resources/comet_worker.py``: standard library and COMET only) that
+repeats ``comet-score`` step for step and stays up for the life of this process, so each
+checkpoint is loaded once. Added around COMET: inputs it would truncate (over 510 tokens, or a
+COMETKiwi pair over 512) are refused with the file and line numbers; the checkpoint is
+identified (hub commit, or a local file's sha256) for the signature; the same segments are not
+scored twice in one process (``score()`` runs once per level).
 
 Example::
 
@@ -63,14 +58,13 @@ _PROTOCOL = 1
 _RESULT_CACHE_SIZE = 8
 # Offending lines named in a truncation error before "and N more".
 _MAX_LINES_SHOWN = 10
+# The worker's failure kinds that are summ errors of their own ("too_long" has its message).
+_ERRORS: dict[str, type[SummError]] = {"model": ModelNotFoundError, "input": ConfigError}
 
 
 def env_dir() -> Path:
-    """The COMET environment ``summ comet install`` creates: ``comet-env`` in summ's user cache.
-
-    Returns:
-        ``$XDG_CACHE_HOME/summ/comet-env`` (default ``~/.cache/summ/comet-env``); may not exist.
-    """
+    """The COMET environment ``summ comet install`` creates (it may not exist):
+    ``$XDG_CACHE_HOME/summ/comet-env``, default ``~/.cache/summ/comet-env``."""
     from summ.data import user_cache_dir
 
     return user_cache_dir("comet-env")
@@ -92,17 +86,11 @@ def torch_requirement() -> str:
 
 
 def install_steps(venv: str | os.PathLike, python: str = sys.executable) -> list[list[str]]:
-    """The commands that create a COMET environment in ``venv``, in order.
+    """The commands (argument lists, in order) that create a COMET environment in ``venv``
+    with ``python -m venv``.
 
     torch comes first, pinned to this environment's version (the resolver would otherwise pick
     the newest torch, a multi-GB download), then unbabel-comet and its extra requirements.
-
-    Args:
-        venv: folder of the new environment.
-        python: the interpreter that creates it (``python -m venv``).
-
-    Returns:
-        One argument list per command.
     """
     py = str(venv_python(venv))
     return [
@@ -118,11 +106,8 @@ def install_command(venv: str | os.PathLike, python: str = "python3") -> str:
 
 
 def find_python() -> Path | None:
-    """The COMET environment's Python: ``$SUMM_COMET_PYTHON`` if set, else :func:`env_dir`'s.
-
-    Returns:
-        The path, or ``None`` when neither exists.
-    """
+    """The COMET environment's Python: ``$SUMM_COMET_PYTHON`` if set, else :func:`env_dir`'s;
+    ``None`` when it does not exist."""
     value = os.environ.get(PYTHON_ENV)
     path = Path(value).expanduser() if value else venv_python(env_dir())
     return path if path.is_file() else None
@@ -132,17 +117,12 @@ def missing_message() -> str:
     """One line: why COMET has no environment here and the exact command that creates one."""
     value = os.environ.get(PYTHON_ENV)
     if value:
-        return (
-            f"{PYTHON_ENV}={value} is not a file: point it at the python of an environment with "
-            f"unbabel-comet=={COMET_VERSION}, or unset it and run `summ comet install`"
-        )
-    return (
-        f"COMET runs in an environment of its own (unbabel-comet {COMET_VERSION} needs "
-        f"transformers<5, summ needs 5), and there is none at {env_dir()}: create it with `summ "
-        f"comet install` "
-        f"(the same as: {install_command(env_dir())}), or set {PYTHON_ENV} to the python of an "
-        "environment that has unbabel-comet"
-    )
+        return (f"{PYTHON_ENV}={value} is not a file: point it at the python of an environment "
+                f"with unbabel-comet=={COMET_VERSION}, or unset it and run `summ comet install`")
+    return (f"COMET runs in an environment of its own (unbabel-comet {COMET_VERSION} needs "
+            f"transformers<5, summ needs 5), and there is none at {env_dir()}: create it with "
+            f"`summ comet install` (the same as: {install_command(env_dir())}), or set "
+            f"{PYTHON_ENV} to the python of an environment that has unbabel-comet")
 
 
 def comet_python() -> Path:
@@ -161,14 +141,9 @@ def install(venv: str | os.PathLike | None = None) -> Path:
     """Create (or complete) a COMET environment and check that COMET imports in it.
 
     Runs :func:`install_steps` with this interpreter; pip's output goes to the terminal. Safe to
-    rerun: an existing environment is kept and pip installs only what is missing.
-
-    Args:
-        venv: folder of the environment (default :func:`env_dir`; anywhere else, point
-            ``SUMM_COMET_PYTHON`` at its python afterwards).
-
-    Returns:
-        The environment's Python.
+    rerun: an existing environment is kept and pip installs only what is missing. ``venv``
+    defaults to :func:`env_dir` (anywhere else, point ``SUMM_COMET_PYTHON`` at its python
+    afterwards). Returns the environment's Python.
 
     Raises:
         SummError: a step failed (the message names it and its exit status).
@@ -179,16 +154,13 @@ def install(venv: str | os.PathLike | None = None) -> Path:
         logger.info("$ %s", shlex.join(step))
         code = subprocess.run(step).returncode
         if code != 0:
-            raise SummError(
-                f"`{shlex.join(step)}` failed (exit {code}); fix the cause above and rerun "
-                "`summ comet install`"
-            )
+            raise SummError(f"`{shlex.join(step)}` failed (exit {code}); fix the cause above and "
+                            "rerun `summ comet install`")
     python = venv_python(venv)
     with _LOCK:
         hello = _worker(python).hello
-    logger.info(
-        "COMET %s with torch %s in %s", hello["comet_version"], hello["torch_version"], python
-    )
+    logger.info("COMET %s with torch %s in %s", hello["comet_version"], hello["torch_version"],
+                python)
     return python
 
 
@@ -207,30 +179,19 @@ class _Worker:
         self.python = python
         self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         # The COMET environment resolves its own packages: nothing of summ's environment leaks in.
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
-        }
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
         try:
             self.proc = subprocess.Popen(
-                [str(python), "-u", str(worker_script())],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self.log,
-                text=True,
-                encoding="utf-8",
-                env=env,
-            )
+                [str(python), "-u", str(worker_script())], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=self.log, text=True, encoding="utf-8", env=env)
         except OSError as exc:
-            raise MissingDependencyError(
-                f"cannot start the COMET environment's python {python}: {exc}; {missing_message()}"
-            ) from exc
+            raise MissingDependencyError(f"cannot start the COMET environment's python {python}: "
+                                         f"{exc}; {missing_message()}") from exc
         self.hello = self.ask({"op": "hello"})
         if self.hello.get("protocol") != _PROTOCOL:
             raise SummError(
-                f"COMET worker speaks protocol {self.hello.get('protocol')}, summ {_PROTOCOL}"
-            )
+                f"COMET worker speaks protocol {self.hello.get('protocol')}, summ {_PROTOCOL}")
 
     def last_error_line(self) -> str:
         self.log.seek(0)
@@ -248,8 +209,7 @@ class _Worker:
         if not line:
             code = self.proc.wait()
             raise SummError(
-                f"COMET worker ({self.python}) stopped (exit {code}): {self.last_error_line()}"
-            )
+                f"COMET worker ({self.python}) stopped (exit {code}): {self.last_error_line()}")
         answer = json.loads(line)
         if not answer["ok"] and answer["kind"] == "missing":
             raise MissingDependencyError(f"{answer['error']}; {missing_message()}")
@@ -314,7 +274,6 @@ class CometOutput:
         revision: the hub commit scored (``None`` for a local file).
         sha256: the local checkpoint file's sha256 (``None`` for a hub model).
         comet_version: unbabel-comet's version in the COMET environment.
-        batch_size: segments per forward pass.
         precision: the weights' dtype during prediction (``float16``: comet-score halves them).
     """
 
@@ -344,9 +303,8 @@ _RESULTS: OrderedDict[tuple, CometOutput] = OrderedDict()
 def _too_long_message(answer: dict, names: dict[str, str], model: str) -> str:
     groups: dict[tuple[str, int], list[str]] = {}
     for p in answer["problems"]:
-        groups.setdefault((p["field"], p["limit"]), []).append(
-            f"{p['line']} ({p['tokens']} tokens)"
-        )
+        line = f"{p['line']} ({p['tokens']} tokens)"
+        groups.setdefault((p["field"], p["limit"]), []).append(line)
     parts = []
     for (field, limit), lines in groups.items():
         shown = ", ".join(lines[:_MAX_LINES_SHOWN])
@@ -354,14 +312,11 @@ def _too_long_message(answer: dict, names: dict[str, str], model: str) -> str:
             shown += f" and {len(lines) - _MAX_LINES_SHOWN} more"
         what = " + ".join(names.get(f, f) for f in field.split("+"))
         kind = "joined into one input" if "+" in field else "per text"
-        parts.append(
-            f"{what} line{'s' if len(lines) > 1 else ''} {shown} over {limit} tokens ({kind})"
-        )
-    return (
-        f"COMET ({model}) would silently truncate {len(answer['problems'])} input(s): "
-        f"{'; '.join(parts)}; split long segments into sentences and score those "
-        "(level='document' averages segment scores per document)"
-    )
+        plural = "s" if len(lines) > 1 else ""
+        parts.append(f"{what} line{plural} {shown} over {limit} tokens ({kind})")
+    return (f"COMET ({model}) would silently truncate {len(answer['problems'])} input(s): "
+            f"{'; '.join(parts)}; split long segments into sentences and score those "
+            "(level='document' averages segment scores per document)")
 
 
 def predict(
@@ -380,17 +335,12 @@ def predict(
     strips lines.
 
     Args:
-        srcs: source segments.
         hyps: translations, line-aligned with ``srcs``.
         refs: references, line-aligned; ``None`` for reference-free (quality estimation)
             checkpoints such as COMETKiwi.
         model: hub id (e.g. ``Unbabel/wmt22-comet-da``), legacy COMET name, a ``.ckpt`` file,
             or a folder with ``checkpoints/model.ckpt``.
-        batch_size: segments per forward pass.
         names: what to call ``src``/``mt``/``ref`` in error messages (e.g. file names).
-
-    Returns:
-        The segment and system scores with the checkpoint's identity.
 
     Raises:
         InputError: unequal lengths, or inputs COMET would truncate (names file and lines).
@@ -401,8 +351,7 @@ def predict(
     """
     if len(srcs) != len(hyps) or (refs is not None and len(refs) != len(hyps)):
         counts = f"{len(srcs)} sources, {len(hyps)} translations" + (
-            "" if refs is None else f", {len(refs)} references"
-        )
+            "" if refs is None else f", {len(refs)} references")
         raise InputError(f"COMET needs line-aligned inputs, got {counts}")
     fields = ("src", "mt", "ref") if refs is not None else ("src", "mt")
     columns = (srcs, hyps, refs) if refs is not None else (srcs, hyps)
@@ -414,50 +363,26 @@ def predict(
             return _RESULTS[key]
         samples = [dict(zip(fields, texts)) for texts in zip(*columns)]
         logger.info("COMET: scoring %d segments with %s (%s)", len(samples), model, python)
-        answer = _worker(python).ask(
-            {
-                "op": "score",
-                "model": model,
-                "samples": samples,
-                "references": refs is not None,
-                "batch_size": batch_size,
-            }
-        )
+        answer = _worker(python).ask({"op": "score", "model": model, "samples": samples,
+                                      "references": refs is not None, "batch_size": batch_size})
         if not answer["ok"]:
             kind, error = answer["kind"], answer["error"]
             if kind == "too_long":
-                raise InputError(
-                    _too_long_message(
-                        answer,
-                        {
-                            "src": "sources",
-                            "mt": "translations",
-                            "ref": "references",
-                            **(names or {}),
-                        },
-                        model,
-                    )
-                )
-            if kind == "model":
-                raise ModelNotFoundError(error)
-            if kind == "input":
-                raise ConfigError(error)
+                shown = {"src": "sources", "mt": "translations", "ref": "references",
+                         **(names or {})}
+                raise InputError(_too_long_message(answer, shown, model))
+            if kind in _ERRORS:
+                raise _ERRORS[kind](error)
             raise SummError(f"COMET worker failed: {error}")
         if len(answer["scores"]) != len(samples):  # never let a short answer shift lines
             raise SummError(
-                f"COMET returned {len(answer['scores'])} scores for {len(samples)} segments"
-            )
+                f"COMET returned {len(answer['scores'])} scores for {len(samples)} segments")
         info = answer["checkpoint"]
         out = CometOutput(
-            scores=tuple(answer["scores"]),
-            system_score=answer["system_score"],
-            model=model,
-            revision=info["revision"],
-            sha256=info["sha256"],
-            comet_version=answer["comet_version"],
-            batch_size=answer["batch_size"],
-            precision=answer["precision"],
-        )
+            scores=tuple(answer["scores"]), system_score=answer["system_score"], model=model,
+            revision=info["revision"], sha256=info["sha256"],
+            comet_version=answer["comet_version"], batch_size=answer["batch_size"],
+            precision=answer["precision"])
         _RESULTS[key] = out
         while len(_RESULTS) > _RESULT_CACHE_SIZE:
             _RESULTS.popitem(last=False)

@@ -730,8 +730,7 @@ def compare(
     Args:
         systems: system name -> hypotheses (one per line); must include ``baseline``.
         refs: one reference stream or several, as in :func:`score`.
-        metrics: any of ``"bleu"``, ``"chrf"``, ``"chrf++"``, ``"ter"``, ``"spbleu-flores200"``,
-            ``"spbleu-flores101"``.
+        metrics: any of :data:`ALL_METRICS` but the COMET ones.
         n_samples: resamples (bs) or trials (ar); ``None`` takes sacrebleu's defaults, 1000 for
             bs and 10000 for ar.
         seed: RNG seed, a positive integer; ``None`` draws entropy from the OS (not
@@ -752,10 +751,8 @@ def compare(
         MissingDependencyError: spBLEU model file missing.
     """
     if method not in ("bs", "ar"):
-        raise ConfigError(
-            f"unknown significance method {method!r}: "
-            "choose 'bs' (paired bootstrap) or 'ar' (approximate randomisation)"
-        )
+        raise ConfigError(f"unknown significance method {method!r}: choose 'bs' (paired "
+                          "bootstrap) or 'ar' (approximate randomisation)")
     if not isinstance(systems, dict) or len(systems) < 2:
         raise ConfigError("compare needs a dict of at least two systems (the baseline and one "
                           "more)")
@@ -813,14 +810,12 @@ def _char_class(ranges: Sequence[tuple[int, int]], extra: str = "") -> str:
     return "[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in ranges) + re.escape(extra) + "]"
 
 
-# Arabic tokenisation rules (ARABIC_TOKENIZER_VERSION names this exact set), from the one
-# Arabic character table in summ.segment: every Arabic mark (diacritics, Quranic signs, the
-# combining hamza and madda, which NFKC has composed into their letters where it can) and
-# tatweel are removed, and so are invisible format characters (category Cf: ZWNJ, ZWJ, bidi
-# marks), which would otherwise cut a word in two. Tokens are maximal runs of letters of any
-# script (lowercased) or of digits (ASCII, Arabic-Indic, Extended Arabic-Indic, ...); a run of
-# digits and a run of letters are separate tokens ("و34" -> "و", "34"); everything else
-# (whitespace, punctuation ، ؛ ؟ « », symbols) separates tokens.
+# Arabic tokenisation rules (ARABIC_TOKENIZER_VERSION names this exact set), from summ.segment's
+# Arabic character table: every Arabic mark (diacritics, Quranic signs, combining hamza and
+# madda, which NFKC has composed into their letters where it can), tatweel and invisible format
+# characters (Cf: ZWNJ, ZWJ, bidi marks, which would cut a word in two) are removed. Tokens are
+# maximal runs of letters of any script or of digits of any script ("و34" -> "و", "34");
+# everything else (whitespace, punctuation ، ؛ ؟ « », symbols) separates tokens.
 _AR_STRIP = re.compile(_char_class(ARABIC_MARKS, TATWEEL))
 _AR_TOKEN = re.compile(r"[^\W\d_]+|\d+")
 
@@ -828,20 +823,14 @@ _AR_TOKEN = re.compile(r"[^\W\d_]+|\d+")
 class ArabicRougeTokenizer:
     """Script-aware tokenizer for rouge-score's ``RougeScorer(tokenizer=...)``.
 
-    Stock rouge-score lowercases and keeps only ``[a-z0-9]``, so Arabic text has no tokens
-    and every score is 0 (huggingface/evaluate#256). This one:
-
-    * applies NFKC (folds presentation forms such as ``ﻻ`` to base letters);
-    * removes diacritics and tatweel (``مُحَمَّد`` and ``مـحـمد`` both become ``محمد``) and
-      invisible format characters (a ZWNJ inside a word joins it);
-    * splits on whitespace and punctuation and between digits and letters, keeping letters of
-      every script (lowercased: ``Müller`` is ``müller``) and digits (``0-9``, ``٠-٩``, ``۰-۹``).
-
-    No stemming and no letter normalisation (alef forms, ta marbuta and alef maqsura stay
-    distinct; ``٣`` and ``3`` are different tokens): light, predictable rules that a reader can
-    check by hand. The rules are versioned as :data:`ARABIC_TOKENIZER_VERSION`. For scores
-    comparable with XL-Sum and CrossSum papers use :class:`XLSumArabicTokenizer`
-    (``rouge(..., lang="ar", stem=True)``).
+    Stock rouge-score keeps only ``[a-z0-9]``, so Arabic scores 0 (huggingface/evaluate#256).
+    This one applies NFKC (``ﻻ`` to base letters), removes diacritics, tatweel and invisible
+    format characters (``مُحَمَّد`` and ``مـحـمد`` become ``محمد``), and splits on whitespace,
+    punctuation and between digits and letters, keeping lowercased letters of every script and
+    digits (``0-9``, ``٠-٩``, ``۰-۹``). No stemming and no letter normalisation (alef forms, ta
+    marbuta, alef maqsura stay distinct; ``٣`` is not ``3``): light rules a reader can check by
+    hand, versioned as :data:`ARABIC_TOKENIZER_VERSION`. For scores comparable with XL-Sum and
+    CrossSum papers use :class:`XLSumArabicTokenizer` (``rouge(..., lang="ar", stem=True)``).
     """
 
     def tokenize(self, text: str) -> list[str]:
@@ -852,15 +841,13 @@ class ArabicRougeTokenizer:
 
 
 # --- XL-Sum / CrossSum compatibility ------------------------------------------------------
-# csebuetnlp's multilingual_rouge_scoring (the scorer behind the XL-Sum and CrossSum papers)
-# with lang="arabic", use_stemmer=True does, per text: lowercase; BERT-style cleaning (drop
-# NUL, U+FFFD and every control/format character except \t \n \r, which become spaces, as do
-# Zs spaces); split on whitespace and on punctuation (ASCII non-alphanumerics and Unicode P*),
-# dropping the punctuation; OpenNMT's "aggressive" tokenizer (letters and digits apart, symbols
-# alone); spaces around CJK ideographs; then NLTK's Snowball Arabic stemmer on tokens longer
-# than 3 characters, NLTK's Arabic stopwords left unstemmed. rougeLsum is tokenised without
-# the OpenNMT step (that scorer passes no tokenizer there). This reproduces those steps with the
-# same libraries; tests/test_rouge_xlsum.py checks it against the scorer's own numbers.
+# csebuetnlp's multilingual_rouge_scoring (behind the XL-Sum and CrossSum papers) with
+# lang="arabic", use_stemmer=True does, per text: lowercase; BERT-style cleaning (drop NUL,
+# U+FFFD and control/format characters except \t \n \r, which become spaces, as do Zs spaces);
+# split on whitespace and punctuation (ASCII non-alphanumerics and Unicode P*), dropping it;
+# OpenNMT's "aggressive" tokenizer; spaces around CJK ideographs; NLTK's Snowball Arabic stemmer
+# on tokens longer than 3 characters, NLTK's Arabic stopwords unstemmed. rougeLsum skips the
+# OpenNMT step. tests/test_rouge_xlsum.py checks this against the scorer's own numbers.
 
 
 def _xlsum_is_control(ch: str) -> bool:
@@ -1051,10 +1038,8 @@ def rouge(
     """
     streams = _ref_streams(hyps, refs, hyp_name, ref_names)
     if lang not in ("en", "ar"):
-        raise ConfigError(
-            f"unknown ROUGE language {lang!r}: choose 'en' (Porter stemming) or 'ar' "
-            f"(script-aware tokenizer)"
-        )
+        raise ConfigError(f"unknown ROUGE language {lang!r}: choose 'en' (Porter stemming) or "
+                          f"'ar' (script-aware tokenizer)")
     if stem is not None and not isinstance(stem, bool):
         raise ConfigError(
             f"stem must be true, false or None (the language's default), not {stem!r}")
@@ -1062,8 +1047,7 @@ def rouge(
     _check_level(level, None, allowed=("corpus", "sentence"))
     from rouge_score import rouge_scorer  # imports nltk: kept out of `import summ.metrics`
 
-    rs_version = _version_of("rouge-score")
-    version_tag = f"rouge-score-{rs_version}"
+    version_tag = f"rouge-score-{_version_of('rouge-score')}"
     order = None
     if lang == "ar" and stem:
         upfront = 0 if type_names == ["rougeLsum"] else 2
@@ -1096,13 +1080,9 @@ def rouge(
 
     per_pair = []
     for i, hyp in enumerate(hyps):
-        targets = [s[i] for s in streams]
-        if len(targets) == 1:
-            per_pair.append(score_one(targets[0], hyp))
-        else:
-            # rouge-score's score_multi: the reference with the best F-measure, per type.
-            scored = [score_one(t, hyp) for t in targets]
-            per_pair.append({k: max(scored, key=lambda r: r[k].fmeasure)[k] for k in type_names})
+        # rouge-score's score_multi: the reference with the best F-measure, per type.
+        scored = [score_one(s[i], hyp) for s in streams]
+        per_pair.append({k: max(scored, key=lambda r: r[k].fmeasure)[k] for k in type_names})
 
     if level == "sentence":
         return [MetricScore(t, level, str(i), 100 * r[t].fmeasure, sig, 1,
@@ -1115,9 +1095,7 @@ def rouge(
             for t in type_names]
 
 
-# --------------------------------------------------------------------------------------------
-# Summary scores: against reference summaries, and error propagation
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------- summary scores
 
 #: Scores reported for summaries: ROUGE as in the summarisation literature, plus chrF, which
 #: is robust on short texts and morphologically rich languages.
@@ -1259,10 +1237,8 @@ def propagation(
     if isinstance(mt_documents, str) or isinstance(ref_documents, str):
         raise TypeError("propagation takes lists of documents, not strings")
     if len(mt_documents) != len(ref_documents):
-        raise InputError(
-            f"{len(mt_documents)} MT documents but {len(ref_documents)} reference documents; they "
-            f"must be aligned"
-        )
+        raise InputError(f"{len(mt_documents)} MT documents but {len(ref_documents)} reference "
+                         f"documents; they must be aligned")
     ids = [str(i + 1) for i in range(len(mt_documents))] if ids is None else list(ids)
     if len(ids) != len(mt_documents):
         raise InputError(f"{len(ids)} ids for {len(mt_documents)} documents")
@@ -1284,10 +1260,8 @@ def propagation(
                           metrics, "sentence"):
         scores[int(ms.item)][ms.metric] = ms.score
         signatures[ms.metric] = ms.signature
-    return [
-        PropagationRow(doc_id, s, m.text, r.text, dict(signatures))
-        for doc_id, s, m, r in zip(ids, scores, mt, ref)
-    ]
+    return [PropagationRow(doc_id, s, m.text, r.text, dict(signatures))
+            for doc_id, s, m, r in zip(ids, scores, mt, ref)]
 
 
 def propagation_table(rows: Sequence[PropagationRow]) -> list[dict[str, Any]]:
@@ -1296,9 +1270,7 @@ def propagation_table(rows: Sequence[PropagationRow]) -> list[dict[str, Any]]:
             for row in rows]
 
 
-# --------------------------------------------------------------------------------------
-# summ evaluate: score existing files.
-# --------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------- summ evaluate
 
 
 @dataclass(frozen=True)
@@ -1306,11 +1278,8 @@ class Evaluation:
     """Scores of hypothesis files against references (what ``summ evaluate`` renders).
 
     Attributes:
-        systems: system names, in the order given.
         scores: every score, as ``(system, MetricScore)`` in system, then metric order.
         comparisons: paired tests against ``baseline`` (empty without one).
-        baseline: the baseline system, or ``None``.
-        level: the scoring level.
     """
 
     systems: tuple[str, ...]
