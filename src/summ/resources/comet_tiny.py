@@ -25,32 +25,17 @@ import sys
 from pathlib import Path
 
 # Shared by both checkpoints, as in the real wmt22 hparams.yaml files but for the estimator's size.
-COMMON = dict(
-    nr_frozen_epochs=0.3,
-    keep_embeddings_frozen=True,
-    optimizer="AdamW",
-    encoder_learning_rate=1.0e-06,
-    learning_rate=1.5e-05,
-    layerwise_decay=0.95,
-    encoder_model="XLM-RoBERTa",
-    layer_transformation="sparsemax",
-    layer_norm=False,
-    loss="mse",
-    dropout=0.1,
-    batch_size=16,
-    hidden_sizes=[64, 32],
-    activations="Tanh",
-    final_activation=None,
-)
+COMMON = {
+    "nr_frozen_epochs": 0.3, "keep_embeddings_frozen": True, "optimizer": "AdamW",
+    "encoder_learning_rate": 1.0e-06, "learning_rate": 1.5e-05, "layerwise_decay": 0.95,
+    "encoder_model": "XLM-RoBERTa", "layer_transformation": "sparsemax", "layer_norm": False,
+    "loss": "mse", "dropout": 0.1, "batch_size": 16, "hidden_sizes": [64, 32],
+    "activations": "Tanh", "final_activation": None,
+}
 KINDS = {
-    "regression": dict(pool="avg", layer="mix"),
-    "unified": dict(
-        sent_layer="mix",
-        word_layer=2,
-        input_segments=["mt", "src"],
-        word_level_training=False,
-        loss_lambda=0.65,
-    ),
+    "regression": {"pool": "avg", "layer": "mix"},
+    "unified": {"sent_layer": "mix", "word_layer": 2, "input_segments": ["mt", "src"],
+                "word_level_training": False, "loss_lambda": 0.65},
 }
 # Ordinary Arabic and English: the tiny tokenizer must give them back without <unk>.
 ROUND_TRIP = ("ذهب الرئيس إلى دمشق يوم الأربعاء.", "The minister said the talks were useful.")
@@ -75,11 +60,10 @@ def build(out: Path, kind: str, encoder: Path, seed: int = 0) -> Path:
     """Write a tiny COMET checkpoint of ``kind`` around ``encoder``; returns the ``.ckpt`` path.
 
     Raises:
-        RuntimeError: the tokenizer fails its round trip, the encoder's saved weights are not
-            the ones COMET's encoder holds, or the checkpoint does not load back through
-            ``comet.load_from_checkpoint`` with every weight (COMET loads with
-            ``strict=False``, so a key mismatch would otherwise leave random weights in place
-            without a word).
+        RuntimeError: the tokenizer fails its round trip, COMET's encoder does not hold the
+            encoder's saved weights, or the checkpoint does not load back through
+            ``comet.load_from_checkpoint`` with every weight (COMET loads with ``strict=False``,
+            so a key mismatch would silently leave random weights in place).
     """
     import pytorch_lightning as ptl
     import torch
@@ -98,29 +82,17 @@ def build(out: Path, kind: str, encoder: Path, seed: int = 0) -> Path:
     held = model.encoder.model.state_dict()
     if any(k not in held or not torch.equal(held[k], v) for k, v in saved_encoder.items()):
         raise RuntimeError(f"COMET did not load the weights saved in {encoder}")
-    saved = {
-        k: v
-        for k, v in dict(model.hparams).items()
-        if k not in ("load_pretrained_weights", "local_files_only")
-    }
+    saved = {k: v for k, v in dict(model.hparams).items()
+             if k not in ("load_pretrained_weights", "local_files_only")}
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     (out / "hparams.yaml").write_text(yaml.safe_dump(saved), encoding="utf-8")
     ckpt = out / "checkpoints" / "model.ckpt"
-    torch.save(
-        {
-            "state_dict": model.state_dict(),
-            "hyper_parameters": saved,
-            "pytorch-lightning_version": ptl.__version__,
-            "epoch": 0,
-            "global_step": 0,
-        },
-        ckpt,
-    )
+    torch.save({"state_dict": model.state_dict(), "hyper_parameters": saved,
+                "pytorch-lightning_version": ptl.__version__, "epoch": 0, "global_step": 0}, ckpt)
     loaded = load_from_checkpoint(str(ckpt)).state_dict()
     expected = model.state_dict()
-    if loaded.keys() != expected.keys() or any(
-        not torch.equal(loaded[k], expected[k]) for k in expected
-    ):
+    if loaded.keys() != expected.keys() or any(not torch.equal(loaded[k], expected[k])
+                                               for k in expected):
         raise RuntimeError(f"{ckpt} does not load back with the weights it was saved with")
     return ckpt
 
@@ -129,9 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--kind", choices=sorted(KINDS), required=True)
-    parser.add_argument(
-        "--encoder", type=Path, required=True, help="a tiny XLM-R folder (save_pretrained)"
-    )
+    parser.add_argument("--encoder", type=Path, required=True,
+                        help="a tiny XLM-R folder (save_pretrained)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     print(build(args.out, args.kind, args.encoder, args.seed))

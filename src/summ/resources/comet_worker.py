@@ -1,19 +1,15 @@
 """COMET worker: scores with unbabel-comet inside COMET's own Python environment.
 
-unbabel-comet 2.2.x needs transformers<5, huggingface-hub<1 and numpy<2, and summ needs
-transformers>=5, so COMET cannot live in summ's environment. summ (``summ.comet``) starts this
+unbabel-comet 2.2.x needs transformers<5 and summ transformers>=5, so ``summ.comet`` starts this
 file under the COMET environment's Python and talks to it in JSON lines: one request per line on
-stdin, one answer per line on the protocol channel (the original stdout; everything the libraries
-print goes to stderr instead, so no log line can corrupt an answer). The worker stays up for the
-life of the summ process and keeps the loaded checkpoints, so a checkpoint is loaded once.
-
-It imports only the standard library and what unbabel-comet brings (torch, pytorch_lightning,
-huggingface_hub, transformers), never summ. Scoring repeats ``comet-score`` step for step
-(unbabel-comet 2.2.7, ``comet/cli/score.py``): ``seed_everything(1)``, float32 matmul precision
-"high", the checkpoint from ``download_model`` (or a local ``.ckpt``), ``load_from_checkpoint``,
-``eval()``, ``half()``, the embedding cache, texts stripped as it strips lines, and
-``predict(batch_size, gpus, accelerator, length_batching=True)`` with its defaults. What it adds:
-it refuses inputs that COMET would truncate (naming the lines), and names the checkpoint.
+stdin, one answer per line on the protocol channel (the original stdout; whatever the libraries
+print goes to stderr, so no log line can corrupt an answer). It stays up for the life of the
+summ process and keeps the loaded checkpoints, and imports only the standard library and what
+unbabel-comet brings, never summ. Scoring repeats ``comet-score`` (unbabel-comet 2.2.7,
+``comet/cli/score.py``) step for step: ``seed_everything(1)``, float32 matmul precision "high",
+``download_model`` (or a local ``.ckpt``), ``load_from_checkpoint``, ``eval()``, ``half()``, the
+embedding cache, texts stripped as it strips lines, ``predict(..., length_batching=True)``. It
+adds a refusal of inputs COMET would truncate (naming the lines) and the checkpoint's identity.
 
 Requests and answers (``"op"`` selects)::
 
@@ -52,14 +48,8 @@ class Refusal(Exception):
 def _versions() -> dict:
     from importlib.metadata import version
 
-    return {
-        name: version(dist)
-        for name, dist in (
-            ("comet_version", "unbabel-comet"),
-            ("torch_version", "torch"),
-            ("transformers_version", "transformers"),
-        )
-    }
+    return {"comet_version": version("unbabel-comet"), "torch_version": version("torch"),
+            "transformers_version": version("transformers")}
 
 
 def _sha256(path: Path) -> str:
@@ -73,11 +63,10 @@ def _sha256(path: Path) -> str:
 def resolve_checkpoint(model: str) -> dict:
     """Where ``model`` (hub id, legacy COMET name or local checkpoint) lives, and its identity.
 
-    Local files are what ``comet-score --model PATH`` accepts (an existing file), plus a folder
-    laid out like a hub snapshot (``checkpoints/model.ckpt`` inside). Hub ids go through
-    ``huggingface_hub.snapshot_download`` exactly as ``comet.download_model`` does, called here
-    so that a gated model's real error reaches the user (COMET turns every failure into
-    "not supported by COMET").
+    Local: an existing file (as ``comet-score --model PATH``) or a folder laid out like a hub
+    snapshot (``checkpoints/model.ckpt``). Hub ids go through ``snapshot_download`` as
+    ``comet.download_model`` does, called here so that a gated model's real error reaches the
+    user (COMET turns every failure into "not supported by COMET").
 
     Returns:
         ``{"path", "name", "revision" (hub commit) or None, "sha256" (local file) or None}``.
@@ -89,10 +78,8 @@ def resolve_checkpoint(model: str) -> dict:
     if local.is_dir():
         local = local / "checkpoints" / "model.ckpt"
         if not local.is_file():
-            raise Refusal(
-                "model",
-                f"{model} is a folder without checkpoints/model.ckpt (a COMET model's layout)",
-            )
+            raise Refusal("model", f"{model} is a folder without checkpoints/model.ckpt (a COMET "
+                          "model's layout)")
     if local.is_file():
         # A file has no revision: its hash is what identifies it in a signature.
         return {"path": str(local), "name": model, "revision": None, "sha256": _sha256(local)}
@@ -102,13 +89,10 @@ def resolve_checkpoint(model: str) -> dict:
     try:
         snapshot = snapshot_download(repo_id=model)
     except GatedRepoError:
-        raise Refusal(
-            "model",
-            f"{model} is gated on the Hugging Face hub: accept its licence on "
-            f"https://huggingface.co/{model} while logged in, then log in with "
-            f"`{Path(sys.executable).parent / 'huggingface-cli'} login` "
-            "(or set HF_TOKEN), and rerun",
-        ) from None
+        cli = Path(sys.executable).parent / "huggingface-cli"
+        raise Refusal("model", f"{model} is gated on the Hugging Face hub: accept its licence on "
+                      f"https://huggingface.co/{model} while logged in, then log in with "
+                      f"`{cli} login` (or set HF_TOKEN), and rerun") from None
     except Exception as hub_error:  # noqa: BLE001 - not a hub id: maybe a legacy COMET name
         from comet import download_model
 
@@ -116,11 +100,8 @@ def resolve_checkpoint(model: str) -> dict:
             path = download_model(model)
         except Exception:  # noqa: BLE001 - the hub's error says more than COMET's KeyError
             reason = " ".join(str(hub_error).split()) or type(hub_error).__name__
-            raise Refusal(
-                "model",
-                f"COMET model {model!r} not found (not a local file, not on the hub or in its "
-                f"cache, not a legacy COMET name): {reason}",
-            ) from None
+            raise Refusal("model", f"COMET model {model!r} not found (not a local file, not on "
+                          f"the hub or in its cache, not a legacy COMET name): {reason}") from None
         return {"path": path, "name": model, "revision": None, "sha256": _sha256(Path(path))}
     path = Path(snapshot) / "checkpoints" / "model.ckpt"
     if not path.is_file():
@@ -139,11 +120,8 @@ def load(model: str):
     try:
         comet_model = load_from_checkpoint(info["path"])
     except Exception as exc:  # noqa: BLE001 - reported as one line with the checkpoint named
-        raise Refusal(
-            "model",
-            f"{info['path']} does not load as a COMET checkpoint: "
-            f"{type(exc).__name__}: {' '.join(str(exc).split())}",
-        ) from None
+        raise Refusal("model", f"{info['path']} does not load as a COMET checkpoint: "
+                      f"{type(exc).__name__}: {' '.join(str(exc).split())}") from None
     comet_model.eval()
     comet_model.half()  # comet-score scores in half precision, on CPU too
     comet_model.set_embedding_cache()
@@ -166,17 +144,10 @@ def too_long(comet_model, samples: list[dict]) -> tuple[int, list[dict]]:
     encoder = comet_model.encoder
     limit = encoder.max_positions - 2
     fields = [f for f in ("mt", "src", "ref") if f in samples[0]]
-    lengths = {
-        f: [len(ids) for ids in encoder.tokenizer([s[f] for s in samples])["input_ids"]]
-        for f in fields
-    }
-    problems = []
-    for i in range(len(samples)):
-        for f in fields:
-            if lengths[f][i] > limit:
-                problems.append(
-                    {"line": i + 1, "field": f, "tokens": lengths[f][i], "limit": limit}
-                )
+    lengths = {f: [len(ids) for ids in encoder.tokenizer([s[f] for s in samples])["input_ids"]]
+               for f in fields}
+    problems = [{"line": i + 1, "field": f, "tokens": lengths[f][i], "limit": limit}
+                for i in range(len(samples)) for f in fields if lengths[f][i] > limit]
     from comet.models.multitask.unified_metric import UnifiedMetric
 
     if isinstance(comet_model, UnifiedMetric):
@@ -186,14 +157,8 @@ def too_long(comet_model, samples: list[dict]) -> tuple[int, list[dict]]:
             # minus one: <s> a </s></s> b </s> for two texts.
             total = sum(min(lengths[f][i], limit) - 2 for f in used) + 2 * len(used)
             if total > encoder.max_positions:
-                problems.append(
-                    {
-                        "line": i + 1,
-                        "field": "+".join(used),
-                        "tokens": total,
-                        "limit": encoder.max_positions,
-                    }
-                )
+                problems.append({"line": i + 1, "field": "+".join(used), "tokens": total,
+                                 "limit": encoder.max_positions})
     problems.sort(key=lambda p: p["line"])
     return limit, problems
 
@@ -209,48 +174,27 @@ def score(request: dict, models: dict) -> dict:
     comet_model, info = models[name]
     wants_refs = bool(request["references"])
     if info["requires_references"] and not wants_refs:
-        raise Refusal(
-            "input",
-            f"{name} needs references ({info['class']}): score it as metric 'comet', "
-            "or use a reference-free checkpoint for 'cometkiwi'",
-        )
+        raise Refusal("input", f"{name} needs references ({info['class']}): score it as metric "
+                      "'comet', or use a reference-free checkpoint for 'cometkiwi'")
     keys = ("src", "mt", "ref") if wants_refs else ("src", "mt")
     # comet-score reads files with line.strip(): the same texts reach the model here.
     samples = [{k: str(s[k]).strip() for k in keys} for s in request["samples"]]
     limit, problems = too_long(comet_model, samples)
     if problems:
-        raise Refusal(
-            "too_long",
-            f"{len(problems)} input(s) longer than COMET's limit",
-            problems=problems,
-            limit=limit,
-        )
+        raise Refusal("too_long", f"{len(problems)} input(s) longer than COMET's limit",
+                      problems=problems, limit=limit)
     import torch
 
-    gpus = (
-        1 if torch.cuda.is_available() else 0
-    )  # comet-score: --gpus 1 by default, --gpus 0 on CPU
+    gpus = 1 if torch.cuda.is_available() else 0  # comet-score: --gpus 1 by default, 0 on CPU
     batch_size = int(request.get("batch_size", 16))
-    out = comet_model.predict(
-        samples=samples,
-        batch_size=batch_size,
-        gpus=gpus,
-        progress_bar=False,
-        accelerator="cpu" if gpus == 0 else "auto",
-        num_workers=None,
-        length_batching=True,
-    )
+    out = comet_model.predict(samples=samples, batch_size=batch_size, gpus=gpus,
+                              progress_bar=False, accelerator="cpu" if gpus == 0 else "auto",
+                              num_workers=None, length_batching=True)
     STATS["scored"] += len(samples)
-    return {
-        "ok": True,
-        "scores": [float(x) for x in out.scores],
-        "system_score": float(out.system_score),
-        "checkpoint": info,
-        "batch_size": batch_size,
-        "gpus": gpus,
-        "precision": str(next(comet_model.parameters()).dtype).removeprefix("torch."),
-        **_versions(),
-    }
+    precision = str(next(comet_model.parameters()).dtype).removeprefix("torch.")
+    return {"ok": True, "scores": [float(x) for x in out.scores],
+            "system_score": float(out.system_score), "checkpoint": info,
+            "batch_size": batch_size, "gpus": gpus, "precision": precision, **_versions()}
 
 
 def handle(request: dict, models: dict) -> dict:
@@ -261,13 +205,8 @@ def handle(request: dict, models: dict) -> dict:
                 import comet  # noqa: F401 - fails here, not in the middle of a run
             except ImportError as exc:
                 raise Refusal("missing", f"{sys.executable} cannot import comet ({exc})") from None
-            return {
-                "ok": True,
-                "protocol": PROTOCOL,
-                "python": sys.executable,
-                **_versions(),
-                **STATS,
-            }
+            return {"ok": True, "protocol": PROTOCOL, "python": sys.executable, **_versions(),
+                    **STATS}
         if request.get("op") == "score":
             return score(request, models)
         raise Refusal("error", f"unknown request {request.get('op')!r}")
@@ -275,11 +214,8 @@ def handle(request: dict, models: dict) -> dict:
         return {"ok": False, "kind": exc.kind, "error": " ".join(str(exc).split()), **exc.extra}
     except Exception as exc:  # noqa: BLE001 - sent back as one line; the traceback goes to stderr
         traceback.print_exc()
-        return {
-            "ok": False,
-            "kind": "error",
-            "error": f"{type(exc).__name__}: {' '.join(str(exc).split())}",
-        }
+        return {"ok": False, "kind": "error",
+                "error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"}
 
 
 def main() -> int:
