@@ -138,14 +138,12 @@ class Comparison:
 
     Attributes:
         score: the system's actual corpus score; ``delta`` is it minus the baseline's.
-        mean: bootstrap estimate of the true mean (``bs`` only; ``None`` for ``ar``).
-        ci: half-width of the 95% confidence interval around ``mean`` (``bs`` only), i.e. the
-            CLI's ``μ = mean ± ci``.
-        p_value: of the paired test against the baseline; ``None`` for the baseline.
-        significant: ``p_value < 0.05``.
-        method: ``"bs"`` (paired bootstrap resampling) or ``"ar"`` (approximate randomisation).
-        n_samples: bootstrap resamples (``bs``) or randomisation trials (``ar``) used.
-        seed: the RNG seed (``None``: drawn from the OS, not reproducible).
+        mean: bootstrap estimate of the true mean; ``ci`` the half-width of the 95% confidence
+            interval around it (the CLI's ``μ = mean ± ci``); both ``None`` for ``ar``.
+        p_value: of the paired test against the baseline (``None`` for the baseline);
+            ``significant`` is ``p_value < 0.05``.
+        method: ``"bs"`` (paired bootstrap resampling) or ``"ar"`` (approximate randomisation),
+            with ``n_samples`` resamples or trials and RNG ``seed`` (``None``: unseeded).
         signature: sacrebleu's, with ``bs:N`` or ``ar:N`` and ``seed:S``, exactly as
             ``sacrebleu --paired-bs/--paired-ar`` prints it.
     """
@@ -459,8 +457,10 @@ def _sacrebleu_metric(
         kwargs = {"effective_order": level == "sentence", **settings.get("bleu", {})}
         if name in _SPBLEU_TOKENIZERS:
             kwargs["tokenize"] = _SPBLEU_TOKENIZERS[name]  # spBLEU is defined by its tokenizer
+        from sacrebleu.tokenizers import tokenizer_spm
+
         tokenizer = kwargs.get("tokenize")
-        if tokenizer in _spm_tokenizers():
+        if tokenizer in tokenizer_spm.SPM_MODELS:  # their model is a download: check it first
             _check_spm_model(tokenizer)
         return _build(sacrebleu.BLEU, kwargs)
     if name == "chrf":
@@ -489,13 +489,6 @@ def _signature(metric: Metric, formatted: str) -> str:
         return formatted
     head, sep, tail = formatted.rpartition("|version:")
     return f"{head}|{'|'.join(extra)}{sep}{tail}" if sep else f"{formatted}|{'|'.join(extra)}"
-
-
-def _spm_tokenizers() -> frozenset[str]:
-    """sacrebleu's SentencePiece tokenizers (their model is a download, checked beforehand)."""
-    from sacrebleu.tokenizers import tokenizer_spm
-
-    return frozenset(tokenizer_spm.SPM_MODELS)
 
 
 def _details(result) -> dict:
@@ -588,47 +581,35 @@ def score(
 ) -> list[MetricScore]:
     """Score line-aligned hypotheses against one or more reference streams.
 
-    Every input is checked before anything is scored, and every optional requirement (spBLEU
-    model file, COMET environment) is checked before the first metric runs, so a bad call fails
-    fast. Empty hypothesis lines are scored as empty strings, never dropped.
+    Every input and optional requirement (spBLEU model file, COMET environment) is checked
+    before the first metric runs, so a bad call fails fast. Empty lines are scored, not dropped.
+    ``level="document"`` gives a corpus score per document id (in order of first appearance);
+    ``"sentence"`` gives sacrebleu's ``sentence_score`` per line, with BLEU's
+    ``effective_order=True`` as ``sacrebleu -sl`` unless ``bleu`` sets it (sentence BLEU is not
+    corpus BLEU per line, and corpus BLEU is not their mean; chrF suits short segments better).
 
-    Levels: ``"corpus"`` is sacrebleu's ``corpus_score`` over all lines (the number to
-    report); ``"document"`` a corpus score per document id (in order of first appearance),
-    equal to ``corpus_score`` on its lines alone; ``"sentence"`` sacrebleu's ``sentence_score``
-    per line, BLEU with ``effective_order=True`` as ``sacrebleu -sl`` does unless ``bleu`` sets
-    it. Sentence BLEU differs from corpus BLEU by design (brevity penalty and n-gram counts are
-    per line, and the corpus score is not their mean); for short segments chrF is better.
-
-    Settings: ``bleu``, ``chrf`` and ``ter`` take the keyword arguments of sacrebleu's
-    ``BLEU``, ``CHRF`` and ``TER`` (``None``: sacrebleu's defaults; see
-    :func:`check_metric_settings`), e.g. ``bleu={"tokenize": "none", "smooth_method": "floor",
-    "smooth_value": 0.01}``. ``chrf`` applies to ``"chrf++"`` too (always ``word_order=2``),
-    ``bleu`` to spBLEU too except ``tokenize``. Signatures show every setting.
+    ``bleu``, ``chrf`` and ``ter`` take the keyword arguments of sacrebleu's ``BLEU``, ``CHRF``
+    and ``TER`` (:func:`check_metric_settings`), e.g. ``bleu={"tokenize": "none"}``; ``chrf``
+    applies to ``"chrf++"`` too (always ``word_order=2``), ``bleu`` to spBLEU too except
+    ``tokenize``. Signatures show every setting.
 
     Args:
-        hyps: system output, one string per line.
         refs: one reference stream (``list[str]``) or several (``list[list[str]]``, each as long
-            as ``hyps``), never a mix. ``None`` only when every metric is reference-free
-            (``["cometkiwi"]``).
-        metrics: names from :data:`METRICS` and :data:`OPTIONAL_METRICS`. spBLEU is BLEU over
-            a FLORES SentencePiece tokenizer (model file: :func:`spm_model_path`). ``"comet"``
-            (one reference stream) and ``"cometkiwi"`` (quality estimation) need ``srcs`` and
-            the COMET environment (``summ comet install``, :mod:`summ.comet`); they score
-            segments ×100 with COMET's own code and refuse, naming the lines, any segment COMET
-            would truncate (510 tokens), so pass sentences, not documents.
+            as ``hyps``), never a mix; ``None`` only for reference-free ``["cometkiwi"]``.
+        metrics: from :data:`METRICS` and :data:`OPTIONAL_METRICS`. spBLEU is BLEU over a FLORES
+            SentencePiece tokenizer (model file: :func:`spm_model_path`). ``"comet"`` (one
+            reference stream) and ``"cometkiwi"`` need ``srcs`` and the COMET environment
+            (:mod:`summ.comet`); they score segments ×100 and refuse, naming the lines, any
+            segment COMET would truncate (510 tokens): pass sentences, not documents.
         doc_ids: one document id per line; required for (and only for) ``level="document"``.
-        srcs: source sentences, one per line; required for ``"comet"`` and ``"cometkiwi"``.
-        hyp_name: what to call ``hyps`` in error messages (e.g. the file name).
-        ref_names: what to call each reference stream in error messages.
-        comet_model: checkpoint of ``"comet"``: a hub id, a ``.ckpt`` file or a folder holding
-            ``checkpoints/model.ckpt``; ``None``: ``$SUMM_COMET_MODEL``, else
-            :data:`DEFAULT_COMET_MODEL`.
-        cometkiwi_model: likewise for ``"cometkiwi"`` (``$SUMM_COMETKIWI_MODEL``,
-            :data:`DEFAULT_COMETKIWI_MODEL`).
+        hyp_name: what to call ``hyps`` in error messages (e.g. the file name); ``ref_names``
+            likewise for each reference stream.
+        comet_model: a hub id, a ``.ckpt`` file or a folder holding ``checkpoints/model.ckpt``;
+            ``None``: ``$SUMM_COMET_MODEL``, else :data:`DEFAULT_COMET_MODEL` (``cometkiwi_model``
+            likewise, ``$SUMM_COMETKIWI_MODEL``, :data:`DEFAULT_COMETKIWI_MODEL`).
 
     Returns:
-        One :class:`MetricScore` per metric (corpus), per metric and document (document, in
-        document order), or per metric and line (sentence), metrics in the order given.
+        One :class:`MetricScore` per metric, and per document or line below corpus level.
 
     Raises:
         InputError: mismatched lengths (naming both counts and names), wrong types, empty input.
@@ -721,28 +702,23 @@ def compare(
 ) -> list[Comparison]:
     """Paired significance test of each system against a baseline (sacrebleu's ``PairedTest``).
 
-    Gives the same numbers as ``sacrebleu REFS -i BASELINE SYS... -m ... --paired-bs`` (or
-    ``--paired-ar``) with ``SACREBLEU_SEED=seed``. The paired bootstrap (``"bs"``) also reports
-    the bootstrap mean and 95% CI half-width per system; approximate randomisation (``"ar"``)
-    reports p-values only, as the CLI does. The p-value is of the *absolute* difference: a
-    significant result says the systems differ, not which is better (read ``delta``).
+    Gives the numbers of ``sacrebleu REFS -i BASELINE SYS... -m ... --paired-bs`` (or
+    ``--paired-ar``) with ``SACREBLEU_SEED=seed``; ``"bs"`` also reports the bootstrap mean and
+    95% CI half-width, ``"ar"`` p-values only, as the CLI does. The p-value is of the
+    *absolute* difference: the systems differ, not which is better (read ``delta``).
 
     Args:
         systems: system name -> hypotheses (one per line); must include ``baseline``.
-        refs: one reference stream or several, as in :func:`score`.
-        metrics: any of :data:`ALL_METRICS` but the COMET ones.
-        n_samples: resamples (bs) or trials (ar); ``None`` takes sacrebleu's defaults, 1000 for
-            bs and 10000 for ar.
-        seed: RNG seed, a positive integer; ``None`` draws entropy from the OS (not
-            reproducible). 0 is refused: sacrebleu treats a zero seed as "unseeded" for the
-            system resamples but as 0 for the baseline's.
-        ref_names: what to call each reference stream in error messages.
-        bleu: ``sacrebleu.BLEU`` settings, as in :func:`score` (``chrf``, ``ter`` likewise); the
-            tests resample the same metric objects that score with them.
+        metrics: sacrebleu metrics of :data:`ALL_METRICS` (not COMET's); ``refs``,
+            ``ref_names`` and the settings tables are as in :func:`score`.
+        n_samples: resamples (bs) or trials (ar); ``None``: sacrebleu's 1000 (bs), 10000 (ar).
+        seed: a positive integer; ``None`` draws entropy from the OS (not reproducible). 0 is
+            refused: sacrebleu treats it as "unseeded" for the system resamples but as 0 for
+            the baseline's.
 
     Returns:
-        One :class:`Comparison` per system and metric: systems in the order baseline first,
-        then the others in ``systems`` order; metrics in the order given within each system.
+        One :class:`Comparison` per system (baseline first, then ``systems`` order) and metric
+        (in the order given).
 
     Raises:
         InputError: a system's line count differs from the references' (names both).
@@ -1004,32 +980,28 @@ def rouge(
 ) -> list[MetricScore]:
     """ROUGE F-measure (×100) of summaries against reference summaries, via rouge-score.
 
-    English uses rouge-score's default tokenizer, with Porter stemming unless ``stem=False``.
-    Arabic uses :class:`ArabicRougeTokenizer` (no stemming) by default, because the stock
-    tokenizer scores Arabic 0; ``stem=True`` gives the XL-Sum/CrossSum scorer's Arabic ROUGE
-    instead (:class:`XLSumArabicTokenizer`: its tokenisation, NLTK's Snowball Arabic stemmer and
-    stopwords), the numbers those papers report. The signature names the variant
-    (``tok:summ-ar-v2|stem:no`` or ``tok:xlsum-ar|stem:snowball-ar|stop:nltk-ar-...``).
+    English uses rouge-score's tokenizer, with Porter stemming unless ``stem=False``. Arabic
+    uses :class:`ArabicRougeTokenizer` (no stemming), as the stock tokenizer scores Arabic 0;
+    ``stem=True`` gives the XL-Sum/CrossSum papers' Arabic ROUGE (:class:`XLSumArabicTokenizer`).
+    The signature names the variant (``tok:summ-ar-v2|stem:no``,
+    ``tok:xlsum-ar|stem:snowball-ar|stop:nltk-ar-...``).
 
-    Each element of ``hyps`` / ``refs`` is one whole summary. For ``rougeLsum`` put one
-    sentence per line inside it (``"\\n".join(sentences)``): rouge-score splits summaries on
-    ``"\\n"`` only, so a summary without newlines is one sentence and rougeLsum equals rougeL.
-    With several reference streams, each summary takes the reference with the best F-measure
-    (rouge-score's ``score_multi``).
+    Each element of ``hyps`` / ``refs`` is one whole summary; for ``rougeLsum`` put one sentence
+    per line (``"\\n".join(sentences)``), else rougeLsum equals rougeL. With several reference
+    streams each summary takes the reference with the best F-measure (``score_multi``).
 
     Args:
         refs: one reference summary per hypothesis, or several streams of them.
         lang: ``"en"`` or ``"ar"``.
-        types: any of ``"rouge1"``, ``"rouge2"``, ``"rougeL"``, ``"rougeLsum"``.
-        stem: ``None`` = the language's default (English: Porter; Arabic: none); Arabic
-            ``stem=True`` is the XL-Sum-compatible variant.
+        types: any of :data:`ROUGE_TYPES`.
+        stem: ``None`` = the language's default (English: Porter; Arabic: none).
         level: ``"corpus"`` (F-measure averaged over pairs) or ``"sentence"`` (per pair).
         hyp_name: what to call ``hyps`` in error messages; ``ref_names`` likewise for each
             reference stream.
 
     Returns:
-        One :class:`MetricScore` per type (corpus) or per type and pair (sentence); ``details``
-        holds precision and recall on the same scale.
+        One :class:`MetricScore` per type (and pair, at sentence level); ``details`` holds
+        precision and recall on the same scale.
 
     Raises:
         InputError: mismatched lengths or wrong types.
@@ -1144,19 +1116,15 @@ def evaluate_summaries(
 
     Args:
         articles: the summarised articles, in the order ``summaries`` follow.
-        references: documents carrying the reference summary in ``meta[reference_field]``
-            (what :func:`summ.data.load_summaries_jsonl` returns); their ids must match the
-            articles' ids one to one, in order.
+        references: reference summaries in ``meta[reference_field]`` (as
+            :func:`summ.data.load_summaries_jsonl` gives them), ids matching the articles' ids
+            one to one, in order.
         lang: ``"en"`` or ``"ar"`` (decides ROUGE tokenisation); ``None`` = the summaries'.
         reference_field: ``summary``, or ``target_summary`` for the cross-lingual side of
             XL-Sum style files.
-        metrics: ROUGE types and/or sacrebleu metrics (``chrf``, ``bleu``...).
+        metrics: ROUGE types and/or sacrebleu metrics, scored in the order given.
         level: ``"corpus"`` or ``"sentence"`` (one score per summary).
-        rouge_stem: :func:`rouge`'s ``stem``; for Arabic ``True`` gives the XL-Sum/CrossSum
-            scorer's ROUGE.
-
-    Returns:
-        :class:`MetricScore` rows, metrics in the order given.
+        rouge_stem: :func:`rouge`'s ``stem``.
 
     Raises:
         InputError: ids do not match (listing the first mismatches), counts differ, or a
@@ -1216,15 +1184,12 @@ def propagation(
     """Error-propagation analysis: summarise MT output and the reference translation alike.
 
     Both sides go through the same ``summariser``; each document's summary of the MT output
-    is scored against the summary of its human reference translation. A low score means
-    translation errors changed what the summary says.
+    is scored against that of its human reference translation (the two lists aligned). A low
+    score means translation errors changed what the summary says.
 
     Args:
-        ref_documents: the human reference translations, aligned with ``mt_documents``.
-        summariser: a monolingual summariser (``lead``, ``textrank`` or ``abstractive``) whose
-            input language is ``lang``.
+        summariser: monolingual (``lead``, ``textrank`` or ``abstractive``) of ``lang`` text.
         ids: document ids (default ``"1"``, ``"2"``, ...).
-        metrics: ROUGE types and/or sacrebleu metrics.
 
     Returns:
         One row per document, in order; :func:`propagation_table` flattens them.
@@ -1316,16 +1281,12 @@ def evaluate_files(
     Args:
         hyps: one file per system, one line per segment.
         refs: one or more reference files, line-aligned with every hypothesis file.
-        level: ``corpus``, ``document`` (needs ``doc_ids``) or ``sentence``.
-        doc_ids: file with one document id per line (TSV: first column).
+        doc_ids: file with one document id per line (TSV: first column), for ``level="document"``.
         names: system names (default: the files' stems, made unique).
         baseline: the system to test the others against (corpus level, 2+ systems), with
             ``method``, ``n_samples`` and ``seed`` as in :func:`compare`.
         src: the source file, line-aligned (needed by COMET).
         bleu: settings as in :func:`score` (``chrf``, ``ter`` likewise).
-
-    Returns:
-        The scores (and comparisons when a baseline is given).
 
     Raises:
         InputError: a file is missing or undecodable, or line counts differ (names both).
