@@ -319,15 +319,8 @@ def _too_long_message(answer: dict, names: dict[str, str], model: str) -> str:
             "(level='document' averages segment scores per document)")
 
 
-def predict(
-    srcs: Sequence[str],
-    hyps: Sequence[str],
-    refs: Sequence[str] | None,
-    model: str,
-    *,
-    batch_size: int = BATCH_SIZE,
-    names: dict[str, str] | None = None,
-) -> CometOutput:
+def predict(srcs: Sequence[str], hyps: Sequence[str], refs: Sequence[str] | None, model: str, *,
+            batch_size: int = BATCH_SIZE, names: dict[str, str] | None = None) -> CometOutput:
     """Score segments with a COMET checkpoint, in the COMET environment, as ``comet-score`` does.
 
     Equal to ``comet-score -s SRC -t HYP [-r REF] --model MODEL --batch_size B`` (``--gpus 0``

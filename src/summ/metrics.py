@@ -380,11 +380,9 @@ def _setting_problem(table: str, key: str, value, default) -> str | None:
     return None
 
 
-def check_metric_settings(
-    bleu: Mapping[str, object] | None = None,
-    chrf: Mapping[str, object] | None = None,
-    ter: Mapping[str, object] | None = None,
-) -> dict[str, dict[str, object]]:
+def check_metric_settings(bleu: Mapping[str, object] | None = None,
+                          chrf: Mapping[str, object] | None = None,
+                          ter: Mapping[str, object] | None = None) -> dict[str, dict[str, object]]:
     """Validate sacrebleu settings tables and return them as plain dicts.
 
     Each table's keys must be keyword arguments of its sacrebleu class (:data:`SETTINGS_CLASSES`,
@@ -441,9 +439,8 @@ def _build(cls: type, kwargs: dict) -> Metric:
             f"{cls.__name__}({args}) needs extra packages: {lines[0]}") from exc
 
 
-def _sacrebleu_metric(
-    name: str, level: str, settings: Mapping[str, Mapping] | None = None
-) -> Metric:
+def _sacrebleu_metric(name: str, level: str,
+                      settings: Mapping[str, Mapping] | None = None) -> Metric:
     """A fresh sacrebleu metric object (they cache reference counts, so never share one).
 
     ``level`` decides BLEU's effective order when the settings do not; ``settings`` are
@@ -1172,15 +1169,9 @@ class PropagationRow:
     signatures: dict[str, str] = field(default_factory=dict)
 
 
-def propagation(
-    mt_documents: list[str],
-    ref_documents: list[str],
-    summariser: Summariser,
-    *,
-    ids: list[str] | None = None,
-    lang: str = "en",
-    metrics: Sequence[str] = SUMMARY_METRICS,
-) -> list[PropagationRow]:
+def propagation(mt_documents: list[str], ref_documents: list[str], summariser: Summariser, *,
+                ids: list[str] | None = None, lang: str = "en",
+                metrics: Sequence[str] = SUMMARY_METRICS) -> list[PropagationRow]:
     """Error-propagation analysis: summarise MT output and the reference translation alike.
 
     Both sides go through the same ``summariser``; each document's summary of the MT output
