@@ -268,9 +268,8 @@ _WHITESPACE_TABLE = {
     **dict.fromkeys(map(ord, LINE_BREAKS), "\n"),
     **dict.fromkeys(map(ord, PARAGRAPH_BREAKS), "\n\n"),
 }
-_HTML_DROP_RE = re.compile(
-    r"<!--.*?-->|<(script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE
-)
+_HTML_DROP_RE = re.compile(r"<!--.*?-->|<(script|style)\b[^>]*>.*?</\1\s*>",
+                           re.DOTALL | re.IGNORECASE)
 _HTML_TAG_RE = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(?:\s[^<>]*)?/?>")
 # Only entities closed by ";" are decoded: "AT&T" and "&copy 2020" in plain text stay as written.
 _ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
@@ -292,19 +291,16 @@ def normalise(
 
     Steps, in order:
 
-    1. ``html="strip"``: comments, ``<script>``/``<style>`` elements and the tags named in
-       ``HTML_TAG_REPLACEMENTS`` are removed (block tags such as ``<p>``, ``</p>``, ``<div>``
-       become a blank line and ``<br>``/``<li>`` a line break, so paragraphs survive; inline
-       tags vanish; unknown names like ``<unk>`` are kept), then entities closed by ``;`` are
-       decoded (``&amp;`` → ``&``, ``&#1575;`` → ``ا``). ``html="keep"`` leaves markup as is.
-    2. Arabic presentation forms (U+FB50–U+FDFF, U+FE70–U+FEFF), and only they, are NFKC
-       normalised (``ﻻ`` → ``لا``).
-    3. The BOM, bidi controls (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069, U+061C) and
-       tatweel (U+0640) are removed; with ``strip_diacritics=True`` so are the ``DIACRITICS``.
-    4. CRLF and lone CR become ``\\n``; other line separators become ``\\n`` (U+2029 a blank
-       line); tabs, no-break and other Unicode spaces become ``" "``; runs of spaces become
-       one; each line is stripped; runs of blank lines become one blank line (a paragraph
-       break); the whole text is stripped.
+    1. ``html="strip"``: comments, ``<script>``/``<style>`` elements and the tags of
+       ``HTML_TAG_REPLACEMENTS`` are replaced (``<p>`` by a blank line, ``<br>`` by a line
+       break, inline tags by nothing; unknown names like ``<unk>`` are kept), then entities
+       closed by ``;`` are decoded (``&amp;`` → ``&``). ``html="keep"`` leaves markup as is.
+    2. Arabic presentation forms, and only they, are NFKC normalised (``ﻻ`` → ``لا``).
+    3. ``BOM``, ``BIDI_CONTROLS`` and ``TATWEEL`` are removed; with ``strip_diacritics=True``
+       so are the ``DIACRITICS``.
+    4. CRLF, CR and ``LINE_BREAKS`` become ``\\n`` (``PARAGRAPH_BREAKS`` a blank line) and
+       ``SPACES`` become ``" "``; runs of spaces become one, lines and the text are stripped,
+       and runs of blank lines become one blank line (a paragraph break).
 
     The pass is repeated until the text stops changing, which makes the function idempotent
     (``normalise(normalise(x)) == normalise(x)``) even when one step exposes work for an
@@ -561,12 +557,10 @@ def rebuild(segments: Sequence[Segment], texts: Sequence[str] | None = None) -> 
     elif len(texts) != len(segments):
         raise ValueError(f"rebuild got {len(segments)} segments but {len(texts)} texts")
     parts: list[str] = []
-    previous: Segment | None = None
-    for seg, text in zip(segments, texts, strict=True):
-        if previous is not None:
-            parts.append(_separator(previous, seg))
+    for i, (seg, text) in enumerate(zip(segments, texts, strict=True)):
+        if i:
+            parts.append(_separator(segments[i - 1], seg))
         parts.append(text)
-        previous = seg
     return "".join(parts)
 
 
@@ -574,9 +568,8 @@ def _separator(previous: Segment, current: Segment) -> str:
     before = (previous.paragraph, previous.line, previous.sentence)
     after = (current.paragraph, current.line, current.sentence)
     if after <= before:
-        raise ValueError(
-            f"segments out of document order: {before} then {after}; unsort them first"
-        )
+        raise ValueError(f"segments out of document order: {before} then {after}; unsort them "
+                         "first")
     if current.paragraph != previous.paragraph:
         return "\n\n"
     return "\n" if current.line != previous.line else " "
@@ -597,16 +590,9 @@ def split_to_fit(text: str, count_tokens: Callable[[str], int], limit: int) -> l
     combining mark. Each piece keeps the whitespace that follows it, so
     ``"".join(pieces) == text``. Piece ends are found by galloping and binary search, which
     assumes ``count_tokens`` grows with the text: about ``4 * log2(words per piece)`` calls per
-    piece.
-
-    Args:
-        text: the segment.
-        count_tokens: the model's length measure, e.g. ``lambda s: len(tok(s).input_ids)``.
-        limit: the largest count a piece may have.
-
-    Returns:
-        Pieces with ``count_tokens(piece.strip()) <= limit``; ``[text]`` if it already fits
-        (or is blank).
+    piece. ``count_tokens`` is the model's length measure (e.g.
+    ``lambda s: len(tok(s).input_ids)``); every piece has ``count_tokens(piece.strip()) <=
+    limit``, and a text that already fits (or is blank) gives ``[text]``.
 
     Raises:
         ValueError: if ``limit < 1``, or a single character already counts more than ``limit``.
@@ -629,14 +615,8 @@ def split_to_fit(text: str, count_tokens: Callable[[str], int], limit: int) -> l
     return pieces
 
 
-def _piece_end(
-    text: str,
-    start: int,
-    count_tokens: Callable[[str], int],
-    limit: int,
-    word_ends: list[int],
-    clause_ends: list[int],
-) -> int:
+def _piece_end(text: str, start: int, count_tokens: Callable[[str], int], limit: int,
+               word_ends: list[int], clause_ends: list[int]) -> int:
     """Where the longest fitting piece that starts at ``start`` ends (``len(text)``: the rest)."""
 
     def fits(end: int) -> bool:
@@ -658,10 +638,8 @@ def _piece_end(
         word_stop -= 1
     found = _last_fitting(word_stop - first - 1, lambda i: first + 1 + i, fits)
     if found is None:
-        raise ValueError(
-            f"cannot split to fit: the single character {text[first]!r} at offset {first} "
-            f"counts {count_tokens(text[first])} > limit {limit}"
-        )
+        raise ValueError(f"cannot split to fit: the single character {text[first]!r} at offset "
+                         f"{first} counts {count_tokens(text[first])} > limit {limit}")
     return _avoid_mark(text, first, first + 1 + found, fits)
 
 
@@ -693,9 +671,8 @@ def _is_mark(ch: str) -> bool:
     return unicodedata.category(ch).startswith("M")
 
 
-def _last_fitting(
-    size: int, position: Callable[[int], int], fits: Callable[[int], bool]
-) -> int | None:
+def _last_fitting(size: int, position: Callable[[int], int],
+                  fits: Callable[[int], bool]) -> int | None:
     """Largest ``i < size`` with ``fits(position(i))``, for ``fits`` true then false.
 
     Gallops (1, 2, 4, ...) from the start and then bisects, so the cost is
