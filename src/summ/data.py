@@ -71,10 +71,8 @@ def _codec_name(path: Path, encoding: str) -> str:
 ENCODING_FIX = f"rerun with --encoding {_ARABIC_LEGACY_ENCODING}"
 
 
-def iter_lines(
-    path: str | os.PathLike, encoding: str = "utf-8", *, keep_bom: bool = False,
-    fix: str = ENCODING_FIX,
-) -> Iterator[str]:
+def iter_lines(path: str | os.PathLike, encoding: str = "utf-8", *, keep_bom: bool = False,
+               fix: str = ENCODING_FIX) -> Iterator[str]:
     """Yield the lines of a text file without their line endings, streaming.
 
     A line ends at ``\\n`` (``\\r\\n`` is one line end) and nothing else: a lone ``\\r``,
@@ -127,9 +125,8 @@ def _decoded_lines(path: Path, encoding: str, keep_bom: bool,
             yield line[:-2] if line.endswith("\r\n") else line.removesuffix("\n")
 
 
-def check_text_file(
-    path: str | os.PathLike, encoding: str = "utf-8", *, fix: str = ENCODING_FIX
-) -> int:
+def check_text_file(path: str | os.PathLike, encoding: str = "utf-8", *,
+                    fix: str = ENCODING_FIX) -> int:
     """Decode the whole file once and return its number of lines; raise on the first bad line.
 
     ``fix`` is the advice for an undecodable line (see :func:`iter_lines`).
@@ -145,9 +142,8 @@ def check_text_file(
     return sum(1 for _ in _decoded_lines(path, encoding, keep_bom=False, fix=fix))
 
 
-def read_lines(
-    path: str | os.PathLike, encoding: str = "utf-8", *, keep_bom: bool = False
-) -> list[str]:
+def read_lines(path: str | os.PathLike, encoding: str = "utf-8", *,
+               keep_bom: bool = False) -> list[str]:
     """All lines of a text file (see :func:`iter_lines`), blank lines kept in place.
 
     An empty file gives ``[]``; a final line without a newline is still a line. ``keep_bom``
@@ -185,9 +181,8 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     return "\n".join(read_lines(path, encoding))
 
 
-def read_jsonl(
-    path: str | os.PathLike, encoding: str = "utf-8", required: tuple[str, ...] = ("id", "text")
-) -> list[dict]:
+def read_jsonl(path: str | os.PathLike, encoding: str = "utf-8",
+               required: tuple[str, ...] = ("id", "text")) -> list[dict]:
     """Records of a JSON Lines file; every record must be an object with ``required`` keys.
 
     Blank lines are an error (they would silently shift record numbers against line numbers),
@@ -295,9 +290,8 @@ def head_lines(path: str | os.PathLike, encoding: str = "utf-8", n: int = 200) -
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-def article_files(
-    folder: str | os.PathLike, *, recursive: bool = False
-) -> tuple[list[Path], list[Path]]:
+def article_files(folder: str | os.PathLike, *,
+                  recursive: bool = False) -> tuple[list[Path], list[Path]]:
     """The ``.txt`` articles of a folder and the files left out, both sorted by their path.
 
     Symbolic links to folders are not followed (they could loop); they are listed as left out.
@@ -394,10 +388,8 @@ def _articles(path: Path, encoding: str, recursive: bool, warn: bool, fix: str) 
     raise InputError(f"{path}: not a file or directory")
 
 
-def read_articles(
-    path: str | os.PathLike, encoding: str = "utf-8", *, recursive: bool = False,
-    fix: str = ENCODING_FIX,
-) -> list[Document]:
+def read_articles(path: str | os.PathLike, encoding: str = "utf-8", *, recursive: bool = False,
+                  fix: str = ENCODING_FIX) -> list[Document]:
     """Articles from a directory of ``.txt`` files (sorted by path), a JSONL file with
     id/text, or one ``.txt`` file.
 
@@ -416,10 +408,8 @@ def read_articles(
     return _articles(Path(path), encoding, recursive, True, fix)
 
 
-def check_articles(
-    path: str | os.PathLike, encoding: str = "utf-8", *, recursive: bool = False,
-    fix: str = ENCODING_FIX,
-) -> int:
+def check_articles(path: str | os.PathLike, encoding: str = "utf-8", *, recursive: bool = False,
+                   fix: str = ENCODING_FIX) -> int:
     """Everything :func:`read_articles` checks, without its warnings (the real reading says
     them); returns the number of articles. For checking inputs before a model loads.
 
@@ -489,14 +479,12 @@ def _ref_role(i: int) -> str:
 class ParallelCorpus:
     """Line-aligned source segments with one or more reference streams and document ids.
 
-    Every stream has one entry per source line, in file order; blank lines are kept as empty
-    strings so alignment never shifts. ``files`` and ``hashes`` record provenance for run
-    manifests.
+    Every stream (``src``, each of ``refs``) has one entry per source line, in file order;
+    blank lines are kept as empty strings so alignment never shifts. ``files`` and ``hashes``
+    record provenance for run manifests.
 
     Attributes:
         name: dataset name used in result folders and tables (``ntrex128``).
-        src: source segments, one per line.
-        refs: reference streams, each as long as ``src``.
         doc_ids: document id of each line, or None for a sentence-level corpus. A document's
             lines must be consecutive.
         src_lang: source language code (ISO 639-1); ``tgt_lang``: the references' one.
@@ -574,11 +562,9 @@ def group_documents(doc_ids: Sequence[str], where: str, *,
     document's lines are consecutive (a document that resumes after another usually means a
     mis-sorted id file, and would be split when documents are rebuilt).
 
-    Args:
-        doc_ids: one id per line.
-        where: the file (or description) named in errors.
-        consecutive: if False (scoring, where a document's lines may be collected wherever
-            they are), a resumed document is a logged warning instead of an error.
+    ``where`` is the file (or description) named in errors. With ``consecutive=False``
+    (scoring, where a document's lines may be collected wherever they are), a resumed
+    document is a logged warning instead of an error.
 
     Raises:
         InputError: an empty id, or (``consecutive``) a document that resumes after others.
@@ -607,28 +593,16 @@ def read_doc_ids(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
     return [line.split("\t", 1)[0].strip() for line in read_lines(path, encoding)]
 
 
-def load_parallel(
-    src_path: str | os.PathLike,
-    ref_paths: Sequence[str | os.PathLike],
-    doc_ids_path: str | os.PathLike | None = None,
-    name: str | None = None,
-    src_lang: str = "ar",
-    tgt_lang: str = "en",
-    encoding: str = "utf-8",
-) -> ParallelCorpus:
+def load_parallel(src_path: str | os.PathLike, ref_paths: Sequence[str | os.PathLike],
+                  doc_ids_path: str | os.PathLike | None = None, name: str | None = None,
+                  src_lang: str = "ar", tgt_lang: str = "en",
+                  encoding: str = "utf-8") -> ParallelCorpus:
     """Read line-aligned source and reference files (and optional per-line document ids).
 
     Blank lines are kept, so the files stay aligned. All files are read and counted before any
-    length check, so one error lists every file with its line count.
-
-    Args:
-        src_path: source segments, one per line.
-        ref_paths: one or more reference files, each line-aligned with the source.
-        doc_ids_path: optional file with one document id per line (TSV: first column).
-        name: corpus name; defaults to the source file's stem.
-
-    Returns:
-        The corpus, with files and their sha256 recorded.
+    length check, so one error lists every file with its line count. ``doc_ids_path`` holds
+    one document id per line (TSV: the first column); ``name`` defaults to the source file's
+    stem. The corpus records the files and their sha256.
 
     Raises:
         InputError: a file is missing or undecodable, no reference was given, or the
@@ -928,7 +902,7 @@ def fetch_ntrex128(dest: Path | None = None, *, downloader: Callable | None = No
     Args:
         dest: folder to hold ``ntrex128/``; defaults to :func:`data_dir`.
         downloader: a pooch downloader ``(url, output_file, pooch)``; None means
-            ``pooch.HTTPDownloader(timeout=timeout)``. Tests pass one that serves local files.
+            ``pooch.HTTPDownloader(timeout=timeout)`` (tests serve local files).
         timeout: seconds each network operation may wait, so an offline machine never hangs.
 
     Raises:
@@ -1053,14 +1027,10 @@ def load_crosssum(split: str = "test", source: str = "arabic", target: str = "en
     ``crosssum/{source}-{target}/{split}/{n}`` (0-based position in the split); the URLs of
     both articles stay in ``meta`` with ``summary``. Licence: CC BY-NC-SA 4.0 (non-commercial).
 
-    Args:
-        split: ``train``, ``validation`` or ``test``.
-        source: CrossSum language name of the articles (see :data:`CROSSSUM_LANGUAGES`).
-        target: CrossSum language name of the summaries.
-        limit: keep only the first ``limit`` records.
-        revision: hub revision; the repository uses a loading script, which ``datasets>=4``
-            refuses, so with that version pass ``"refs/convert/parquet"`` (or install
-            ``datasets<4``).
+    ``split`` is ``train``, ``validation`` or ``test``, ``source`` and ``target`` are CrossSum
+    language names (:data:`CROSSSUM_LANGUAGES`), and ``limit`` keeps only the first records.
+    The repository uses a loading script, which ``datasets>=4`` refuses: with that version
+    pass ``revision="refs/convert/parquet"`` (or install ``datasets<4``).
 
     Raises:
         MissingDependencyError: ``datasets`` is not installed.
