@@ -556,10 +556,12 @@ def rebuild(segments: Sequence[Segment], texts: Sequence[str] | None = None) -> 
     elif len(texts) != len(segments):
         raise ValueError(f"rebuild got {len(segments)} segments but {len(texts)} texts")
     parts: list[str] = []
-    for i, (seg, text) in enumerate(zip(segments, texts, strict=True)):
-        if i:
-            parts.append(_separator(segments[i - 1], seg))
+    previous: Segment | None = None
+    for seg, text in zip(segments, texts, strict=True):
+        if previous is not None:
+            parts.append(_separator(previous, seg))
         parts.append(text)
+        previous = seg
     return "".join(parts)
 
 
