@@ -139,12 +139,9 @@ def _raise_problems(problems: list[str], model_problems: Sequence[str] = ()) -> 
 
 
 def translate_problems(args: argparse.Namespace, jobs: list) -> tuple[list[str], list[str]]:
-    """Everything wrong with a ``summ translate`` command that can be known before the model
-    loads: option values, the device, the cache, every input and output path.
-
-    Args:
-        args: the parsed command line.
-        jobs: its :class:`summ.files.FileJob` list.
+    """Everything wrong with a ``summ translate`` command (``jobs``: its
+    :class:`summ.files.FileJob` list) that can be known before the model loads: option values,
+    the device, the cache, every input and output path.
 
     Returns:
         ``(problems, model_problems)``, one line each; both empty when the command can run.
@@ -228,8 +225,7 @@ def _add_translate(sub) -> None:
     p.add_argument("--vocabulary", choices=VOCABULARIES, default=VOCABULARIES[0],
                    help="output tokens: full (default) or target-script (only tokens written in "
                         "the target language's scripts: faster with ct2; outputs change only "
-                        "where "
-                        "the full model would emit another script's token)")
+                        "where the full model would emit another script's token)")
     p.add_argument("--revision", default=None, help="hub branch, tag or commit")
     p.add_argument("--device", default="auto",
                    help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
@@ -329,16 +325,17 @@ def _run_translate(args: argparse.Namespace) -> int:
     jobs = plan_jobs(args.inputs, args.output, args.segments)
     _raise_problems(*translate_problems(args, jobs))
     executor = _translate_executor(args)
-    options = {"compute_type": args.compute_type} if args.compute_type else {}
-    if args.dtype:
-        options["dtype"] = args.dtype
-    if args.prompt is not None:
-        options["prompt"] = args.prompt
-    if args.prompt_format is not None:
-        options["prompt_format"] = args.prompt_format
-    decode = DecodeConfig(beam_size=args.beam)
-    batch = BatchConfig(batch_tokens=args.batch_tokens, max_input_tokens=args.max_input_tokens,
-                        commit_every=args.commit_every)
+    # Engine options: --compute-type and --dtype unless empty, the prompt flags when given.
+    options = {"compute_type": args.compute_type or None, "dtype": args.dtype or None,
+               "prompt": args.prompt, "prompt_format": args.prompt_format}
+    # What a local and a Ray translator are both given.
+    settings = dict(
+        device=args.device, revision=args.revision, decode=DecodeConfig(beam_size=args.beam),
+        batch=BatchConfig(batch_tokens=args.batch_tokens, max_input_tokens=args.max_input_tokens,
+                          commit_every=args.commit_every),
+        progress=not args.no_progress and sys.stderr.isatty(), src_lang=args.src_lang,
+        tgt_lang=args.tgt_lang, vocabulary=args.vocabulary, level=args.level,
+        **{k: v for k, v in options.items() if v is not None})
     html = "keep" if args.keep_html else "strip"
     with contextlib.ExitStack() as held:
         # Every output is locked before the model loads: a second run onto one of them fails
@@ -353,16 +350,16 @@ def _run_translate(args: argparse.Namespace) -> int:
             from summ.executors import RayTranslator, default_shards_dir
 
             store = None if args.no_cache else executor.shards or default_shards_dir()
-            translator = RayTranslator(
-                resolve_model(args.model), args.engine, executor=executor, store=store,
-                device=args.device, revision=args.revision, decode=decode, batch=batch,
-                progress=not args.no_progress and sys.stderr.isatty(), src_lang=args.src_lang,
-                tgt_lang=args.tgt_lang, vocabulary=args.vocabulary, level=args.level, **options)
+            translator = RayTranslator(resolve_model(args.model), args.engine, executor=executor,
+                                       store=store, **settings)
             # One Ray job per input, the whole file at once: each job starts its actors (and
             # loads the model) once, so a line file is not cut into chunks as a local run is.
             chunk = {"chunk_lines": sys.maxsize}
         else:
-            translator = _local_translator(args, decode, batch, options)
+            from summ.translate import load_translator
+
+            cache = None if args.no_cache else str(args.cache or default_cache_path())
+            translator = load_translator(args.model, args.engine, cache=cache, **settings)
             if translator.cache is not None:
                 # Closed when the command ends (error or not): SQLite then folds its write-ahead
                 # log back into the file and removes the -wal and -shm files beside it.
@@ -376,8 +373,8 @@ def _run_translate(args: argparse.Namespace) -> int:
                                            segments=job.segments, encoding=args.encoding,
                                            html=html, recursive=True)
             shards = getattr(translator, "last_run", None)  # the Ray executor's shard counts
-            _report(args,
-                    f"{job.input}: {stats.line()}" + (f"; {shards.line()}" if shards else ""))
+            counts = f"; {shards.line()}" if shards else ""
+            _report(args, f"{job.input}: {stats.line()}{counts}")
     return 0
 
 
@@ -399,26 +396,6 @@ def _translate_executor(args: argparse.Namespace):
         raise ConfigError("--cache is the local executor's SQLite cache; with --executor ray "
                           "finished shards are kept in --shards (or --no-cache keeps nothing)")
     return executor
-
-
-def _local_translator(args: argparse.Namespace, decode, batch, options: dict):
-    from summ.translate import load_translator
-
-    return load_translator(
-        args.model,
-        args.engine,
-        device=args.device,
-        revision=args.revision,
-        decode=decode,
-        batch=batch,
-        cache=None if args.no_cache else str(args.cache or default_cache_path()),
-        progress=not args.no_progress and sys.stderr.isatty(),
-        src_lang=args.src_lang,
-        tgt_lang=args.tgt_lang,
-        vocabulary=args.vocabulary,
-        level=args.level,
-        **options,
-    )
 
 
 def _report(args: argparse.Namespace, line: str) -> None:
@@ -448,8 +425,7 @@ def _run_data_fetch(args: argparse.Namespace) -> int:
     if args.dest is not None and args.dest.exists() and not args.dest.is_dir():
         raise ConfigError(f"--dest {args.dest} is a file; give a folder (the dataset goes to "
                           f"{args.dest / 'ntrex128'} inside it)")
-    path = fetch_ntrex128(args.dest)
-    print(path)
+    print(fetch_ntrex128(args.dest))
     return 0
 
 
@@ -465,8 +441,7 @@ def _add_summarise(sub) -> None:
     p = sub.add_parser(
         "summarise",
         help="summarise articles: extractive (lead, textrank) or with models "
-             "(translate-then-summarise, "
-        "summarise-then-translate, direct cross-lingual)",
+             "(translate-then-summarise, summarise-then-translate, direct cross-lingual)",
         description="INPUT: an article .txt, a directory of .txt articles, or JSONL with id and "
                     "text.",
     )
@@ -561,13 +536,7 @@ def _run_summarise(args: argparse.Namespace) -> int:
     import contextlib
     import json
 
-    from summ.data import (
-        atomic_write,
-        check_ids,
-        load_summaries_jsonl,
-        output_lock,
-        read_articles,
-    )
+    from summ.data import atomic_write, check_ids, load_summaries_jsonl, output_lock, read_articles
     from summ.metrics import evaluate_summaries
     from summ.summary import Summariser, SummaryConfig
 
@@ -612,7 +581,7 @@ def _run_summarise(args: argparse.Namespace) -> int:
     if references is not None:
         for s in evaluate_summaries(docs, summaries, references,
                                     reference_field=args.reference_field,
-                          rouge_stem=args.rouge_stem):
+                                    rouge_stem=args.rouge_stem):
             _report(args, f"{s.metric} {s.score:.2f}  {s.signature}")
     return 0
 
@@ -853,16 +822,13 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from summ.report import render_evaluation
 
     _raise_problems(evaluate_problems(args))
-    names = args.names
-    if args.baseline is not None and names is None:
-        names = [p.stem for p in args.hyp] if len({p.stem
-                                                   for p in args.hyp}) == len(args.hyp) else None
+    names, stems = args.names, [p.stem for p in args.hyp]
+    if args.baseline is not None and names is None and len(set(stems)) == len(stems):
+        names = stems
     evaluation = evaluate_files(
         args.hyp, args.ref, metrics=args.metrics, level=args.level, doc_ids=args.doc_ids,
-        names=names,
-        baseline=args.baseline, method=args.method, n_samples=args.n_samples, seed=args.seed,
-        encoding=args.encoding, src=args.src, **_sacrebleu_settings(args),
-    )
+        names=names, baseline=args.baseline, method=args.method, n_samples=args.n_samples,
+        seed=args.seed, encoding=args.encoding, src=args.src, **_sacrebleu_settings(args))
     for line in evaluate_warnings(args):
         logger.warning("%s", line)
     print(render_evaluation(evaluation, args.format), end="")
@@ -907,9 +873,8 @@ def _run_comet_install(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from summ import __version__
 
-    parser = argparse.ArgumentParser(prog="summ",
-                                     description="Arabic→English translation and summarisation "
-                                                 "for research.")
+    parser = argparse.ArgumentParser(
+        prog="summ", description="Arabic→English translation and summarisation for research.")
     parser.add_argument("--version", action="version", version=f"summ {__version__}")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="only warnings and errors on stderr")
@@ -939,8 +904,7 @@ def main(argv: list[str] | None = None) -> int:
     # Other libraries (transformers, huggingface_hub, rouge-score through absl...) are chatty at
     # INFO: only their warnings show, unless --verbose asks for everything.
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="summ: %(message)s",
-                        stream=sys.stderr)
+                        format="summ: %(message)s", stream=sys.stderr)
     logging.getLogger("summ").setLevel(level)
     try:
         return args.func(args)
