@@ -111,12 +111,9 @@ def _model_checks(model: str, flag: str, problems: list[str], model_problems: li
     that holds no model is a model not found (exit 3)."""
     from summ.engines.base import check_model
 
-    problem = check_model(model)
-    if problem:
+    if problem := check_model(model):
         problems.append(f"{flag} {model}: {problem}")
-        return
-    problem = model_problem(model, flag)
-    if problem:
+    elif problem := model_problem(model, flag):
         model_problems.append(problem)
 
 
@@ -174,8 +171,7 @@ def translate_problems(args: argparse.Namespace, jobs: list) -> tuple[list[str],
             scripts_for(args.tgt_lang)
     except ConfigError as exc:
         problems.append(str(exc))
-    device = device_problem(args.device, args.engine)
-    if device:
+    if device := device_problem(args.device, args.engine):
         problems.append(device)
     elif args.compute_type and args.engine == "ct2" and _DEVICE_RE.fullmatch(args.device):
         from summ.engines.ct2 import pick_compute_type, pick_device
@@ -189,8 +185,7 @@ def translate_problems(args: argparse.Namespace, jobs: list) -> tuple[list[str],
     if not model_problems and args.revision and Path(args.model).expanduser().is_dir():
         problems.append(f"--revision applies to hub models; {args.model} is a local folder "
                         "(drop --revision)")
-    encoding = _encoding_problem(args.encoding)
-    if encoding:
+    if encoding := _encoding_problem(args.encoding):
         problems.append(encoding)
     else:
         cache = None if args.no_cache else (args.cache or default_cache_path())
@@ -507,8 +502,7 @@ def summarise_problems(args: argparse.Namespace) -> tuple[Any, list[str], list[s
                         "or drop it")
     model_problems = []
     if config is not None and (config.summary_model or config.translation_model):
-        device = device_problem(args.device, args.engine)
-        if device:
+        if device := device_problem(args.device, args.engine):
             problems.append(device)
         for model, flag in ((config.summary_model, "--model"),
                             (config.translation_model, "--translator")):
@@ -522,8 +516,7 @@ def summarise_problems(args: argparse.Namespace) -> tuple[Any, list[str], list[s
                             "reference summaries")
         else:
             protected.append(args.references)
-    encoding = _encoding_problem(args.encoding)
-    if encoding:
+    if encoding := _encoding_problem(args.encoding):
         problems.append(encoding)
     else:
         job = FileJob(args.input, args.output, None)
@@ -561,19 +554,18 @@ def _run_summarise(args: argparse.Namespace) -> int:
     with lock:
         with Summariser(config) as summariser:
             summaries = summariser.summarise([d.text for d in docs])
+        pairs = zip(docs, summaries, strict=True)
         if args.output is not None and args.output.suffix == ".jsonl":
-            with atomic_write(args.output) as out:
-                for doc, summary in zip(docs, summaries, strict=True):
-                    out.write(json.dumps({"id": doc.id, **summary.as_dict()},
-                                         ensure_ascii=False) + "\n")
+            text = "".join(json.dumps({"id": doc.id, **summary.as_dict()}, ensure_ascii=False)
+                           + "\n" for doc, summary in pairs)
         else:
             text = "".join((f"=== {doc.id} ===\n" if len(docs) > 1 else "") + summary.text + "\n"
-                           for doc, summary in zip(docs, summaries, strict=True))
-            if args.output is None:
-                sys.stdout.write(text)
-            else:
-                with atomic_write(args.output) as out:
-                    out.write(text)
+                           for doc, summary in pairs)
+        if args.output is None:
+            sys.stdout.write(text)
+        else:
+            with atomic_write(args.output) as out:
+                out.write(text)
     for doc, summary in zip(docs, summaries):
         if summary.flags or summary.chunked:
             _report(args, f"{doc.id}: flags {', '.join(summary.flags) or '-'}; chunked: "
@@ -592,9 +584,8 @@ def _run_summarise(args: argparse.Namespace) -> int:
 
 
 def _add_run(sub) -> None:
-    p = sub.add_parser("run",
-                       help="run an experiment config: systems x datasets (x summaries) -> "
-                            "eval/results/NAME")
+    p = sub.add_parser("run", help="run an experiment config: systems x datasets (x summaries) "
+                                   "-> eval/results/NAME")
     p.add_argument("config", type=Path, metavar="CONFIG")
     p.add_argument("--output", "-o", type=Path, default=None,
                    help="results folder (default: the config's, eval/results/NAME)")
@@ -635,9 +626,8 @@ def _run_run(args: argparse.Namespace) -> int:
 
 
 def _add_report(sub) -> None:
-    p = sub.add_parser("report",
-                       help="rebuild tables (Markdown, LaTeX, CSV) and plots from a results "
-                            "folder alone")
+    p = sub.add_parser("report", help="rebuild tables (Markdown, LaTeX, CSV) and plots from a "
+                                      "results folder alone")
     p.add_argument("results", type=Path, metavar="RESULTS_DIR")
     p.add_argument("--output", "-o", type=Path, default=None,
                    help="where to write (default: RESULTS_DIR/report)")
@@ -662,9 +652,8 @@ def _add_evaluate(sub) -> None:
     from summ.metrics import ALL_METRICS, LEVELS, METRICS
     from summ.report import EVALUATION_FORMATS
 
-    p = sub.add_parser("evaluate",
-                       help="score hypothesis files against references with sacrebleu "
-                            "(signatures, significance)")
+    p = sub.add_parser("evaluate", help="score hypothesis files against references with "
+                                        "sacrebleu (signatures, significance)")
     p.add_argument("--hyp", type=Path, action="append", required=True,
                    help="hypothesis file (repeat for several systems)")
     p.add_argument("--ref", type=Path, action="append", required=True,
@@ -754,15 +743,10 @@ def _sacrebleu_settings(args: argparse.Namespace) -> dict[str, dict]:
 
 
 def evaluate_problems(args: argparse.Namespace) -> list[str]:
-    """Everything wrong with a ``summ evaluate`` command that can be known before scoring: files
-    missing or folders, the same reference twice (it would be scored as one more reference),
-    a --baseline with nothing to compare, options that need another. Mismatched scripts (the
-    Arabic source given as the reference) and a hypothesis that is also a reference are
-    logged as warnings.
-
-    Returns:
-        One line per problem.
-    """
+    """Everything wrong with a ``summ evaluate`` command that can be known before scoring, one
+    line per problem: files missing or folders, the same reference twice (it would be scored as
+    one more reference), a --baseline with nothing to compare, options that need another
+    (what may be meant is :func:`evaluate_warnings`'s)."""
     from summ.data import same_path, sha256_file
 
     problems: list[str] = []
@@ -773,8 +757,7 @@ def evaluate_problems(args: argparse.Namespace) -> list[str]:
             problems.append(f"{flag} {path} is a folder; give a text file, one segment per line")
         elif not path.is_file():
             problems.append(f"{flag} {path}: no such file")
-    encoding = _encoding_problem(args.encoding)
-    if encoding:
+    if encoding := _encoding_problem(args.encoding):
         problems.append(encoding)
     if problems:
         return problems

@@ -328,12 +328,12 @@ def _run_system(system: SystemConfig, datasets: list[LoadedDataset], config: Exp
                 lines, info = _translate_dataset(translator, system, ds, config.output)
             except Exception as exc:  # noqa: BLE001 - same reason as above, per dataset
                 logger.debug("system %s failed on %s", system.name, ds.config.name, exc_info=True)
-                record["datasets"][ds.config.name] = {"status": "failed", "error": _one_line(exc)}
-                if record["status"] == "ok":
-                    record.update({"status": "failed", "error": _one_line(exc),
+                error = _one_line(exc)
+                record["datasets"][ds.config.name] = {"status": "failed", "error": error}
+                if record["status"] == "ok":  # the first failure is the system's
+                    record.update({"status": "failed", "error": error,
                                    "failed_at": ds.config.name})
-                logger.warning("system %s failed on %s: %s", system.name, ds.config.name,
-                               _one_line(exc))
+                logger.warning("system %s failed on %s: %s", system.name, ds.config.name, error)
                 continue
             if on_ray:
                 _record_ray(record, info, translator)
@@ -557,11 +557,8 @@ def _summariser_revisions(summariser) -> dict:
 
 def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outputs: dict,
                    out: Path, progress: bool = False) -> dict:
-    """Run each ``[[summaries]]`` strategy (see :class:`StrategyConfig`); returns its manifest
-    section.
-
-    A strategy that fails (its model cannot load, ...) is recorded and the others run.
-    """
+    """Run each ``[[summaries]]`` strategy; returns the manifest's section. A strategy that
+    fails (its model cannot load, ...) is recorded and the others run."""
     if not config.summaries:
         return {}
     from summ.executors import RaySummariser, uses_model

@@ -559,11 +559,8 @@ def _save(fig, stem: Path) -> list[Path]:
 
 
 def plot_documents(results: Results, dataset: str, stem: Path) -> list[Path]:
-    """Box plot of per-document chrF per system (document-level scores must be stored).
-
-    Returns:
-        The files written (none if the dataset has no document-level chrF).
-    """
+    """Box plot of per-document chrF per system; the files written (none if the dataset has
+    no document-level chrF stored)."""
     s = results.scores
     s = s[(s["level"] == "document") & (s["dataset"] == dataset) & (s["metric"] == PLOT_METRIC)]
     systems = [name for name in results.systems() if name in set(s["system"])]
