@@ -204,12 +204,10 @@ def _add_translate(sub) -> None:
 
     d, b = _defaults(DecodeConfig), _defaults(BatchConfig)
     p = sub.add_parser(
-        "translate",
-        help="translate Arabic text files, article folders or JSONL to English",
+        "translate", help="translate Arabic text files, article folders or JSONL to English",
         description="INPUT: a text file (one segment per line; one output line per input line), "
         "a directory of .txt articles (one .txt per article in --output DIR), or JSONL with id "
-        "and text.",
-    )
+        "and text.")
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
     p.add_argument("--model", default="Helsinki-NLP/opus-mt-ar-en",
                    help="hub id or local directory (default: %(default)s)")
@@ -438,8 +436,7 @@ def _add_summarise(sub) -> None:
         help="summarise articles: extractive (lead, textrank) or with models "
              "(translate-then-summarise, summarise-then-translate, direct cross-lingual)",
         description="INPUT: an article .txt, a directory of .txt articles, or JSONL with id and "
-                    "text.",
-    )
+                    "text.")
     p.add_argument("input", type=Path, metavar="INPUT")
     # default=None, so that the run can say when it chose the default for the user.
     p.add_argument("--strategy", choices=STRATEGIES, default=None,
@@ -830,8 +827,7 @@ def _add_comet(sub) -> None:
         "install",
         help="create the COMET environment (torch + unbabel-comet in a venv of its own)",
         description="unbabel-comet needs transformers<5 and summ needs 5, so COMET gets a virtual "
-        "environment of its own; summ runs COMET's code there.",
-    )
+        "environment of its own; summ runs COMET's code there.")
     i.add_argument("--venv", type=Path, default=None,
                    help="where to create it (default: ~/.cache/summ/comet-env; "
                    "elsewhere, set SUMM_COMET_PYTHON)")
