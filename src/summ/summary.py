@@ -104,6 +104,7 @@ MODEL_CARD_SETTINGS: dict[str, dict[str, int]] = {
 # Model families whose inputs get the csebuetnlp WHITESPACE_HANDLER (every run of whitespace,
 # newlines included, becomes one space): XL-Sum and CrossSum were trained on such text.
 _COLLAPSE_WHITESPACE_FAMILIES = frozenset({"mt5", "crosssum"})
+_WHITESPACE_RUN = re.compile(r"\s+")
 
 # Summary length when neither the user nor the model's generation_config gives one.
 _FALLBACK_SUMMARY_TOKENS = 128
@@ -492,14 +493,6 @@ def chunk_text(text: str, count_tokens: Callable[[str], int], limit: int) -> lis
     return _chunk(text, count_tokens, limit, 0)
 
 
-_WHITESPACE_RUN = re.compile(r"\s+")
-
-
-def _collapse_whitespace(text: str) -> str:
-    """The csebuetnlp WHITESPACE_HANDLER: newlines and runs of whitespace become one space."""
-    return _WHITESPACE_RUN.sub(" ", text.strip())
-
-
 # --------------------------------------------------------------------------------------------
 # The summariser
 # --------------------------------------------------------------------------------------------
@@ -526,13 +519,11 @@ class Summariser:
     """Summarises lists of documents with one configuration; models load once, on first use.
 
     Args:
-        config: the settings (strategy, models, lengths).
-        engine: an already loaded summarisation engine (any :class:`summ.translate.Engine`)
-            to use instead of loading ``config.summary_model``; it decodes with the settings
-            it was loaded with (``config.beam_size`` and friends are not applied to it).
-        translator: an already loaded translator (a :class:`PipelineTranslator`, or any
-            object with ``translate(list[str]) -> list[str]``) instead of loading
-            ``config.translation_model``.
+        engine: a loaded summarisation engine to use instead of ``config.summary_model``; it
+            decodes with the settings it was loaded with (``config.beam_size`` and friends
+            are not applied to it).
+        translator: a loaded translator (a :class:`PipelineTranslator`, or any object with
+            ``translate(list[str]) -> list[str]``) instead of ``config.translation_model``.
 
     Raises:
         ConfigError: a translator was given to a strategy that translates nothing.
@@ -588,11 +579,8 @@ class Summariser:
 
     @property
     def output_lang(self) -> str:
-        """Language of the summaries (``"auto"`` = the detected input language).
-
-        A property of the summariser, not of its config: a translator object passed to
-        the constructor makes an extractive summary English although the config names none.
-        """
+        """Language of the summaries (``"auto"`` = the detected input language); a translator
+        object given to the constructor makes an extractive summary English."""
         if self.config.strategy in CROSS_LINGUAL or self.translates:
             return "en"
         return self.config.lang
@@ -645,9 +633,8 @@ class Summariser:
     def pipeline(self) -> PipelineTranslator:
         """The summarisation model behind the translation pipeline, loaded on first use.
 
-        The pipeline's decode settings carry an explicit ``max_new_tokens`` (the summary
-        length), so its input limit is the model's (or ``max_input_tokens``), without room
-        reserved for a length-relative output.
+        Its decode settings carry an explicit ``max_new_tokens`` (the summary length), so its
+        input limit is the model's (or ``max_input_tokens``), no room reserved for the output.
         """
         if self._pipeline is None:
             from summ.engines.base import BatchConfig, load_engine
@@ -696,7 +683,7 @@ class Summariser:
     def _prepare(self, text: str) -> str:
         """The text as the summarisation model receives it."""
         if self.pipeline().engine.family in _COLLAPSE_WHITESPACE_FAMILIES:
-            return _collapse_whitespace(text)
+            return _WHITESPACE_RUN.sub(" ", text.strip())
         return text.strip()
 
     # The entry point --------------------------------------------------------------------
@@ -773,9 +760,9 @@ class Summariser:
     def _generate(self, documents: list[str]) -> list[_Generated]:
         """Model summaries of ``documents``, chunking and recursing where they are too long.
 
-        Works in rounds over all documents at once (so each round is one batched pipeline
-        call): a document that fits is summarised and done; one that does not is chunked, its
-        chunks summarised, and the joined chunk summaries go to the next round.
+        In rounds over all documents (one batched pipeline call each): a document that fits is
+        summarised and done; one that does not is chunked, its chunks summarised, and the
+        joined chunk summaries go to the next round.
         """
         pipe = self.pipeline()
         limit = pipe.limit

@@ -28,7 +28,7 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Protocol, TypeVar, runtime_checkable
 
 from summ import segment as seg
@@ -75,9 +75,7 @@ class SegmentRecord:
     translation: str
     source_tokens: int
     pieces: tuple[Piece, ...]  # more than one: the segment was split to fit the model
-    # "split", "capped", "not-arabic", "repetition", "empty-output", "wrong-script",
-    # "too-long", "prompt-echo", "stripped", "doc-fallback" (see FLAGS)
-    flags: tuple[str, ...]
+    flags: tuple[str, ...]  # keys of FLAGS
 
     @property
     def hit_cap(self) -> bool:
@@ -302,11 +300,10 @@ def input_limit(engine: Engine, decode: DecodeConfig, batch: BatchConfig) -> int
     """The longest source (in tokens) sent to the model in one piece.
 
     Seq2seq models: the encoder's positions, lowered so that a full-length output of the
-    longest piece fits the decoder's. Causal LMs (``engine.context_tokens`` set): prompt,
-    source and output share one window, so the limit is the longest encoded prompt ``n`` with
-    ``n + output_cap(n - engine.prompt_tokens) <= context_tokens`` (the cap an input of that
-    length gets still fits behind it). Either way ``BatchConfig.max_input_tokens`` can only
-    lower it.
+    longest piece fits the decoder's. Causal LMs (``engine.context_tokens`` set) share one
+    window, so the limit is the longest encoded prompt ``n`` with
+    ``n + output_cap(n - engine.prompt_tokens) <= context_tokens``. Either way
+    ``BatchConfig.max_input_tokens`` can only lower it.
 
     Raises:
         ConfigError: ``max_input_tokens`` above the model's limit, or a context too small for
@@ -603,20 +600,15 @@ class PipelineTranslator:
                             html: str = "strip") -> DocumentsResult:
         """Normalise and segment each document, translate all segments together, rebuild each.
 
-        At ``level="document"`` the unit is the line instead of the sentence: consecutive lines
-        of a document are packed into one prompt while prompt, lines and output cap fit the
-        model's context (a window; the lines joined by newlines), and the model is asked for
-        exactly as many lines back. The rule that maps the answer back: its non-blank lines,
-        in order, are the translations of the window's lines, one to one, *only* when their
-        number equals the window's; otherwise the window's lines are translated sentence by
-        sentence as at ``level="sentence"`` and flagged ``doc-fallback`` (counted in
-        ``RunStats.doc_fallback``). Lines are never merged or shifted. A line too long for a
-        window of its own is translated sentence by sentence too (flagged likewise). The
-        records of mapped lines have the line as ``source`` and the window as their piece.
+        At ``level="document"`` the unit is the line: consecutive lines of a document are
+        packed into one prompt (a window) while prompt, lines and output cap fit the context,
+        and the model is asked for as many lines back. The answer's non-blank lines are the
+        window's translations, one to one, *only* when their number matches; otherwise (and for
+        a line too long for a window of its own) the lines are translated sentence by sentence
+        as at ``level="sentence"`` and flagged ``doc-fallback``. Lines are never merged or
+        shifted. The records of mapped lines have the line as ``source``, the window as piece.
 
-        Args:
-            documents: article texts (paragraphs separated by blank lines).
-            html: ``strip`` removes tags and decodes entities; ``keep`` leaves them.
+        ``html``: ``strip`` removes tags and decodes entities; ``keep`` leaves them.
         """
         segmented = _segmented(documents, html)
         if self._document is not None:
@@ -655,8 +647,8 @@ class PipelineTranslator:
         window_records = iter(result.records)
         stats = RunStats()
         stats.add(result.stats)
-        mapped: dict[int, list[tuple[str, str]]] = {}  # window -> (line, translation) pairs
-        window_record: dict[int, SegmentRecord] = {}
+        # window -> its record and (line, translation) pairs
+        mapped: dict[int, tuple[SegmentRecord, list[tuple[str, str]]]] = {}
         for w, ok in enumerate(fits):
             if not ok:
                 logger.info("a line of %d+ tokens is too long for one document-level prompt: "
@@ -666,8 +658,7 @@ class PipelineTranslator:
             sources = [_line_text(line) for line in windows[w]]
             answer = [x.strip() for x in record.translation.split("\n") if x.strip()]
             if len(answer) == len(sources):
-                mapped[w] = list(zip(sources, answer))
-                window_record[w] = record
+                mapped[w] = record, list(zip(sources, answer))
             else:
                 logger.warning("document-level answer has %d lines for %d source lines: those "
                                "lines are translated sentence by sentence (doc-fallback)",
@@ -682,8 +673,8 @@ class PipelineTranslator:
         for w, lines in enumerate(windows):
             d = owner[w]
             if w in mapped:
-                record = window_record[w]
-                for line, (source, text) in zip(lines, mapped[w]):
+                record, pairs = mapped[w]
+                for line, (source, text) in zip(lines, pairs):
                     out_segments[d].append(seg.Segment(source, line[0].paragraph, line[0].line, 0))
                     flags = self._line_flags(source, text, record)
                     out_records[d].append(SegmentRecord(source, text, record.source_tokens,
@@ -693,9 +684,7 @@ class PipelineTranslator:
                     for s in line:
                         r = next(fb_records)
                         out_segments[d].append(s)
-                        out_records[d].append(SegmentRecord(r.source, r.translation,
-                                                            r.source_tokens, r.pieces,
-                                                            (*r.flags, "doc-fallback")))
+                        out_records[d].append(replace(r, flags=(*r.flags, "doc-fallback")))
         # The counters describe the records returned (lines and fallback sentences), not the
         # windows: recounted from their flags.
         flat = [r for records in out_records for r in records]
