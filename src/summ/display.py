@@ -298,8 +298,8 @@ def side_by_side(
         listing = ", ".join(f"{name} has {n}" for name, n in lengths.items())
         raise ValueError(f"side_by_side: columns must be aligned row for row, but {listing} rows")
     if index is not None:
-        cols, langs, headers = [[_text(v, digits) for v in _plain(index)], *cols], ["", *langs], \
-            ["", *headers]
+        cols = [[_text(v, digits) for v in _plain(index)], *cols]
+        langs, headers = ["", *langs], ["", *headers]
     cells = pd.DataFrame(dict(enumerate(cols)), columns=range(len(cols)))
     cell_langs = pd.DataFrame({j: [lang] * len(cells) for j, lang in enumerate(langs)},
                               columns=cells.columns)
@@ -635,8 +635,8 @@ def histogram(
     ax = fig.add_subplot()
     if values:
         lo, hi = min(values), max(values)
-        edges = [lo + (hi - lo) * i / bins for i in range(bins + 1)] if hi > lo else [lo - 0.5,
-            lo + 0.5]
+        edges = ([lo + (hi - lo) * i / bins for i in range(bins + 1)] if hi > lo
+                 else [lo - 0.5, lo + 0.5])
         for name, vs in groups.items():
             ax.hist(list(vs), bins=edges, alpha=0.55, label=arabic_label(name))
         _legend(ax)

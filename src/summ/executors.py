@@ -19,9 +19,10 @@ network file systems). A shard file is JSON Lines: a header (format, kind, key, 
 at all, so a kill leaves only finished shards and a rerun recomputes the others; a changed
 setting or document changes the key. The store must be a folder every node can read and write.
 
-Failures: a dead actor is restarted by Ray and its shard retried (``max_task_retries``); a
-shard whose engine raises is not retried (it would raise again); either way the other shards
-finish and are stored, and :class:`ShardsFailedError` names the failed ones for a rerun.
+Failures: a dead actor is restarted by Ray and its shard retried ``max_task_retries`` times
+(then reported lost); a shard whose engine raises is not retried (it would raise again).
+Either way the other shards finish and are stored, and :class:`ShardsFailedError` names the
+failed ones, which a rerun computes.
 
 Ray is imported only when a Ray executor runs (``pip install "summ[ray]"``).
 """
