@@ -68,12 +68,11 @@ RTL_LANGS: frozenset[str] = frozenset(
 #: threshold the translation pipeline uses for its ``not-arabic`` flag.
 ARABIC_THRESHOLD = 0.5
 
-# CSS of the views, by selector under the table's id. pre-wrap keeps a document's paragraph
-# breaks; side_by_side's fixed layout with overflow-wrap:anywhere makes long sentences (and
-# long unbroken tokens such as URLs) wrap inside their column instead of widening the table
-# past the screen. table() sizes its columns to their content, so its cells must not break
-# inside words ("anywhere" would let a column shrink to one letter): break-word only breaks a
-# word that cannot fit on a line of its own, and its headers stay on one line.
+# CSS of the views, by selector under the table's id. pre-wrap keeps paragraph breaks.
+# side_by_side: a fixed layout with overflow-wrap:anywhere wraps long sentences and URLs inside
+# their column instead of widening the table. table() sizes columns to their content, where
+# "anywhere" would shrink a column to one letter: break-word breaks only a word too long for a
+# line of its own, and headers stay on one line.
 _CELL = ("border: 1px solid #d0d7de; padding: 6px 10px; vertical-align: top; "
          "white-space: pre-wrap; word-break: normal; ")
 _HEAD = "background: #f6f8fa; font-weight: 600; "

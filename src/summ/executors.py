@@ -274,7 +274,7 @@ class TranslateJob:
 
 @dataclass(frozen=True)
 class SummaryJob:
-    """A :class:`summ.summarise.SummaryConfig` (model ids resolved, no cache), for the actors."""
+    """A :class:`summ.summary.SummaryConfig` (model ids resolved, no cache), for the actors."""
 
     config: SummaryConfig
     engine_target: str = ""
@@ -762,7 +762,7 @@ class RaySummariser:
         """Nothing to close here: each actor's summariser lives and ends with its actor."""
 
     def summarise(self, documents: list[str]) -> list[Summary]:
-        """One summary per document, in order (:meth:`summ.summarise.Summariser.summarise`).
+        """One summary per document, in order (:meth:`summ.summary.Summariser.summarise`).
 
         Raises:
             TypeError: ``documents`` is a string.
