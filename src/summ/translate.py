@@ -498,21 +498,17 @@ class PipelineTranslator:
 
     def _flags(self, source: str, text: str, pieces: tuple[Piece, ...],
                check_arabic: bool) -> tuple[str, ...]:
-        flags = []
-        if len(pieces) > 1:
-            flags.append("split")
-        if any(p.hit_cap for p in pieces):
-            flags.append("capped")
-        if check_arabic and not seg.is_arabic(source):
-            flags.append("not-arabic")
-        if is_repetitive(text):
-            flags.append("repetition")
-        if not all(p.translation.strip() for p in pieces):
+        checks = (
+            ("split", len(pieces) > 1),
+            ("capped", any(p.hit_cap for p in pieces)),
+            ("not-arabic", check_arabic and not seg.is_arabic(source)),
+            ("repetition", is_repetitive(text)),
             # A model that emits only </s> or special tokens: the line stays aligned (blank or
             # shorter), so it must be flagged rather than pass as translated.
-            flags.append("empty-output")
-        if any(p.raw is not None for p in pieces):
-            flags.append("stripped")
+            ("empty-output", not all(p.translation.strip() for p in pieces)),
+            ("stripped", any(p.raw is not None for p in pieces)),
+        )
+        flags = [name for name, failed in checks if failed]
         flags += output_flags(source, text, tgt_lang=self.tgt_lang, markers=self.markers)
         return tuple(flags)
 
