@@ -45,11 +45,7 @@ def _digest(text: str) -> str:
 
 
 class Cache:
-    """A translation cache in one SQLite file.
-
-    Args:
-        path: the database file; its folder is created if needed.
-    """
+    """A translation cache in one SQLite file; the file's folder is created if needed."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
@@ -85,26 +81,22 @@ class Cache:
         items = list(keys)
         for start in range(0, len(items), _CHUNK):
             chunk = items[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT key, output, n_tokens, hit_cap FROM translations WHERE key IN ({marks})",
-                chunk,
-            )
-            for key, output, n_tokens, hit_cap in rows:
+            query = ("SELECT key, output, n_tokens, hit_cap FROM translations WHERE key IN "
+                     f"({','.join('?' * len(chunk))})")
+            for key, output, n_tokens, hit_cap in self._db.execute(query, chunk):
                 found[keys[key]] = (output, n_tokens, bool(hit_cap))
         return found
 
     def put_many(self, parts: dict, items: Iterable[tuple[str, Row]]) -> None:
-        """Store ``(source, (text, n_tokens, hit_cap))`` pairs and commit them in one
-        transaction."""
+        """Store ``(source, (text, n_tokens, hit_cap))`` pairs, committed in one transaction."""
         setting, description = self.setting_key(parts)
         rows = [
             (_digest(setting + "\x00" + src), setting, src, text, n_tokens, int(hit_cap))
             for src, (text, n_tokens, hit_cap) in items
         ]
         with self._db:
-            self._db.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (setting,
-                description))
+            self._db.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)",
+                             (setting, description))
             self._db.executemany("INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?, ?)",
                                  rows)
 

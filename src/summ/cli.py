@@ -111,12 +111,9 @@ def _model_checks(model: str, flag: str, problems: list[str], model_problems: li
     that holds no model is a model not found (exit 3)."""
     from summ.engines.base import check_model
 
-    problem = check_model(model)
-    if problem:
+    if problem := check_model(model):
         problems.append(f"{flag} {model}: {problem}")
-        return
-    problem = model_problem(model, flag)
-    if problem:
+    elif problem := model_problem(model, flag):
         model_problems.append(problem)
 
 
@@ -139,12 +136,9 @@ def _raise_problems(problems: list[str], model_problems: Sequence[str] = ()) -> 
 
 
 def translate_problems(args: argparse.Namespace, jobs: list) -> tuple[list[str], list[str]]:
-    """Everything wrong with a ``summ translate`` command that can be known before the model
-    loads: option values, the device, the cache, every input and output path.
-
-    Args:
-        args: the parsed command line.
-        jobs: its :class:`summ.files.FileJob` list.
+    """Everything wrong with a ``summ translate`` command (``jobs``: its
+    :class:`summ.files.FileJob` list) that can be known before the model loads: option values,
+    the device, the cache, every input and output path.
 
     Returns:
         ``(problems, model_problems)``, one line each; both empty when the command can run.
@@ -177,8 +171,7 @@ def translate_problems(args: argparse.Namespace, jobs: list) -> tuple[list[str],
             scripts_for(args.tgt_lang)
     except ConfigError as exc:
         problems.append(str(exc))
-    device = device_problem(args.device, args.engine)
-    if device:
+    if device := device_problem(args.device, args.engine):
         problems.append(device)
     elif args.compute_type and args.engine == "ct2" and _DEVICE_RE.fullmatch(args.device):
         from summ.engines.ct2 import pick_compute_type, pick_device
@@ -192,8 +185,7 @@ def translate_problems(args: argparse.Namespace, jobs: list) -> tuple[list[str],
     if not model_problems and args.revision and Path(args.model).expanduser().is_dir():
         problems.append(f"--revision applies to hub models; {args.model} is a local folder "
                         "(drop --revision)")
-    encoding = _encoding_problem(args.encoding)
-    if encoding:
+    if encoding := _encoding_problem(args.encoding):
         problems.append(encoding)
     else:
         cache = None if args.no_cache else (args.cache or default_cache_path())
@@ -212,12 +204,10 @@ def _add_translate(sub) -> None:
 
     d, b = _defaults(DecodeConfig), _defaults(BatchConfig)
     p = sub.add_parser(
-        "translate",
-        help="translate Arabic text files, article folders or JSONL to English",
+        "translate", help="translate Arabic text files, article folders or JSONL to English",
         description="INPUT: a text file (one segment per line; one output line per input line), "
         "a directory of .txt articles (one .txt per article in --output DIR), or JSONL with id "
-        "and text.",
-    )
+        "and text.")
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
     p.add_argument("--model", default="Helsinki-NLP/opus-mt-ar-en",
                    help="hub id or local directory (default: %(default)s)")
@@ -228,8 +218,7 @@ def _add_translate(sub) -> None:
     p.add_argument("--vocabulary", choices=VOCABULARIES, default=VOCABULARIES[0],
                    help="output tokens: full (default) or target-script (only tokens written in "
                         "the target language's scripts: faster with ct2; outputs change only "
-                        "where "
-                        "the full model would emit another script's token)")
+                        "where the full model would emit another script's token)")
     p.add_argument("--revision", default=None, help="hub branch, tag or commit")
     p.add_argument("--device", default="auto",
                    help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
@@ -329,16 +318,17 @@ def _run_translate(args: argparse.Namespace) -> int:
     jobs = plan_jobs(args.inputs, args.output, args.segments)
     _raise_problems(*translate_problems(args, jobs))
     executor = _translate_executor(args)
-    options = {"compute_type": args.compute_type} if args.compute_type else {}
-    if args.dtype:
-        options["dtype"] = args.dtype
-    if args.prompt is not None:
-        options["prompt"] = args.prompt
-    if args.prompt_format is not None:
-        options["prompt_format"] = args.prompt_format
-    decode = DecodeConfig(beam_size=args.beam)
-    batch = BatchConfig(batch_tokens=args.batch_tokens, max_input_tokens=args.max_input_tokens,
-                        commit_every=args.commit_every)
+    # Engine options: --compute-type and --dtype unless empty, the prompt flags when given.
+    options = {"compute_type": args.compute_type or None, "dtype": args.dtype or None,
+               "prompt": args.prompt, "prompt_format": args.prompt_format}
+    # What a local and a Ray translator are both given.
+    settings = dict(
+        device=args.device, revision=args.revision, decode=DecodeConfig(beam_size=args.beam),
+        batch=BatchConfig(batch_tokens=args.batch_tokens, max_input_tokens=args.max_input_tokens,
+                          commit_every=args.commit_every),
+        progress=not args.no_progress and sys.stderr.isatty(), src_lang=args.src_lang,
+        tgt_lang=args.tgt_lang, vocabulary=args.vocabulary, level=args.level,
+        **{k: v for k, v in options.items() if v is not None})
     html = "keep" if args.keep_html else "strip"
     with contextlib.ExitStack() as held:
         # Every output is locked before the model loads: a second run onto one of them fails
@@ -353,16 +343,16 @@ def _run_translate(args: argparse.Namespace) -> int:
             from summ.executors import RayTranslator, default_shards_dir
 
             store = None if args.no_cache else executor.shards or default_shards_dir()
-            translator = RayTranslator(
-                resolve_model(args.model), args.engine, executor=executor, store=store,
-                device=args.device, revision=args.revision, decode=decode, batch=batch,
-                progress=not args.no_progress and sys.stderr.isatty(), src_lang=args.src_lang,
-                tgt_lang=args.tgt_lang, vocabulary=args.vocabulary, level=args.level, **options)
+            translator = RayTranslator(resolve_model(args.model), args.engine, executor=executor,
+                                       store=store, **settings)
             # One Ray job per input, the whole file at once: each job starts its actors (and
             # loads the model) once, so a line file is not cut into chunks as a local run is.
             chunk = {"chunk_lines": sys.maxsize}
         else:
-            translator = _local_translator(args, decode, batch, options)
+            from summ.translate import load_translator
+
+            cache = None if args.no_cache else str(args.cache or default_cache_path())
+            translator = load_translator(args.model, args.engine, cache=cache, **settings)
             if translator.cache is not None:
                 # Closed when the command ends (error or not): SQLite then folds its write-ahead
                 # log back into the file and removes the -wal and -shm files beside it.
@@ -376,8 +366,8 @@ def _run_translate(args: argparse.Namespace) -> int:
                                            segments=job.segments, encoding=args.encoding,
                                            html=html, recursive=True)
             shards = getattr(translator, "last_run", None)  # the Ray executor's shard counts
-            _report(args,
-                    f"{job.input}: {stats.line()}" + (f"; {shards.line()}" if shards else ""))
+            counts = f"; {shards.line()}" if shards else ""
+            _report(args, f"{job.input}: {stats.line()}{counts}")
     return 0
 
 
@@ -399,26 +389,6 @@ def _translate_executor(args: argparse.Namespace):
         raise ConfigError("--cache is the local executor's SQLite cache; with --executor ray "
                           "finished shards are kept in --shards (or --no-cache keeps nothing)")
     return executor
-
-
-def _local_translator(args: argparse.Namespace, decode, batch, options: dict):
-    from summ.translate import load_translator
-
-    return load_translator(
-        args.model,
-        args.engine,
-        device=args.device,
-        revision=args.revision,
-        decode=decode,
-        batch=batch,
-        cache=None if args.no_cache else str(args.cache or default_cache_path()),
-        progress=not args.no_progress and sys.stderr.isatty(),
-        src_lang=args.src_lang,
-        tgt_lang=args.tgt_lang,
-        vocabulary=args.vocabulary,
-        level=args.level,
-        **options,
-    )
 
 
 def _report(args: argparse.Namespace, line: str) -> None:
@@ -448,8 +418,7 @@ def _run_data_fetch(args: argparse.Namespace) -> int:
     if args.dest is not None and args.dest.exists() and not args.dest.is_dir():
         raise ConfigError(f"--dest {args.dest} is a file; give a folder (the dataset goes to "
                           f"{args.dest / 'ntrex128'} inside it)")
-    path = fetch_ntrex128(args.dest)
-    print(path)
+    print(fetch_ntrex128(args.dest))
     return 0
 
 
@@ -465,11 +434,9 @@ def _add_summarise(sub) -> None:
     p = sub.add_parser(
         "summarise",
         help="summarise articles: extractive (lead, textrank) or with models "
-             "(translate-then-summarise, "
-        "summarise-then-translate, direct cross-lingual)",
+             "(translate-then-summarise, summarise-then-translate, direct cross-lingual)",
         description="INPUT: an article .txt, a directory of .txt articles, or JSONL with id and "
-                    "text.",
-    )
+                    "text.")
     p.add_argument("input", type=Path, metavar="INPUT")
     # default=None, so that the run can say when it chose the default for the user.
     p.add_argument("--strategy", choices=STRATEGIES, default=None,
@@ -532,8 +499,7 @@ def summarise_problems(args: argparse.Namespace) -> tuple[Any, list[str], list[s
                         "or drop it")
     model_problems = []
     if config is not None and (config.summary_model or config.translation_model):
-        device = device_problem(args.device, args.engine)
-        if device:
+        if device := device_problem(args.device, args.engine):
             problems.append(device)
         for model, flag in ((config.summary_model, "--model"),
                             (config.translation_model, "--translator")):
@@ -547,8 +513,7 @@ def summarise_problems(args: argparse.Namespace) -> tuple[Any, list[str], list[s
                             "reference summaries")
         else:
             protected.append(args.references)
-    encoding = _encoding_problem(args.encoding)
-    if encoding:
+    if encoding := _encoding_problem(args.encoding):
         problems.append(encoding)
     else:
         job = FileJob(args.input, args.output, None)
@@ -561,13 +526,7 @@ def _run_summarise(args: argparse.Namespace) -> int:
     import contextlib
     import json
 
-    from summ.data import (
-        atomic_write,
-        check_ids,
-        load_summaries_jsonl,
-        output_lock,
-        read_articles,
-    )
+    from summ.data import atomic_write, check_ids, load_summaries_jsonl, output_lock, read_articles
     from summ.metrics import evaluate_summaries
     from summ.summary import Summariser, SummaryConfig
 
@@ -592,19 +551,18 @@ def _run_summarise(args: argparse.Namespace) -> int:
     with lock:
         with Summariser(config) as summariser:
             summaries = summariser.summarise([d.text for d in docs])
+        pairs = zip(docs, summaries, strict=True)
         if args.output is not None and args.output.suffix == ".jsonl":
-            with atomic_write(args.output) as out:
-                for doc, summary in zip(docs, summaries, strict=True):
-                    out.write(json.dumps({"id": doc.id, **summary.as_dict()},
-                                         ensure_ascii=False) + "\n")
+            text = "".join(json.dumps({"id": doc.id, **summary.as_dict()}, ensure_ascii=False)
+                           + "\n" for doc, summary in pairs)
         else:
             text = "".join((f"=== {doc.id} ===\n" if len(docs) > 1 else "") + summary.text + "\n"
-                           for doc, summary in zip(docs, summaries, strict=True))
-            if args.output is None:
-                sys.stdout.write(text)
-            else:
-                with atomic_write(args.output) as out:
-                    out.write(text)
+                           for doc, summary in pairs)
+        if args.output is None:
+            sys.stdout.write(text)
+        else:
+            with atomic_write(args.output) as out:
+                out.write(text)
     for doc, summary in zip(docs, summaries):
         if summary.flags or summary.chunked:
             _report(args, f"{doc.id}: flags {', '.join(summary.flags) or '-'}; chunked: "
@@ -612,7 +570,7 @@ def _run_summarise(args: argparse.Namespace) -> int:
     if references is not None:
         for s in evaluate_summaries(docs, summaries, references,
                                     reference_field=args.reference_field,
-                          rouge_stem=args.rouge_stem):
+                                    rouge_stem=args.rouge_stem):
             _report(args, f"{s.metric} {s.score:.2f}  {s.signature}")
     return 0
 
@@ -623,9 +581,8 @@ def _run_summarise(args: argparse.Namespace) -> int:
 
 
 def _add_run(sub) -> None:
-    p = sub.add_parser("run",
-                       help="run an experiment config: systems x datasets (x summaries) -> "
-                            "eval/results/NAME")
+    p = sub.add_parser("run", help="run an experiment config: systems x datasets (x summaries) "
+                                   "-> eval/results/NAME")
     p.add_argument("config", type=Path, metavar="CONFIG")
     p.add_argument("--output", "-o", type=Path, default=None,
                    help="results folder (default: the config's, eval/results/NAME)")
@@ -666,9 +623,8 @@ def _run_run(args: argparse.Namespace) -> int:
 
 
 def _add_report(sub) -> None:
-    p = sub.add_parser("report",
-                       help="rebuild tables (Markdown, LaTeX, CSV) and plots from a results "
-                            "folder alone")
+    p = sub.add_parser("report", help="rebuild tables (Markdown, LaTeX, CSV) and plots from a "
+                                      "results folder alone")
     p.add_argument("results", type=Path, metavar="RESULTS_DIR")
     p.add_argument("--output", "-o", type=Path, default=None,
                    help="where to write (default: RESULTS_DIR/report)")
@@ -693,9 +649,8 @@ def _add_evaluate(sub) -> None:
     from summ.metrics import ALL_METRICS, LEVELS, METRICS
     from summ.report import EVALUATION_FORMATS
 
-    p = sub.add_parser("evaluate",
-                       help="score hypothesis files against references with sacrebleu "
-                            "(signatures, significance)")
+    p = sub.add_parser("evaluate", help="score hypothesis files against references with "
+                                        "sacrebleu (signatures, significance)")
     p.add_argument("--hyp", type=Path, action="append", required=True,
                    help="hypothesis file (repeat for several systems)")
     p.add_argument("--ref", type=Path, action="append", required=True,
@@ -785,15 +740,10 @@ def _sacrebleu_settings(args: argparse.Namespace) -> dict[str, dict]:
 
 
 def evaluate_problems(args: argparse.Namespace) -> list[str]:
-    """Everything wrong with a ``summ evaluate`` command that can be known before scoring: files
-    missing or folders, the same reference twice (it would be scored as one more reference),
-    a --baseline with nothing to compare, options that need another. Mismatched scripts (the
-    Arabic source given as the reference) and a hypothesis that is also a reference are
-    logged as warnings.
-
-    Returns:
-        One line per problem.
-    """
+    """Everything wrong with a ``summ evaluate`` command that can be known before scoring, one
+    line per problem: files missing or folders, the same reference twice (it would be scored as
+    one more reference), a --baseline with nothing to compare, options that need another
+    (what may be meant is :func:`evaluate_warnings`'s)."""
     from summ.data import same_path, sha256_file
 
     problems: list[str] = []
@@ -804,8 +754,7 @@ def evaluate_problems(args: argparse.Namespace) -> list[str]:
             problems.append(f"{flag} {path} is a folder; give a text file, one segment per line")
         elif not path.is_file():
             problems.append(f"{flag} {path}: no such file")
-    encoding = _encoding_problem(args.encoding)
-    if encoding:
+    if encoding := _encoding_problem(args.encoding):
         problems.append(encoding)
     if problems:
         return problems
@@ -853,16 +802,13 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from summ.report import render_evaluation
 
     _raise_problems(evaluate_problems(args))
-    names = args.names
-    if args.baseline is not None and names is None:
-        names = [p.stem for p in args.hyp] if len({p.stem
-                                                   for p in args.hyp}) == len(args.hyp) else None
+    names, stems = args.names, [p.stem for p in args.hyp]
+    if args.baseline is not None and names is None and len(set(stems)) == len(stems):
+        names = stems
     evaluation = evaluate_files(
         args.hyp, args.ref, metrics=args.metrics, level=args.level, doc_ids=args.doc_ids,
-        names=names,
-        baseline=args.baseline, method=args.method, n_samples=args.n_samples, seed=args.seed,
-        encoding=args.encoding, src=args.src, **_sacrebleu_settings(args),
-    )
+        names=names, baseline=args.baseline, method=args.method, n_samples=args.n_samples,
+        seed=args.seed, encoding=args.encoding, src=args.src, **_sacrebleu_settings(args))
     for line in evaluate_warnings(args):
         logger.warning("%s", line)
     print(render_evaluation(evaluation, args.format), end="")
@@ -881,8 +827,7 @@ def _add_comet(sub) -> None:
         "install",
         help="create the COMET environment (torch + unbabel-comet in a venv of its own)",
         description="unbabel-comet needs transformers<5 and summ needs 5, so COMET gets a virtual "
-        "environment of its own; summ runs COMET's code there.",
-    )
+        "environment of its own; summ runs COMET's code there.")
     i.add_argument("--venv", type=Path, default=None,
                    help="where to create it (default: ~/.cache/summ/comet-env; "
                    "elsewhere, set SUMM_COMET_PYTHON)")
@@ -907,9 +852,8 @@ def _run_comet_install(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from summ import __version__
 
-    parser = argparse.ArgumentParser(prog="summ",
-                                     description="Arabic→English translation and summarisation "
-                                                 "for research.")
+    parser = argparse.ArgumentParser(
+        prog="summ", description="Arabic→English translation and summarisation for research.")
     parser.add_argument("--version", action="version", version=f"summ {__version__}")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="only warnings and errors on stderr")
@@ -939,8 +883,7 @@ def main(argv: list[str] | None = None) -> int:
     # Other libraries (transformers, huggingface_hub, rouge-score through absl...) are chatty at
     # INFO: only their warnings show, unless --verbose asks for everything.
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="summ: %(message)s",
-                        stream=sys.stderr)
+                        format="summ: %(message)s", stream=sys.stderr)
     logging.getLogger("summ").setLevel(level)
     try:
         return args.func(args)

@@ -1,17 +1,12 @@
 """Experiment configs: an ``eval/configs/NAME.toml`` file read into frozen dataclasses.
 
-:func:`load_config` checks the whole file before anything is loaded or run, and reports
-every problem it finds in one :class:`~summ.errors.ConfigError` (unknown keys, metrics,
-engines, missing files, duplicate names...), so a researcher fixes a config in one pass
-instead of one failed run per typo. :mod:`summ.experiment` runs what this module describes.
-
-The shape of each table (its keys, their types, names, choices and ranges) is declared as a
-pydantic model; the settings the library's own dataclasses own (``decode``, ``batch``,
-summary ``options``) are checked by those dataclasses, so a config, the CLI and Python callers
-obey the same rules; what spans tables (names, the baseline, files, devices) is checked after.
-
-Relative paths in a config are relative to the config file, so ``summ run`` gives the same
-result from any working directory.
+:func:`load_config` checks the whole file before anything is loaded or run and reports every
+problem in one :class:`~summ.errors.ConfigError`, so a config is fixed in one pass, not one
+failed run per typo; :mod:`summ.experiment` runs it. Each table's shape is a pydantic model;
+``decode``, ``batch`` and summary ``options`` are checked by the library's own dataclasses
+(a config, the CLI and Python callers obey the same rules); what spans tables (names, the
+baseline, files, devices) is checked after. Relative paths are relative to the config file,
+so ``summ run`` gives the same result from any working directory.
 """
 
 from __future__ import annotations
@@ -28,13 +23,12 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from summ.engines.base import ENGINES, BatchConfig, DecodeConfig, check_model
 from summ.engines.vocab import VOCABULARIES
 from summ.errors import ConfigError, InputError
-from summ.metrics import ALL_METRICS, COMET_METRICS, DEFAULT_SEED, LEVELS, METRICS
-from summ.engines.base import ENGINES, BatchConfig, DecodeConfig, check_model
 from summ.executors import SHARDS_DIR, ExecutorConfig
+from summ.metrics import ALL_METRICS, COMET_METRICS, DEFAULT_SEED, LEVELS, METRICS
 from summ.summary import EXTRACTIVE, MONOLINGUAL, STRATEGIES, SummaryConfig
-
 
 DATASET_TYPES = ("ntrex128", "parallel", "articles")
 SIGNIFICANCE_METHODS = ("bs", "ar")
@@ -50,15 +44,11 @@ class SystemConfig:
 
     Attributes:
         name: row name in tables and file name of its outputs.
-        model: what the config says (hub id, path or ``tiny:FAMILY``); for paths, the
-            absolute path. Recorded as written so published scores can be matched to it.
-        engine: ``"hf"`` or ``"ct2"``.
+        model: what the config says (hub id, path or ``tiny:FAMILY``; a path made absolute),
+            recorded as written so published scores can be matched to it.
         revision: hub branch, tag or commit; ``None`` = the default branch, resolved to a
             commit in the manifest.
-        device: ``auto``, ``cpu``, ``cuda``, ...; ``auto`` because a config should run on
-            a laptop and on a GPU box unchanged.
-        decode: generation settings (defaults live in :class:`~summ.engines.base.DecodeConfig`).
-        batch: batching settings (defaults live in :class:`~summ.engines.base.BatchConfig`).
+        device: ``auto`` by default, so a config runs unchanged on a laptop and a GPU box.
         options: engine options passed through (``dtype``, ``compute_type``, ``src_lang``,
             ``vocabulary``...).
     """
@@ -82,17 +72,15 @@ class DatasetConfig:
         type: ``ntrex128`` (built in, via :func:`summ.data.load_ntrex128`), ``parallel``
             (source and reference files, optional document ids) or ``articles`` (a folder of
             ``.txt`` files or a JSONL file; no references, so outputs only).
-        documents: keep only the first N documents (articles: the first N articles); ``None``
-            = all. Quick runs and tests use it; the manifest and report say so.
+        documents: keep only the first N documents (or articles); ``None`` = all. The manifest
+            and report say so.
         root: ``ntrex128`` only: folder holding ``ntrex128/`` (default :func:`summ.data.data_dir`,
             i.e. ``SUMM_DATA_DIR``).
-        src: ``parallel``: source file.
-        refs: ``parallel``: reference files, each line-aligned with ``src``.
-        doc_ids: ``parallel``: optional document id per line (enables document-level scores).
+        src: ``parallel``: source file; ``refs``: reference files, line-aligned with it;
+            ``doc_ids``: optional document id per line (enables document-level scores).
         path: ``articles``: folder of ``.txt`` files or a ``.jsonl`` file.
-        test_set: identifier used to find published scores (``eval/published.csv``); NTREX-128
-            is ``ntrex128``; a FLORES copy would say ``flores200-devtest``. ``None``: no
-            published score can match.
+        test_set: matches published scores (``eval/published.csv``): ``ntrex128``,
+            ``flores200-devtest``...; ``None``: no published score can match.
         encoding: encoding of every file of the dataset.
     """
 
@@ -113,11 +101,10 @@ class SignificanceConfig:
     """Paired significance tests of each system against the baseline (corpus level).
 
     Attributes:
-        methods: ``bs`` (paired bootstrap: p-values and 95% CIs) and/or ``ar`` (approximate
-            randomisation: p-values only). Bootstrap by default: it is what gives the CIs the
-            report shows.
+        methods: ``bs`` (paired bootstrap: p-values and 95% CIs, the default: the report shows
+            its CIs) and/or ``ar`` (approximate randomisation: p-values only).
         n_samples: resamples (bs) / trials (ar); ``None`` = sacrebleu's defaults (1000 / 10000),
-            the numbers its CLI uses, so results match ``sacrebleu --paired-bs``.
+            so results match ``sacrebleu --paired-bs``.
         seed: RNG seed, recorded in every signature; fixed so reruns give identical p-values.
         metrics: metrics to test; ``None`` = the experiment's metrics (COMET excluded: sacrebleu
             cannot resample it).
@@ -131,16 +118,12 @@ class SignificanceConfig:
 
 @dataclass(frozen=True)
 class MetricSettings:
-    """Metric settings of an experiment: ``[metric_settings.bleu]``, ``.chrf``, ``.ter``,
-    ``.rouge``
+    """``[metric_settings.bleu]``, ``.chrf``, ``.ter`` and ``.rouge`` of an experiment.
 
     Attributes:
-        bleu: keyword arguments of ``sacrebleu.BLEU`` under sacrebleu's names (``tokenize``,
-            ``lowercase``, ``smooth_method``, ...); empty = sacrebleu's defaults, the numbers
-            ``sacrebleu`` prints without flags. Checked by
-            :func:`summ.metrics.check_metric_settings`.
-        chrf: keyword arguments of ``sacrebleu.CHRF`` (for ``chrf`` and ``chrf++``).
-        ter: keyword arguments of ``sacrebleu.TER``.
+        bleu: keyword arguments of ``sacrebleu.BLEU`` (``tokenize``, ``lowercase``, ...; checked
+            by :func:`summ.metrics.check_metric_settings`); empty = sacrebleu's defaults. Same
+            for ``chrf`` (``sacrebleu.CHRF``, also for ``chrf++``) and ``ter``.
         rouge_stem: stemming of summary ROUGE (``[metric_settings.rouge] stem``); ``None`` =
             the language's default (English: Porter; Arabic: none, ``true`` = XL-Sum's).
     """
@@ -151,8 +134,7 @@ class MetricSettings:
     rouge_stem: bool | None = None
 
     def sacrebleu(self) -> dict[str, dict]:
-        """``{"bleu": ..., "chrf": ..., "ter": ...}``, keyword arguments of score() and
-        compare()"""
+        """The ``bleu``, ``chrf`` and ``ter`` keyword arguments of score() and compare()."""
         return {"bleu": dict(self.bleu), "chrf": dict(self.chrf), "ter": dict(self.ter)}
 
     def as_dict(self) -> dict:
@@ -169,22 +151,17 @@ class StrategyConfig:
 
     Attributes:
         name: folder and table name.
-        strategy: a strategy of :mod:`summ.summary` (``lead``, ``textrank``, ``abstractive``,
-            ``translate-then-summarise``, ``summarise-then-translate``, ``direct``).
-        input: what is summarised. ``translation``: each system's English output (the
-            systems are a dimension; with references, each summary is scored against the same
-            strategy's summary of the human reference translation, i.e. how far translation
-            errors change the summary). ``source``: the Arabic documents, with the strategy's
-            own translator if it has one (outputs only: NTREX has no reference summaries).
-            Default: ``translation`` for the monolingual strategies (lead, textrank,
-            abstractive), ``source`` for the cross-lingual ones.
-        model: summarisation model (hub id, path or ``tiny:FAMILY``); ``None`` = the strategy's
-            default in :mod:`summ.summary`.
+        strategy: a strategy of :mod:`summ.summary` (``lead``, ``textrank``, ``direct``...).
+        input: ``translation``: each system's English output, scored (with references)
+            against the same strategy's summary of the reference translation, i.e. how far
+            translation errors change the summary. ``source``: the Arabic documents, with the
+            strategy's own translator if any (outputs only). Default: ``translation`` for the
+            monolingual strategies (lead, textrank, abstractive), else ``source``.
+        model: summarisation model; ``None`` = the strategy's default in :mod:`summ.summary`.
         translator: translation model of a ``source`` pipeline strategy; ``None`` = its default.
-        systems: systems whose translations are summarised (``translation``); empty = all.
-        datasets: datasets it runs on; empty = all.
-        options: other :class:`summ.summary.SummaryConfig` fields (``sentences``,
-            ``max_tokens``, ``beam_size``, ``device``...).
+        systems: systems whose translations are summarised; ``datasets``: where it runs;
+            empty = all.
+        options: other :class:`summ.summary.SummaryConfig` fields (``sentences``, ``device``...).
     """
 
     name: str
@@ -203,23 +180,17 @@ class ExperimentConfig:
 
     Attributes:
         name: run name (default: the config file's stem).
-        path: the config file.
         output: results folder (default ``<config dir>/../results/<name>``, i.e.
             ``eval/results/NAME`` for a config in ``eval/configs``).
-        systems: translation systems, in table order.
-        datasets: datasets, in table order.
+        systems, datasets: in table order.
         baseline: system every other is tested against (default: the first system).
-        metrics: sacrebleu metrics (default :data:`summ.metrics.METRICS`: BLEU, chrF,
-            chrF++, TER, the four that need nothing beyond sacrebleu).
-        levels: score levels (default all three: corpus for tables, document for
-            distributions, sentence for length analysis).
-        significance: paired tests.
+        metrics: default :data:`summ.metrics.METRICS` (the four that need only sacrebleu).
+        levels: default all three: corpus for tables, document for distributions, sentence for
+            length analysis.
         cache: translation cache (default ``<output>/cache.sqlite``: a results folder then
             resumes on its own and can be moved with its cache).
         published: CSV of published scores to set beside this run's (matched rows are copied
             into the manifest; default ``<config dir>/../published.csv`` when it exists).
-        summaries: summary strategies (may be empty).
-        metric_settings: sacrebleu and ROUGE settings (default: sacrebleu's and rouge-score's).
         description: free text shown in the report.
         overrides: what the command line changed (``model``, ``documents``, ...), recorded.
         executor: where systems and model summaries run (``[executor]``): this process, or
@@ -254,7 +225,6 @@ class ExperimentConfig:
         return Path(shards) if shards is not None else self.output / SHARDS_DIR
 
 
-
 # --------------------------------------------------------------------------------------
 # The shape of each table, declared as a pydantic model.
 # --------------------------------------------------------------------------------------
@@ -287,8 +257,6 @@ def _distinct(allowed: Sequence[str], what: str) -> Any:
 
 
 def _file_name(value: str) -> str:
-    # Names become file names and table rows: keep them to characters every filesystem and
-    # LaTeX (after escaping) handle.
     if not _NAME.match(value):
         raise ValueError(f"name {value!r} must be letters, digits and . _ + - "
                          f"(it becomes a file name)")
@@ -488,8 +456,8 @@ def _model_problem(model: str, base: Path) -> tuple[str, str | None]:
     if candidate.is_dir():
         return str(candidate.resolve()), None
     # The same rule as the HF loader: these can only be paths, so a missing one is an error now.
-    if model.startswith((".", "/", "~",
-                         "$")) or model.count("/") > 1 or Path(expanded).is_absolute():
+    if (model.startswith((".", "/", "~", "$")) or model.count("/") > 1
+            or Path(expanded).is_absolute()):
         return model, f"model directory {candidate} does not exist"
     return model, None  # a hub id: checked when the system loads (failure recorded, run goes on)
 
@@ -565,9 +533,8 @@ def _duplicates(names: list[str], what: str, problems: list[str]) -> None:
     problems.extend(f"two {what}s are named {n!r}" for n in twice)
 
 
-def _significance(
-    sig: _Significance, metrics: Sequence[str], problems: list[str]
-) -> SignificanceConfig:
+def _significance(sig: _Significance, metrics: Sequence[str],
+                  problems: list[str]) -> SignificanceConfig:
     for m in sig.metrics or ():
         if m not in metrics:
             problems.append(f"significance.metrics: {m!r} is not one of the experiment's metrics")
@@ -728,42 +695,31 @@ def _metric_settings(table: dict[str, Any], problems: list[str]) -> MetricSettin
                           rouge_stem=stem)
 
 
-def load_config(
-    path: str | os.PathLike,
-    *,
-    output: str | os.PathLike | None = None,
-    model: str | None = None,
-    summary_model: str | None = None,
-    documents: int | None = None,
-    device: str | None = None,
-    systems: Sequence[str] | None = None,
-    executor: Mapping[str, Any] | None = None,
-) -> ExperimentConfig:
+def load_config(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
+                model: str | None = None, summary_model: str | None = None,
+                documents: int | None = None, device: str | None = None,
+                systems: Sequence[str] | None = None,
+                executor: Mapping[str, Any] | None = None) -> ExperimentConfig:
     """Read and validate an experiment config; nothing is loaded or run.
+
+    The keyword arguments replace the config's values, as ``summ run``'s flags do; paths
+    in them are relative to the working directory.
 
     Args:
         path: the TOML file.
-        output: results folder, replacing the config's (relative to the working directory).
-        model: replaces the model of every system (the README's main job on a tiny model:
-            ``--model DIR``); relative to the working directory.
+        model: replaces the model of every system (the README's main job on a tiny model).
         summary_model: replaces the model of every summary strategy that runs one
-            (abstractive, direct, ...; not lead or textrank), likewise.
+            (abstractive, direct, ...; not lead or textrank).
         documents: keep at most the first N documents of every dataset.
-        device: replaces every system's device.
         systems: run only these systems (by name); the baseline is kept if it exists.
-        executor: :class:`~summ.executors.ExecutorConfig` fields replacing the config's
-            ``[executor]`` values (``None`` values are left out); ``shards`` is relative to
-            the working directory.
-
-    Returns:
-        The validated config.
+        executor: :class:`~summ.executors.ExecutorConfig` fields over ``[executor]``'s
+            (``None`` values are left out).
 
     Raises:
         ConfigError: listing every problem found, each with its place in the file (unknown
-            keys, wrong types, metrics, engines, levels, decode and batch settings, missing
-            model folders and data files, files that do not decode, a GPU this machine lacks,
-            duplicate names, a baseline that is not a system...); ``error.problems`` has them
-            one by one.
+            keys, wrong types, missing model folders and data files, files that do not decode,
+            a GPU this machine lacks, duplicate names...); ``error.problems`` has them one by
+            one.
     """
     path = Path(path)
     if not path.is_file():

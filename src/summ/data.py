@@ -1,20 +1,11 @@
 """Loaders for the formats researchers have, with errors that name the file, line and fix.
 
 Nothing here skips, reorders or merges lines: a loader returns exactly what the file holds,
-in order, or raises :class:`~summ.errors.InputError`.
-
-Formats:
-
-* plain text, one segment per line (:func:`read_lines`), or one article per file
-  (:func:`read_text`, :func:`read_articles`);
-* JSON Lines with ``id``/``text`` (:func:`read_jsonl`, :func:`read_articles`) or
-  CrossSum/XL-Sum style ``id``/``text``/``summary`` (:func:`load_summaries_jsonl`);
-* line-aligned parallel files with optional document ids (:func:`load_parallel`);
-* NTREX-128 at a pinned upstream commit (:data:`NTREX`, :func:`fetch_ntrex128`,
-  :func:`load_ntrex128`) and CrossSum from the Hugging Face hub (:func:`load_crosssum`).
-
-Datasets live under :func:`data_dir` (``SUMM_DATA_DIR``, else the user cache). Importing this
-module has no side effects: no directory is created until something is downloaded.
+in order, or raises :class:`~summ.errors.InputError`. Formats: text with one segment per
+line or one article per file, JSON Lines (``id``/``text``, or CrossSum-style with
+``summary``), line-aligned parallel files with document ids, NTREX-128 at a pinned commit
+and CrossSum from the Hugging Face hub. Datasets live under :func:`data_dir`; nothing is
+created until something is downloaded.
 """
 
 from __future__ import annotations
@@ -31,7 +22,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import zip_longest
+from itertools import islice, zip_longest
 from pathlib import Path
 
 import platformdirs
@@ -70,10 +61,8 @@ def _codec_name(path: Path, encoding: str) -> str:
     # utf-8-sig writes a BOM before the first character; it is still ASCII-compatible (iter_lines
     # drops a leading BOM with it), so compare without it.
     if "\n".encode(name).removeprefix(codecs.BOM_UTF8) != b"\n":
-        raise ConfigError(
-            f"{path}: encoding {encoding} is not supported for line files; "
-            f"convert to UTF-8 first (iconv -f {encoding} -t utf-8)"
-        )
+        raise ConfigError(f"{path}: encoding {encoding} is not supported for line files; "
+                          f"convert to UTF-8 first (iconv -f {encoding} -t utf-8)")
     return name
 
 
@@ -82,41 +71,22 @@ def _codec_name(path: Path, encoding: str) -> str:
 ENCODING_FIX = f"rerun with --encoding {_ARABIC_LEGACY_ENCODING}"
 
 
-def _decode_error(
-    path: Path, lineno: int, encoding: str, reason: str, byte: int, fix: str
-) -> InputError:
-    return InputError(
-        f"{path}:{lineno}: not valid {encoding} ({reason} at byte {byte} of the line); "
-        f"if the file is Windows Arabic, {fix}"
-    )
-
-
-def iter_lines(
-    path: str | os.PathLike, encoding: str = "utf-8", *, keep_bom: bool = False,
-    fix: str = ENCODING_FIX,
-) -> Iterator[str]:
+def iter_lines(path: str | os.PathLike, encoding: str = "utf-8", *, keep_bom: bool = False,
+               fix: str = ENCODING_FIX) -> Iterator[str]:
     """Yield the lines of a text file without their line endings, streaming.
 
-    A line ends at ``\\n`` (a ``\\r\\n`` pair is one line end), and nothing else ends one: a
-    lone ``\\r`` stays inside its line as text, and so do U+2028 and form feeds (unlike
-    :meth:`str.splitlines`). This is how sacrebleu reads files (``open(..., newline="\\n")``),
-    so line counts agree with ``wc -l`` and with ``sacrebleu``; a file holding lone ``\\r``
-    (old Mac line ends, or a stray CR inside a segment) gets one warning naming the file and
-    how many of its lines hold one. A UTF-8 BOM at the start of the file is dropped unless
-    ``keep_bom`` (a BOM later on is content, kept as is). Blank and whitespace-only lines are
-    kept. Callers that must not write partial output validate with :func:`check_text_file`
-    first.
+    A line ends at ``\\n`` (``\\r\\n`` is one line end) and nothing else: a lone ``\\r``,
+    U+2028 and form feeds stay inside the line as text (unlike :meth:`str.splitlines`). This
+    is how sacrebleu reads files, so line counts agree with ``wc -l`` and ``sacrebleu``; a
+    file with lone ``\\r`` gets one warning saying how many lines hold one. Blank lines are
+    kept. Callers that must not write partial output validate with :func:`check_text_file`.
 
     Args:
         path: the text file.
-        encoding: its encoding; any ASCII-compatible codec (utf-8, cp1256, latin-1, ...).
+        encoding: any ASCII-compatible codec (utf-8, cp1256, latin-1, ...).
         keep_bom: keep a leading UTF-8 BOM as the first character of line 1, as sacrebleu does
-            when it reads a file as ``utf-8`` (``utf-8-sig`` drops it either way).
-        fix: how the user sets the encoding, ending the message of an undecodable line
-            (default :data:`ENCODING_FIX`, the ``--encoding cp1256`` flag).
-
-    Yields:
-        Each line, in order, without its line ending.
+            with ``utf-8`` (a BOM later on is always content; ``utf-8-sig`` drops it).
+        fix: the advice ending an undecodable line's message (default :data:`ENCODING_FIX`).
 
     Raises:
         InputError: on the first undecodable line, naming its 1-based number and ``fix``.
@@ -128,12 +98,9 @@ def iter_lines(
         with_cr += "\r" in line
         yield line
     if with_cr:
-        log.warning(
-            "%s: %d line(s) hold a lone carriage return (\\r), kept as text inside the line: "
-            "lines "
-            "end at \\n only, as in sacrebleu; convert old Mac line ends first (tr '\\r' '\\n')",
-            path, with_cr,
-        )
+        log.warning("%s: %d line(s) hold a lone carriage return (\\r), kept as text inside the "
+                    "line: lines end at \\n only, as in sacrebleu; convert old Mac line ends "
+                    "first (tr '\\r' '\\n')", path, with_cr)
 
 
 def _decoded_lines(path: Path, encoding: str, keep_bom: bool,
@@ -151,21 +118,18 @@ def _decoded_lines(path: Path, encoding: str, keep_bom: bool,
                 # Only the first line may carry a BOM; a BOM later on is content, kept as is.
                 line = raw.decode(first_enc if i == 0 else rest_enc)
             except UnicodeDecodeError as exc:
-                raise _decode_error(path, i + 1, encoding, exc.reason, exc.start, fix) from None
-            # "\r\n" is one line end; a "\r" not followed by "\n" (even at the end of the
-            # file) is text.
+                raise InputError(f"{path}:{i + 1}: not valid {encoding} ({exc.reason} at byte "
+                                 f"{exc.start} of the line); if the file is Windows Arabic, "
+                                 f"{fix}") from None
+            # "\r\n" is one line end; a "\r" not followed by "\n" (even at the end) is text.
             yield line[:-2] if line.endswith("\r\n") else line.removesuffix("\n")
 
 
-def check_text_file(
-    path: str | os.PathLike, encoding: str = "utf-8", *, fix: str = ENCODING_FIX
-) -> int:
+def check_text_file(path: str | os.PathLike, encoding: str = "utf-8", *,
+                    fix: str = ENCODING_FIX) -> int:
     """Decode the whole file once and return its number of lines; raise on the first bad line.
 
-    Args:
-        path: the text file.
-        encoding: its encoding.
-        fix: the advice for an undecodable line (see :func:`iter_lines`).
+    ``fix`` is the advice for an undecodable line (see :func:`iter_lines`).
 
     Raises:
         InputError: the file is missing or a line does not decode.
@@ -178,17 +142,12 @@ def check_text_file(
     return sum(1 for _ in _decoded_lines(path, encoding, keep_bom=False, fix=fix))
 
 
-def read_lines(
-    path: str | os.PathLike, encoding: str = "utf-8", *, keep_bom: bool = False
-) -> list[str]:
+def read_lines(path: str | os.PathLike, encoding: str = "utf-8", *,
+               keep_bom: bool = False) -> list[str]:
     """All lines of a text file (see :func:`iter_lines`), blank lines kept in place.
 
-    An empty file gives ``[]``; a final line without a newline is still a line.
-
-    Args:
-        path: the text file.
-        encoding: its encoding.
-        keep_bom: keep a leading UTF-8 BOM in line 1 (see :func:`iter_lines`).
+    An empty file gives ``[]``; a final line without a newline is still a line. ``keep_bom``
+    keeps a leading UTF-8 BOM in line 1 (see :func:`iter_lines`).
 
     Raises:
         InputError: the file is missing or a line does not decode.
@@ -202,19 +161,10 @@ def read_lines(
 def read_scored_lines(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
     """Lines of a hypothesis or reference file, read as sacrebleu's command line reads them.
 
-    ``sacrebleu REF -i HYP`` opens files with ``newline="\\n"`` and the given encoding and
-    scores ``line.rstrip()``: lines end at ``\\n`` only (a lone ``\\r`` inside a line is text,
-    as in :func:`iter_lines`), trailing whitespace is dropped, and with ``utf-8`` a leading BOM
-    stays in line 1 as text (``utf-8-sig`` drops it). The same here, so ``summ evaluate`` and
-    ``sacrebleu`` score the same strings; a BOM gets a warning, since it usually spoils the
-    first segment's score.
-
-    Args:
-        path: the text file.
-        encoding: its encoding (``utf-8-sig`` to drop a BOM).
-
-    Returns:
-        One string per line.
+    ``sacrebleu REF -i HYP`` scores ``line.rstrip()`` of lines that end at ``\\n`` only (as in
+    :func:`iter_lines`), and with ``utf-8`` a leading BOM stays in line 1 as text
+    (``utf-8-sig`` drops it). The same here, so ``summ evaluate`` and ``sacrebleu`` score the
+    same strings; a BOM gets a warning, since it usually spoils the first segment's score.
 
     Raises:
         InputError: the file is missing or a line does not decode.
@@ -231,9 +181,8 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     return "\n".join(read_lines(path, encoding))
 
 
-def read_jsonl(
-    path: str | os.PathLike, encoding: str = "utf-8", required: tuple[str, ...] = ("id", "text")
-) -> list[dict]:
+def read_jsonl(path: str | os.PathLike, encoding: str = "utf-8",
+               required: tuple[str, ...] = ("id", "text")) -> list[dict]:
     """Records of a JSON Lines file; every record must be an object with ``required`` keys.
 
     Blank lines are an error (they would silently shift record numbers against line numbers),
@@ -246,8 +195,8 @@ def read_jsonl(
     records = []
     for lineno, line in enumerate(read_lines(path, encoding), start=1):
         if not line.strip():
-            raise InputError(f"{path}:{lineno}: blank line in JSONL; remove it (one record per "
-                             f"line)")
+            raise InputError(f"{path}:{lineno}: blank line in JSONL; remove it "
+                             "(one record per line)")
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -278,14 +227,7 @@ def _record_document(path: Path, lineno: int, rec: dict) -> Document:
 
     ``text`` must be a JSON string and ``id`` a string or integer (integers become strings):
     ``str()`` would silently turn ``null`` into the article "None" and a list into "['a', 'b']".
-
-    Args:
-        path: the JSONL file, for the message.
-        lineno: the record's 1-based line (read_jsonl rejects blank lines, so record n is line n).
-        rec: the record, as read_jsonl returns it.
-
-    Raises:
-        InputError: naming the file, line, key and fix.
+    ``lineno`` is the record's 1-based line (read_jsonl rejects blank lines).
     """
     rid, text = rec["id"], rec["text"]
     if not isinstance(rid, (str, int)) or isinstance(rid, bool):
@@ -296,8 +238,8 @@ def _record_document(path: Path, lineno: int, rec: dict) -> Document:
         got = _JSON_TYPES.get(type(text), type(text).__name__)
         raise InputError(f'{path}:{lineno}: \'text\' must be a string, got {got}; write the '
                          f'article as one JSON string ("" if empty)')
-    return Document(id=str(rid), text=text, meta={k: v for k, v in rec.items() if k not in ("id",
-        "text")})
+    meta = {k: v for k, v in rec.items() if k not in ("id", "text")}
+    return Document(id=str(rid), text=text, meta=meta)
 
 
 def file_encoding(path: str | os.PathLike, encoding: str = "utf-8") -> str:
@@ -310,13 +252,6 @@ def file_encoding(path: str | os.PathLike, encoding: str = "utf-8") -> str:
     and is not plain ASCII is UTF-8: real cp1256 Arabic is never valid UTF-8, since its letters
     are bytes >= 0xC1 that follow each other where UTF-8 wants continuation bytes. Callers
     say which files were read as UTF-8 (see :func:`read_articles`).
-
-    Args:
-        path: the file.
-        encoding: the encoding asked for.
-
-    Returns:
-        ``encoding``, or ``"utf-8"``.
 
     Raises:
         ConfigError: an unknown encoding, or one that cannot be read line by line (UTF-16).
@@ -347,33 +282,21 @@ def head_lines(path: str | os.PathLike, encoding: str = "utf-8", n: int = 200) -
     Raises:
         InputError: the file cannot be opened.
     """
-    lines = []
     try:
         with Path(path).open("rb") as fh:
-            for raw in fh:
-                if len(lines) >= n:
-                    break
-                lines.append(raw.decode(encoding, errors="replace").rstrip("\r\n"))
+            return [raw.decode(encoding, errors="replace").rstrip("\r\n")
+                    for raw in islice(fh, n)]
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return lines
 
 
-def article_files(
-    folder: str | os.PathLike, *, recursive: bool = False
-) -> tuple[list[Path], list[Path]]:
+def article_files(folder: str | os.PathLike, *,
+                  recursive: bool = False) -> tuple[list[Path], list[Path]]:
     """The ``.txt`` articles of a folder and the files left out, both sorted by their path.
 
     Symbolic links to folders are not followed (they could loop); they are listed as left out.
-
-    Args:
-        folder: the folder.
-        recursive: also the articles in its subfolders (their ids are relative paths,
-            ``sub/name``); otherwise the files in subfolders are left out.
-
-    Returns:
-        ``(articles, left_out)``: the ``.txt`` files read as articles, and every other file
-        (other suffixes, files in subfolders when not ``recursive``, linked folders).
+    With ``recursive`` the articles of subfolders are included, else their files are left out.
+    ``left_out`` holds every other file: other suffixes, subfolders' files, linked folders.
     """
     folder = Path(folder)
     articles: list[Path] = []
@@ -465,10 +388,8 @@ def _articles(path: Path, encoding: str, recursive: bool, warn: bool, fix: str) 
     raise InputError(f"{path}: not a file or directory")
 
 
-def read_articles(
-    path: str | os.PathLike, encoding: str = "utf-8", *, recursive: bool = False,
-    fix: str = ENCODING_FIX,
-) -> list[Document]:
+def read_articles(path: str | os.PathLike, encoding: str = "utf-8", *, recursive: bool = False,
+                  fix: str = ENCODING_FIX) -> list[Document]:
     """Articles from a directory of ``.txt`` files (sorted by path), a JSONL file with
     id/text, or one ``.txt`` file.
 
@@ -477,12 +398,7 @@ def read_articles(
     when ``encoding`` is cp1256), and a warning lists the files read as UTF-8. Files in
     subfolders are read with ``recursive`` (ids ``sub/name``); without it they are left out
     with a warning that counts them. Other files (``README.md``) are left out with an info line.
-
-    Args:
-        path: the folder, ``.jsonl`` or ``.txt`` file.
-        encoding: encoding of the files (see :func:`file_encoding`).
-        recursive: read the articles of subfolders too.
-        fix: the advice for an undecodable file (see :func:`iter_lines`).
+    ``fix`` is the advice for an undecodable file (see :func:`iter_lines`).
 
     Raises:
         InputError: the path is missing, the directory has no ``.txt`` file, or files are bad
@@ -492,10 +408,8 @@ def read_articles(
     return _articles(Path(path), encoding, recursive, True, fix)
 
 
-def check_articles(
-    path: str | os.PathLike, encoding: str = "utf-8", *, recursive: bool = False,
-    fix: str = ENCODING_FIX,
-) -> int:
+def check_articles(path: str | os.PathLike, encoding: str = "utf-8", *, recursive: bool = False,
+                   fix: str = ENCODING_FIX) -> int:
     """Everything :func:`read_articles` checks, without its warnings (the real reading says
     them); returns the number of articles. For checking inputs before a model loads.
 
@@ -518,14 +432,8 @@ def user_cache_dir(name: str, env: str | None = None) -> Path:
     :mod:`platformdirs` finds it: ``$XDG_CACHE_HOME/summ`` when that is an absolute path (a
     relative one is invalid per the XDG spec and ignored), else ``~/.cache/summ`` on Linux,
     ``~/Library/Caches/summ`` on macOS, ``%LOCALAPPDATA%\\summ\\Cache`` on Windows. The one rule
-    for data, tiny models, CTranslate2 conversions and the translation cache.
-
-    Args:
-        name: the folder (or file) name inside summ's cache folder.
-        env: environment variable that, when set, replaces the whole path.
-
-    Returns:
-        The path, which may not exist yet.
+    for data, tiny models, CTranslate2 conversions and the translation cache. The path may
+    not exist yet.
     """
     value = os.environ.get(env) if env else None
     if value:
@@ -540,9 +448,6 @@ def data_dir() -> Path:
     ``SUMM_DATA_DIR`` if set; otherwise ``data`` in the user cache folder (see
     :func:`user_cache_dir`: ``$XDG_CACHE_HOME/summ/data``, else ``~/.cache/summ/data`` on
     Linux). Nothing is created here: the folder appears on the first download.
-
-    Returns:
-        The folder, which may not exist yet.
     """
     return user_cache_dir("data", "SUMM_DATA_DIR")
 
@@ -574,18 +479,15 @@ def _ref_role(i: int) -> str:
 class ParallelCorpus:
     """Line-aligned source segments with one or more reference streams and document ids.
 
-    Every stream has one entry per source line, in file order; blank lines are kept as empty
-    strings so alignment never shifts. ``files`` and ``hashes`` record provenance for run
-    manifests.
+    Every stream (``src``, each of ``refs``) has one entry per source line, in file order;
+    blank lines are kept as empty strings so alignment never shifts. ``files`` and ``hashes``
+    record provenance for run manifests.
 
     Attributes:
         name: dataset name used in result folders and tables (``ntrex128``).
-        src: source segments, one per line.
-        refs: reference streams, each as long as ``src``.
         doc_ids: document id of each line, or None for a sentence-level corpus. A document's
             lines must be consecutive.
-        src_lang: source language code (ISO 639-1).
-        tgt_lang: target language code (ISO 639-1).
+        src_lang: source language code (ISO 639-1); ``tgt_lang``: the references' one.
         files: role (``src``, ``ref1``, ``ref2``..., ``doc_ids``) -> path it was read from.
         hashes: path -> sha256 of that file.
     """
@@ -612,12 +514,7 @@ class ParallelCorpus:
             raise InputError(f"{self.name}: streams differ in length ({listing}); the files must "
                              f"be line-aligned")
         if self.doc_ids is not None:
-            self._check_doc_ids()
-
-    def _check_doc_ids(self) -> None:
-        """Every line has an id, and each document's lines are consecutive."""
-        if self.doc_ids is not None:
-            group_documents(self.doc_ids, self.files.get("doc_ids", f"{self.name} doc_ids"))
+            self.documents()  # checks that every line has an id and documents are consecutive
 
     def __len__(self) -> int:
         return len(self.src)
@@ -626,9 +523,7 @@ class ParallelCorpus:
         """Documents in order of first appearance, each with its 0-based line indices.
 
         Without document ids, each line is its own document, named by its 1-based line number.
-
-        Returns:
-            ``[(doc_id, [i, i+1, ...]), ...]``; the indices cover every line exactly once.
+        The indices cover every line exactly once.
         """
         if self.doc_ids is None:
             return [(str(i + 1), [i]) for i in range(len(self.src))]
@@ -638,13 +533,8 @@ class ParallelCorpus:
         """A smaller corpus with the first ``k`` documents (all of them if there are fewer).
 
         Used for quick runs in tests and notebooks; the name records the selection so results
-        of a subset are never mistaken for the full set.
-
-        Args:
-            k: number of documents to keep, at least 1.
-
-        Returns:
-            A new corpus; files and hashes still name the full files it was cut from.
+        of a subset are never mistaken for the full set. ``files`` and ``hashes`` still name
+        the full files it was cut from.
 
         Raises:
             ConfigError: ``k`` is below 1.
@@ -672,11 +562,9 @@ def group_documents(doc_ids: Sequence[str], where: str, *,
     document's lines are consecutive (a document that resumes after another usually means a
     mis-sorted id file, and would be split when documents are rebuilt).
 
-    Args:
-        doc_ids: one id per line.
-        where: the file (or description) named in errors.
-        consecutive: if False (scoring, where a document's lines may be collected wherever
-            they are), a resumed document is a logged warning instead of an error.
+    ``where`` is the file (or description) named in errors. With ``consecutive=False``
+    (scoring, where a document's lines may be collected wherever they are), a resumed
+    document is a logged warning instead of an error.
 
     Raises:
         InputError: an empty id, or (``consecutive``) a document that resumes after others.
@@ -690,14 +578,13 @@ def group_documents(doc_ids: Sequence[str], where: str, *,
         if doc != prev and doc in docs:
             if consecutive:
                 raise InputError(f"{where}:{i + 1}: document {doc!r} resumes after other "
-                                 f"documents; "
-                                 "a document's lines must be consecutive")
+                                 "documents; a document's lines must be consecutive")
             resumed.append(doc)
         docs.setdefault(doc, []).append(i)
         prev = doc
     if resumed:
         log.warning("%s: documents whose lines are not consecutive (collected as one each): %s",
-                       where, ", ".join(sorted(set(resumed))[:5]))
+                    where, ", ".join(sorted(set(resumed))[:5]))
     return list(docs.items())
 
 
@@ -706,31 +593,16 @@ def read_doc_ids(path: str | os.PathLike, encoding: str = "utf-8") -> list[str]:
     return [line.split("\t", 1)[0].strip() for line in read_lines(path, encoding)]
 
 
-def load_parallel(
-    src_path: str | os.PathLike,
-    ref_paths: Sequence[str | os.PathLike],
-    doc_ids_path: str | os.PathLike | None = None,
-    name: str | None = None,
-    src_lang: str = "ar",
-    tgt_lang: str = "en",
-    encoding: str = "utf-8",
-) -> ParallelCorpus:
+def load_parallel(src_path: str | os.PathLike, ref_paths: Sequence[str | os.PathLike],
+                  doc_ids_path: str | os.PathLike | None = None, name: str | None = None,
+                  src_lang: str = "ar", tgt_lang: str = "en",
+                  encoding: str = "utf-8") -> ParallelCorpus:
     """Read line-aligned source and reference files (and optional per-line document ids).
 
     Blank lines are kept, so the files stay aligned. All files are read and counted before any
-    length check, so one error lists every file with its line count.
-
-    Args:
-        src_path: source segments, one per line.
-        ref_paths: one or more reference files, each line-aligned with the source.
-        doc_ids_path: optional file with one document id per line (TSV: first column).
-        name: corpus name; defaults to the source file's stem.
-        src_lang: source language code.
-        tgt_lang: target (reference) language code.
-        encoding: encoding of every file.
-
-    Returns:
-        The corpus, with files and their sha256 recorded.
+    length check, so one error lists every file with its line count. ``doc_ids_path`` holds
+    one document id per line (TSV: the first column); ``name`` defaults to the source file's
+    stem. The corpus records the files and their sha256.
 
     Raises:
         InputError: a file is missing or undecodable, no reference was given, or the
@@ -739,19 +611,16 @@ def load_parallel(
     src_path = Path(src_path)
     ref_paths = [Path(p) for p in ref_paths]
     if not ref_paths:
-        raise InputError(f"{src_path}: no reference file given; a parallel corpus needs at least "
-                         f"one")
+        raise InputError(f"{src_path}: no reference file given; a parallel corpus needs at "
+                         "least one")
     files = {"src": str(src_path), **{_ref_role(i): str(p) for i, p in enumerate(ref_paths)}}
     if doc_ids_path is not None:
         files["doc_ids"] = str(doc_ids_path)
-    src = read_lines(src_path, encoding)
-    refs = [read_lines(p, encoding) for p in ref_paths]
-    doc_ids = None if doc_ids_path is None else read_doc_ids(doc_ids_path, encoding)
     return ParallelCorpus(
         name=name or src_path.stem,
-        src=src,
-        refs=refs,
-        doc_ids=doc_ids,
+        src=read_lines(src_path, encoding),
+        refs=[read_lines(p, encoding) for p in ref_paths],
+        doc_ids=None if doc_ids_path is None else read_doc_ids(doc_ids_path, encoding),
         src_lang=src_lang,
         tgt_lang=tgt_lang,
         files=files,
@@ -806,21 +675,12 @@ NTREX = RemoteDataset(
     repository="https://github.com/MicrosoftTranslator/NTREX",
     commit="8561f6a622db9edad1217683e5c83daefd8bb2bf",
     files=(
-        RemoteFile(
-            "newstest2019-ref.arb.txt",
-            "NTREX-128/newstest2019-ref.arb.txt",
-            "d271c8645933421f760eba8ed8cc1ceaaa052f917d9c2839b8abb27e0ded71e6",
-        ),
-        RemoteFile(
-            "newstest2019-src.eng.txt",
-            "NTREX-128/newstest2019-src.eng.txt",
-            "389e8f5796c66db4f646dfad33e1ec622d74767af5ef112b42a1f2cd814df3cc",
-        ),
-        RemoteFile(
-            "DOCUMENT_IDS.tsv",
-            "DOCUMENT_IDS.tsv",
-            "88a8b0ff1eae47e83f60dcde01075b8c87d75ced59ca09e0af1eb539958e05d5",
-        ),
+        RemoteFile("newstest2019-ref.arb.txt", "NTREX-128/newstest2019-ref.arb.txt",
+                   "d271c8645933421f760eba8ed8cc1ceaaa052f917d9c2839b8abb27e0ded71e6"),
+        RemoteFile("newstest2019-src.eng.txt", "NTREX-128/newstest2019-src.eng.txt",
+                   "389e8f5796c66db4f646dfad33e1ec622d74767af5ef112b42a1f2cd814df3cc"),
+        RemoteFile("DOCUMENT_IDS.tsv", "DOCUMENT_IDS.tsv",
+                   "88a8b0ff1eae47e83f60dcde01075b8c87d75ced59ca09e0af1eb539958e05d5"),
     ),
     url_template="https://raw.githubusercontent.com/MicrosoftTranslator/NTREX/{commit}/{path}",
     license="CC BY-SA 4.0",
@@ -830,12 +690,6 @@ _FETCH_HINT = ("run `summ data fetch ntrex128` or set SUMM_DATA_DIR to a folder 
                "ntrex128/")
 
 
-def _valid_files(folder: Path, spec: RemoteDataset) -> dict[str, bool]:
-    """Local file name -> whether it exists with the pinned hash."""
-    return {f.name: (folder / f.name).is_file() and sha256_file(folder / f.name) == f.sha256
-            for f in spec.files}
-
-
 def load_ntrex128(root: Path | None = None) -> ParallelCorpus:
     """NTREX-128 Arabic→English: 1,997 news sentences in 123 documents, hashes checked.
 
@@ -843,13 +697,8 @@ def load_ntrex128(root: Path | None = None) -> ParallelCorpus:
     (``newstest2019-src.eng.txt``) the reference. Note in reports that the Arabic is a
     professional *translation of English* news (WMT19 newstest), so Arabic→English runs in the
     reverse of the direction the data was made: scores compare systems with each other, not
-    with test sets built Arabic-first.
-
-    Args:
-        root: folder that holds ``ntrex128/``; defaults to :func:`data_dir`.
-
-    Returns:
-        The corpus with one document id per line (``DOCUMENT_IDS.tsv``).
+    with test sets built Arabic-first. ``root`` holds ``ntrex128/`` (default :func:`data_dir`);
+    the corpus has one document id per line (``DOCUMENT_IDS.tsv``).
 
     Raises:
         InputError: files are missing (run ``summ data fetch ntrex128``) or differ from the
@@ -866,17 +715,13 @@ def load_ntrex128(root: Path | None = None) -> ParallelCorpus:
             raise InputError(
                 f"{folder / f.name}: sha256 {got[:12]}... does not match NTREX-128 at commit "
                 f"{NTREX.commit[:12]} (expected {f.sha256[:12]}...); the file was altered or "
-                f"comes from "
-                f"another version: delete it and re-fetch with `summ data fetch ntrex128`"
+                "comes from another version: delete it and re-fetch with `summ data fetch "
+                "ntrex128`"
             )
-    return load_parallel(
-        folder / "newstest2019-ref.arb.txt",
-        [folder / "newstest2019-src.eng.txt"],
-        doc_ids_path=folder / "DOCUMENT_IDS.tsv",
-        name=NTREX.name,
-        src_lang="ar",
-        tgt_lang="en",
-    )
+    return load_parallel(folder / "newstest2019-ref.arb.txt",
+                         [folder / "newstest2019-src.eng.txt"],
+                         doc_ids_path=folder / "DOCUMENT_IDS.tsv", name=NTREX.name,
+                         src_lang="ar", tgt_lang="en")
 
 
 def _new_file_mode(path: Path) -> int:
@@ -910,15 +755,8 @@ def writable_problem(path: Path, flag: str, *, folder: bool = False) -> str | No
     """Why ``path`` cannot be written as an output file (or ``folder``), or ``None``.
 
     Checked before any work: the kind of an existing path, and that its nearest existing
-    parent is a folder this process may create files in.
-
-    Args:
-        path: the output.
-        flag: how the user named it (``--output``), to start the message.
-        folder: the output is a folder (else one file).
-
-    Returns:
-        One line naming ``flag``, the path and the fix, or ``None``.
+    parent is a folder this process may create files in. The problem is one line starting
+    with ``flag`` (how the user named the path, ``--output``) and naming the fix.
     """
     if path.exists():
         if folder and not path.is_dir():
@@ -1015,9 +853,8 @@ def output_lock(path: str | os.PathLike) -> Iterator[None]:
             fh = lock.open("a")
         except OSError as exc:
             found = next((p for p in lock.parents if p.exists()), None)
-            reason = (f"{found} is a file, not a folder" if found is not None
-                      and not found.is_dir()
-                      else exc.strerror or exc)
+            reason = (f"{found} is a file, not a folder"
+                      if found is not None and not found.is_dir() else exc.strerror or exc)
             raise ConfigError(f"{path}: cannot create its lock file {lock} ({reason}); "
                               "choose a writable place") from None
         try:
@@ -1051,12 +888,8 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def fetch_ntrex128(
-    dest: Path | None = None,
-    *,
-    downloader: Callable | None = None,
-    timeout: float = 30,
-) -> Path:
+def fetch_ntrex128(dest: Path | None = None, *, downloader: Callable | None = None,
+                   timeout: float = 30) -> Path:
     """Download NTREX-128 (Arabic, English, document ids) at the pinned commit, verified.
 
     Files already present with the right hash are left alone; if all are, nothing is written
@@ -1064,16 +897,13 @@ def fetch_ntrex128(
     downloads go through :func:`pooch.retrieve`: each lands in a temp file in the target
     folder, is checked against its pinned sha256 and only then moved into place (a failed or
     interrupted download leaves nothing behind). A ``SOURCE.txt`` records the upstream,
-    commit and licence.
+    commit and licence. Returns the ``ntrex128`` folder.
 
     Args:
         dest: folder to hold ``ntrex128/``; defaults to :func:`data_dir`.
         downloader: a pooch downloader ``(url, output_file, pooch)``; None means
-            ``pooch.HTTPDownloader(timeout=timeout)``. Tests pass one that serves local files.
+            ``pooch.HTTPDownloader(timeout=timeout)`` (tests serve local files).
         timeout: seconds each network operation may wait, so an offline machine never hangs.
-
-    Returns:
-        The ``ntrex128`` folder.
 
     Raises:
         InputError: a download does not match its pinned hash (the file is named), or the
@@ -1081,8 +911,8 @@ def fetch_ntrex128(
         SummError: the network is unreachable (one line naming the URL).
     """
     folder = Path(dest if dest is not None else data_dir()) / NTREX.name
-    valid = _valid_files(folder,
-                         NTREX) if folder.is_dir() else {f.name: False for f in NTREX.files}
+    valid = {f.name: (folder / f.name).is_file() and sha256_file(folder / f.name) == f.sha256
+             for f in NTREX.files}
     for f in NTREX.files:
         if not valid[f.name] and (folder / f.name).is_file():
             # Named before it is replaced: an altered copy is news to whoever altered it.
@@ -1159,18 +989,11 @@ def load_summaries_jsonl(path: str | os.PathLike, encoding: str = "utf-8") -> li
     Each record needs ``id``, ``text`` (the article) and ``summary`` (its reference summary);
     ids must be unique. ``summary`` and every other field (``target_summary``, ``url``,
     ``title``, ...) go to ``Document.meta`` unchanged, so nothing in the file is dropped.
-
-    Args:
-        path: the ``.jsonl`` file.
-        encoding: its encoding.
-
-    Returns:
-        One Document per record, in file order, with ``meta["summary"]``.
+    One Document per record, in file order.
 
     Raises:
         InputError: a record is bad (missing key, non-string text or summary, id neither string
-            nor integer, duplicate id),
-            naming the file and line.
+            nor integer, duplicate id), naming the file and line.
     """
     path = Path(path)
     docs = []
@@ -1195,32 +1018,19 @@ CROSSSUM_LANGUAGES = frozenset(
 CROSSSUM_REPO = "csebuetnlp/CrossSum"
 
 
-def load_crosssum(
-    split: str = "test",
-    source: str = "arabic",
-    target: str = "english",
-    limit: int | None = None,
-    *,
-    revision: str | None = None,
-) -> list[Document]:
+def load_crosssum(split: str = "test", source: str = "arabic", target: str = "english",
+                  limit: int | None = None, *, revision: str | None = None) -> list[Document]:
     """CrossSum articles in ``source`` with reference summaries in ``target``, from the HF hub.
 
     Needs the ``datasets`` library and network (or its cache). The config is
     ``"{source}-{target}"``, e.g. ``arabic-english``. CrossSum records have no id, so ids are
     ``crosssum/{source}-{target}/{split}/{n}`` (0-based position in the split); the URLs of
-    both articles stay in ``meta``. Licence: CC BY-NC-SA 4.0 (non-commercial).
+    both articles stay in ``meta`` with ``summary``. Licence: CC BY-NC-SA 4.0 (non-commercial).
 
-    Args:
-        split: ``train``, ``validation`` or ``test``.
-        source: CrossSum language name of the articles (see :data:`CROSSSUM_LANGUAGES`).
-        target: CrossSum language name of the summaries.
-        limit: keep only the first ``limit`` records.
-        revision: hub revision; the repository uses a loading script, which ``datasets>=4``
-            refuses, so with that version pass ``"refs/convert/parquet"`` (or install
-            ``datasets<4``).
-
-    Returns:
-        Documents with ``meta`` holding ``summary``, ``source_url``, ``target_url``.
+    ``split`` is ``train``, ``validation`` or ``test``, ``source`` and ``target`` are CrossSum
+    language names (:data:`CROSSSUM_LANGUAGES`), and ``limit`` keeps only the first records.
+    The repository uses a loading script, which ``datasets>=4`` refuses: with that version
+    pass ``revision="refs/convert/parquet"`` (or install ``datasets<4``).
 
     Raises:
         MissingDependencyError: ``datasets`` is not installed.
@@ -1228,15 +1038,15 @@ def load_crosssum(
             ``datasets`` cannot run.
         SummError: the hub cannot be reached.
     """
-    problems = [f"unknown CrossSum language {lang!r}" for lang in (source,
-        target) if lang not in CROSSSUM_LANGUAGES]
+    problems = [f"unknown CrossSum language {lang!r}"
+                for lang in (source, target) if lang not in CROSSSUM_LANGUAGES]
     if split not in ("train", "validation", "test"):
         problems.append(f"split must be train, validation or test, not {split!r}")
     if limit is not None and limit < 1:
         problems.append(f"limit must be at least 1, got {limit}")
     if problems:
-        raise ConfigError("load_crosssum: " + "; ".join(problems) + " (languages are full names "
-                                                                    "such as arabic, english)")
+        raise ConfigError("load_crosssum: " + "; ".join(problems)
+                          + " (languages are full names such as arabic, english)")
     datasets = require("datasets", extra="datasets")
     config = f"{source}-{target}"
     hf_split = split if limit is None else f"{split}[:{limit}]"
@@ -1264,10 +1074,8 @@ def load_crosssum(
 def check_ids(expected: Sequence[str], got: Sequence[str], what: str) -> None:
     """Raise if two id lists differ in length or at any position (e.g. summaries vs articles).
 
-    Args:
-        expected: ids in the reference order (the articles).
-        got: ids that must match them one to one (the summaries).
-        what: what is compared, for the message (``"summaries.jsonl vs articles"``).
+    ``expected`` is in the reference order (the articles), ``got`` must match it one to one,
+    and ``what`` names the comparison in the message (``"summaries.jsonl vs articles"``).
 
     Raises:
         InputError: listing the counts and the first (up to 5) mismatches with their

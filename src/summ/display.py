@@ -1,27 +1,19 @@
 """Notebook views: Arabic beside English in the right direction, tables, images and plots.
 
-Everything here returns an object that a notebook shows by itself, so neither this module
-nor the notebooks need IPython:
+Everything here returns an object a notebook shows by itself (no IPython needed):
+:func:`side_by_side` (aligned columns) and :func:`table` (records or a DataFrame) as a pandas
+``Styler``, whose Arabic cells are right to left by CSS and carry ``dir="rtl" lang="ar"``
+(English ``dir="ltr" lang="en"``), wrap long text and HTML-escape every string;
+:func:`markdown` and :func:`image` for stored Markdown and plots; :func:`bar_chart`,
+:func:`histogram` and :func:`line_chart`, matplotlib figures (on :func:`figure`) whose Arabic
+labels are joined, right to left and in a font with Arabic glyphs (:func:`arabic_font`).
 
-* :func:`side_by_side` — aligned columns (Arabic source, English output, reference, ...) and
-  :func:`table` — records or a DataFrame, both as a pandas ``Styler`` (``.data`` holds the
-  texts, ``.to_html()`` the HTML). Arabic cells are right to left by CSS (``direction: rtl;
-  text-align: right``) and carry ``dir="rtl" lang="ar"`` on their text, English cells
-  ``dir="ltr" lang="en"``; long text wraps inside its cell; every string is HTML-escaped.
-* :func:`markdown`, :func:`image` — stored Markdown (``summ.report`` tables) and stored plots.
-* :func:`bar_chart`, :func:`histogram`, :func:`line_chart` — matplotlib figures whose Arabic
-  labels come out joined and right-to-left (:func:`arabic_label`), in a font that has Arabic
-  glyphs (:func:`arabic_font`); :func:`figure` is the bare figure they (and the report) draw on.
+matplotlib before 3.11 draws characters one by one, left to right, in isolated forms, so
+Arabic must be *shaped* (``arabic_reshaper``) and put in *visual order* (``python-bidi``)
+first: :func:`shape_arabic`. From 3.11, libraqm does both, and pre-shaped text would be
+reversed twice; :func:`arabic_label` picks the right one for the installed matplotlib.
 
-Arabic in matplotlib: matplotlib before 3.11 draws characters one by one, left to right, in
-their isolated forms, so Arabic must be *shaped* (letters joined: ``arabic_reshaper``) and put
-in *visual order* (``python-bidi``) before it is drawn; :func:`shape_arabic` does both.
-matplotlib 3.11 and later lay text out with libraqm, which shapes and reorders by itself:
-pre-shaped text would then be reversed a second time. :func:`arabic_label` picks the right one
-for the installed matplotlib, and the plot helpers use it for every label.
-
-pandas, matplotlib, ``arabic_reshaper`` and ``python-bidi`` are imported only when a view, a
-plot or a shaped label is made, so ``import summ.display`` stays light.
+pandas, matplotlib, ``arabic_reshaper`` and ``python-bidi`` are imported only when used.
 """
 
 from __future__ import annotations
@@ -76,12 +68,11 @@ RTL_LANGS: frozenset[str] = frozenset(
 #: threshold the translation pipeline uses for its ``not-arabic`` flag.
 ARABIC_THRESHOLD = 0.5
 
-# CSS of the views, by selector under the table's id. pre-wrap keeps a document's paragraph
-# breaks; side_by_side's fixed layout with overflow-wrap:anywhere makes long sentences (and
-# long unbroken tokens such as URLs) wrap inside their column instead of widening the table
-# past the screen. table() sizes its columns to their content, so its cells must not break
-# inside words ("anywhere" would let a column shrink to one letter): break-word only breaks a
-# word that cannot fit on a line of its own, and its headers stay on one line.
+# CSS of the views, by selector under the table's id. pre-wrap keeps paragraph breaks.
+# side_by_side: a fixed layout with overflow-wrap:anywhere wraps long sentences and URLs inside
+# their column instead of widening the table. table() sizes columns to their content, where
+# "anywhere" would shrink a column to one letter: break-word breaks only a word too long for a
+# line of its own, and headers stay on one line.
 _CELL = ("border: 1px solid #d0d7de; padding: 6px 10px; vertical-align: top; "
          "white-space: pre-wrap; word-break: normal; ")
 _HEAD = "background: #f6f8fa; font-weight: 600; "
@@ -267,19 +258,16 @@ def side_by_side(
 
     Args:
         *columns: one sequence (list, Series) per column, all of the same length (row i of
-            every column belongs together). Non-string values (scores, flags) are written
-            as text.
+            every column belongs together); non-strings (scores, flags) are written as text.
         headers: a title per column (default ``"Arabic"``/``"English"`` from the language).
-        langs: a language code per column (``"ar"``, ``"en"``...); decides the direction and
-            ``lang`` of its cells. Default: ``"ar"`` for a column whose cells are mostly
-            Arabic script, else ``"en"``.
+        langs: a language code per column (``"ar"``, ``"en"``...), deciding its cells'
+            direction; default ``"ar"`` for a column mostly in Arabic script, else ``"en"``.
         index: a label per row (``"bbc.381790 #3"``), shown in a first, narrow column.
-        caption: a line above the table.
         digits: decimals of float values.
 
     Returns:
-        A pandas ``Styler`` (shown as HTML in notebooks; ``.data`` holds the texts,
-        ``.to_html(path, doctype_html=True)`` writes a page).
+        A pandas ``Styler`` (``.data`` holds the texts, ``.to_html(path, doctype_html=True)``
+        writes a page).
 
     Raises:
         ValueError: no columns, or columns (headers, langs, index) of different lengths.
@@ -309,8 +297,8 @@ def side_by_side(
         listing = ", ".join(f"{name} has {n}" for name, n in lengths.items())
         raise ValueError(f"side_by_side: columns must be aligned row for row, but {listing} rows")
     if index is not None:
-        cols, langs, headers = [[_text(v, digits) for v in _plain(index)], *cols], ["", *langs], \
-            ["", *headers]
+        cols = [[_text(v, digits) for v in _plain(index)], *cols]
+        langs, headers = ["", *langs], ["", *headers]
     cells = pd.DataFrame(dict(enumerate(cols)), columns=range(len(cols)))
     cell_langs = pd.DataFrame({j: [lang] * len(cells) for j, lang in enumerate(langs)},
                               columns=cells.columns)
@@ -363,8 +351,6 @@ def table(
             records (``[{"outlet": "bbc", "documents": 7}, ...]``), or one record.
         columns: which columns, in which order (default: all, records' keys in order of
             first appearance).
-        caption: a line above the table.
-        digits: decimals of float values.
 
     Returns:
         A pandas ``Styler`` (``.data`` holds the texts).
@@ -430,14 +416,9 @@ def shape_arabic(text: str) -> str:
     """Arabic joined into its contextual letter forms and put in visual (left-to-right) order.
 
     For renderers that draw characters one by one from left to right without shaping
-    (matplotlib before 3.11, PIL without libraqm). Text without Arabic letters is returned
-    unchanged. Use :func:`arabic_label` for matplotlib: it knows whether shaping is needed.
-
-    Args:
-        text: any text, e.g. ``"بوتين يستقبل الأسد"``.
-
-    Returns:
-        The shaped text in display order (Arabic Presentation Forms), or ``text`` itself.
+    (matplotlib before 3.11, PIL without libraqm); the result is in Arabic Presentation
+    Forms. Text without Arabic letters is returned unchanged. For matplotlib use
+    :func:`arabic_label`: it knows whether shaping is needed.
 
     Raises:
         MissingDependencyError: ``arabic-reshaper`` or ``python-bidi`` is not installed.
@@ -586,13 +567,10 @@ def bar_chart(
     """Bars with (possibly Arabic) category labels, first label at the top (horizontal) or left.
 
     Args:
-        labels: category names; Arabic is shaped for matplotlib and drawn in an Arabic font.
-        values: one number per label.
-        title, xlabel, ylabel: axis texts (Arabic allowed).
+        labels: category names (Arabic allowed, as in ``title``, ``xlabel`` and ``ylabel``).
         horizontal: horizontal bars (long labels read best on the y axis).
         max_label_chars: longer labels are cut with "…"; ``None`` keeps them whole.
-        annotate: write each value at the end of its bar.
-        digits: decimals of the annotations.
+        annotate: write each value (with ``digits`` decimals) at the end of its bar.
         width: figure width in inches.
 
     Raises:
@@ -656,8 +634,8 @@ def histogram(
     ax = fig.add_subplot()
     if values:
         lo, hi = min(values), max(values)
-        edges = [lo + (hi - lo) * i / bins for i in range(bins + 1)] if hi > lo else [lo - 0.5,
-            lo + 0.5]
+        edges = ([lo + (hi - lo) * i / bins for i in range(bins + 1)] if hi > lo
+                 else [lo - 0.5, lo + 0.5])
         for name, vs in groups.items():
             ax.hist(list(vs), bins=edges, alpha=0.55, label=arabic_label(name))
         _legend(ax)

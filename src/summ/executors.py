@@ -1,37 +1,28 @@
 """Where the pipeline runs: in this process (``local``), or on a Ray cluster (``ray``).
 
-The Ray executor is not a second pipeline. Each Ray actor loads one translator
-(:func:`summ.translate.load_translator`, the same settings as a local run) or one
-:class:`summ.summarise.Summariser`, and calls the very method a local run calls
-(``translate_documents`` or ``summarise``) on one *shard*: a run of consecutive documents.
-Segmentation, splitting, batching, caps and flags are therefore the local code's; what this
-module adds is the work split, the resume, and the reassembly in input order.
-
-Shards, the cluster's resume (a shared SQLite file is unsafe on network file systems)::
+The Ray executor is not a second pipeline: each Ray actor loads one translator
+(:func:`summ.translate.load_translator`) or one :class:`summ.summary.Summariser` and calls
+the method a local run calls (``translate_documents`` or ``summarise``) on one *shard*, a run
+of consecutive documents. This module adds the work split, the resume and the reassembly::
 
     documents ──► shards of ``batch_size`` consecutive documents (one Ray Data row each)
-      actor: key = sha256(settings digest, the shard's documents)
-             settings digest = sha256 of everything that decides an output: the loaded
-             engine's model id, resolved revision, engine name and settings, decode
-             settings, input limit, HTML mode, engine options, and a hash of the summ code
-             that turns documents into outputs (segment, translate, summarise, engines)
+      actor: key = sha256(settings digest, the shard's documents); the digest covers all
+             that decides an output (engine model id, revision, name and settings, decode,
+             input limit, HTML mode, options, a hash of the summ code that makes outputs)
         └─ STORE/KIND-KEY.jsonl exists ──► read it ("reused")
         └─ otherwise compute it, write it once (summ.data.atomic_write) ("computed")
     driver: rows back by shard index ──► documents in input order, RunStats summed
 
-A shard file is JSON Lines: a header (format, kind, key, the settings it was made with,
-the shard's :class:`~summ.translate.RunStats`, which worker made it) and one line per
-document. Files are written whole or not at all, so a driver or actor killed at any moment
-leaves only finished shards, and a rerun recomputes exactly the unfinished ones; a changed
-setting or document changes the key, so a stale shard is never reused. The store must be a
-folder every node can read and write (the run folder on a shared file system).
+The shard store replaces the SQLite cache on a cluster (a shared SQLite file is unsafe on
+network file systems). A shard file is JSON Lines: a header (format, kind, key, settings,
+:class:`~summ.translate.RunStats`, worker) and one line per document, written whole or not
+at all, so a kill leaves only finished shards and a rerun recomputes the others; a changed
+setting or document changes the key. The store must be a folder every node can read and write.
 
-Failures: an actor that dies (killed, out of memory, a segfault) is restarted by Ray
-(``max_restarts``, unlimited) and its shard retried (``max_task_retries``); a shard whose
-engine raises is not retried (the same input raises again) and is reported with its
-documents and error; a shard whose actor dies more often than allowed is reported as lost.
-The other shards finish and are stored; :class:`ShardsFailedError` then names the failed
-ones, and a rerun computes only them.
+Failures: a dead actor is restarted by Ray and its shard retried ``max_task_retries`` times
+(then reported lost); a shard whose engine raises is not retried (it would raise again).
+Either way the other shards finish and are stored, and :class:`ShardsFailedError` names the
+failed ones, which a rerun computes.
 
 Ray is imported only when a Ray executor runs (``pip install "summ[ray]"``).
 """
@@ -102,23 +93,21 @@ class ExecutorConfig:
     # "local": this process (the SQLite cache resumes it). "ray": Ray Data actors.
     kind: str = "local"
     # Ray cluster to join ("auto", "ray://host:10001", "host:6379"). None: $RAY_ADDRESS if
-    # set, else a Ray started for this run on this machine (stopped when the process ends).
+    # set, else a Ray started on this machine for this run.
     address: str | None = None
     # Actors, each holding one loaded model: one per GPU, or per group of CPU cores.
     actors: int = 1
-    # Ray resources per actor. One CPU each: the engines are fastest single-threaded per
-    # actor with one actor per core (Ray sets OMP_NUM_THREADS to this number).
+    # One CPU each: the engines are fastest single-threaded with one actor per core (Ray sets
+    # OMP_NUM_THREADS to this number).
     cpus_per_actor: float = 1.0
     # 1 for a GPU per actor (Ray then needs an explicit batch size, which summ always gives).
     gpus_per_actor: float = 0.0
-    # Documents per shard, the unit of work, of retry and of resume: large enough that
-    # length-sorted batches fill up inside a shard (BatchConfig.max_batch_size is 64), small
-    # enough that a kill loses little and every actor gets several shards.
+    # Documents per shard (the unit of work, retry and resume): enough that length-sorted
+    # batches fill up (BatchConfig.max_batch_size is 64), few enough that a kill loses little.
     batch_size: int = 64
-    # Tries of a shard after its actor died (Ray's max_task_retries; the actor itself is
-    # always restarted, see _map_options). Ray Data's default is infinite, which turns an
-    # input that kills its actor every time into an endless loop; 0 would also lose a shard
-    # that was merely sent to an actor while it restarted (measured: Ray 2.60).
+    # Tries of a shard after its actor died (see _map_options). Ray Data's default, infinite,
+    # loops forever on an input that kills its actor; 0 would also lose a shard merely sent to
+    # an actor while it restarted (measured: Ray 2.60).
     max_task_retries: int = 3
     # Folder of finished shards (shared by all nodes). None: the results folder's shards/
     # for `summ run`, $SUMM_SHARDS or the user cache for `summ translate`.
@@ -213,8 +202,7 @@ def read_shard(text: str) -> tuple[dict, list[dict]]:
 
 
 def _shard_text(header: dict, documents: list[dict]) -> str:
-    lines = [header, *documents]
-    return "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in lines)
+    return "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in [header, *documents])
 
 
 def _peak_rss_mb() -> float | None:
@@ -286,7 +274,7 @@ class TranslateJob:
 
 @dataclass(frozen=True)
 class SummaryJob:
-    """A :class:`summ.summarise.SummaryConfig` (model ids resolved, no cache), for the actors."""
+    """A :class:`summ.summary.SummaryConfig` (model ids resolved, no cache), for the actors."""
 
     config: SummaryConfig
     engine_target: str = ""
@@ -349,27 +337,20 @@ class ShardWorker:
     ``{"shard", "status", "payload", "error"}`` with status ``computed``, ``reused`` or
     ``failed`` and the shard file's text as payload. An exception from the pipeline fails
     only its shard (logged with its traceback on the worker); a dying actor is Ray's to retry.
-
-    Args:
-        job: a :class:`TranslateJob` or :class:`SummaryJob`.
-        store: the shard folder; ``None`` keeps nothing (every shard is computed).
+    ``store`` is the shard folder; ``None`` keeps nothing (every shard is computed).
     """
 
     def __init__(self, job: TranslateJob | SummaryJob, store: str | None) -> None:
         self.job = job
         self.store = store
         self.runner = job.load()
-        settings = {"format": SHARD_FORMAT, "code": code_fingerprint(),
-                    **job.settings(self.runner)}
-        self.settings = settings
-        self.settings_digest = _digest(_canonical(settings))
+        self.settings = {"format": SHARD_FORMAT, "code": code_fingerprint(),
+                         **job.settings(self.runner)}
+        self.settings_digest = _digest(_canonical(self.settings))
 
     def shard(self, documents: list[str]) -> tuple[str, str]:
-        """``(status, shard text)`` for one shard: read from the store, else computed.
-
-        Raises:
-            Exception: whatever the pipeline raised.
-        """
+        """``(status, shard text)`` for one shard: read from the store, else computed (what
+        the pipeline raises propagates)."""
         key = shard_key(self.settings_digest, documents)
         path = shard_path(self.store, self.job.kind, key) if self.store is not None else None
         if path is not None and path.is_file():
@@ -469,8 +450,10 @@ class FailedShard:
     error: str
 
     def line(self) -> str:
-        docs = f"document {self.first + 1}" if self.first == self.last else \
-            f"documents {self.first + 1}-{self.last + 1}"
+        if self.first == self.last:
+            docs = f"document {self.first + 1}"
+        else:
+            docs = f"documents {self.first + 1}-{self.last + 1}"
         return f"shard {self.index} ({docs}): {self.error}"
 
 
@@ -587,12 +570,10 @@ def _cause(exc: BaseException) -> BaseException:
 
 
 class RayExecutor:
-    """Runs jobs shard by shard on Ray Data actors.
+    """Runs jobs shard by shard on Ray Data actors (``config.kind`` must be ``"ray"``).
 
-    Args:
-        config: the executor settings (``kind`` must be ``"ray"``).
-        store: the shard folder; ``None`` keeps nothing between runs.
-        progress: Ray Data's progress bars.
+    ``store`` is the shard folder (``None`` keeps nothing between runs); ``progress`` shows
+    Ray Data's progress bars.
     """
 
     def __init__(self, config: ExecutorConfig, store: str | os.PathLike | None,
@@ -710,9 +691,7 @@ class RayTranslator:
     :class:`~summ.translate.PipelineTranslator` gives (same texts, records and counts).
 
     Args:
-        model: hub id or local folder (resolved: ``tiny:`` ids are resolved by the caller).
-        engine: engine name (:data:`summ.engines.base.ENGINES`).
-        executor: the Ray executor settings.
+        model: hub id or local folder (``tiny:`` ids are resolved by the caller).
         store: the shard folder; ``None`` keeps nothing between runs.
         device, revision, decode, batch, **options: as :func:`summ.translate.load_translator`.
         progress: Ray Data's progress bars.
@@ -763,13 +742,9 @@ class RayTranslator:
 
 
 class RaySummariser:
-    """:meth:`summ.summarise.Summariser.summarise` on a Ray cluster, shard by shard.
+    """:meth:`summ.summary.Summariser.summarise` on a Ray cluster, shard by shard.
 
-    Args:
-        config: the summary settings, model ids resolved.
-        executor: the Ray executor settings.
-        store: the shard folder; ``None`` keeps nothing between runs.
-        progress: Ray Data's progress bars.
+    ``config`` has its model ids resolved; ``store`` and ``progress`` as :class:`RayExecutor`.
     """
 
     def __init__(self, config: SummaryConfig, *, executor: ExecutorConfig,
@@ -787,7 +762,7 @@ class RaySummariser:
         """Nothing to close here: each actor's summariser lives and ends with its actor."""
 
     def summarise(self, documents: list[str]) -> list[Summary]:
-        """One summary per document, in order (:meth:`summ.summarise.Summariser.summarise`).
+        """One summary per document, in order (:meth:`summ.summary.Summariser.summarise`).
 
         Raises:
             TypeError: ``documents`` is a string.
@@ -838,13 +813,9 @@ def translate_dataset(
 
     Args:
         dataset: rows with a ``column`` of document texts.
-        model: hub id or local folder.
-        engine: engine name.
-        column: the column holding the documents.
         executor: actors, resources and batch size (``kind`` ``"ray"``).
         store: the shard folder; ``None`` keeps nothing.
         device, revision, decode, batch, **options: as :func:`summ.translate.load_translator`.
-        html: ``strip`` or ``keep``.
 
     Raises:
         ConfigError: an unknown engine or a non-Ray executor.
@@ -852,7 +823,7 @@ def translate_dataset(
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if executor.kind != "ray":
-        raise ConfigError(f"translate_dataset needs an executor of kind 'ray', "
+        raise ConfigError("translate_dataset needs an executor of kind 'ray', "
                           f"not {executor.kind!r}")
     from summ.engines.base import resolve_model
 

@@ -1,21 +1,14 @@
 """Experiments: systems × datasets (× summary strategies) → a results folder, and nothing else.
 
-``summ run eval/configs/NAME.toml`` reads a TOML file into frozen dataclasses
-(:mod:`summ.config`, which checks all of it before any model is loaded), then
-translates each dataset with each system, scores what it wrote, and records how in a
-results folder (outputs, segment records, scores, significance tests, summaries and the
-manifest), written through :mod:`summ.results`, which defines its files and columns.
-
-Computing is kept apart from rendering (as in compare-mt): this module writes numbers,
-:mod:`summ.report` turns stored numbers into tables and plots without re-running or
-re-scoring anything.
-
-With ``[executor] kind = "ray"`` (or ``--executor ray``) the systems and the model summary
-strategies run on Ray actors (:mod:`summ.executors`), shard by shard, resumable from
-``RESULTS/shards``; the results folder is the same as a local run's.
-
-Relative paths in a config are relative to the config file, so ``summ run`` gives the same
-result from any working directory. A model is a hub id, a local directory, or
+``summ run eval/configs/NAME.toml`` reads the config (:mod:`summ.config`, which checks all of
+it before any model loads), translates each dataset with each system, scores what it wrote,
+and records how in a results folder (outputs, segment records, scores, significance tests,
+summaries, the manifest) written through :mod:`summ.results`. Computing is kept apart from
+rendering (as in compare-mt): :mod:`summ.report` turns the stored numbers into tables and
+plots without re-running or re-scoring anything. With ``[executor] kind = "ray"`` (or
+``--executor ray``) systems and model summary strategies run on Ray actors
+(:mod:`summ.executors`), shard by shard, resumable from ``RESULTS/shards``; the results
+folder is the same as a local run's. A model is a hub id, a local directory, or
 ``tiny:FAMILY`` (a toy test model from :mod:`summ.testing`, built on first use in
 ``$SUMM_TINY_MODELS`` or ``~/.cache/summ/tiny-models``).
 """
@@ -77,8 +70,7 @@ PARTIAL_FAILURE_EXIT_CODE = 5
 
 # Versions recorded in every manifest (what can change a number).
 _PACKAGES = ("summ", "torch", "transformers", "tokenizers", "sentencepiece", "ctranslate2",
-             "sacrebleu",
-             "rouge-score", "numpy")
+             "sacrebleu", "rouge-score", "numpy")
 
 
 # --------------------------------------------------------------------------------------
@@ -101,7 +93,6 @@ class LoadedDataset:
     """A dataset in memory: what is translated, what it is scored against, where it came from.
 
     Attributes:
-        config: the dataset's config.
         kind: ``parallel`` (line-aligned, with references) or ``articles`` (no references).
         sources: one source per line (parallel) or per article (articles).
         refs: reference streams (parallel) or ``None``.
@@ -141,8 +132,7 @@ def load_dataset(ds: DatasetConfig) -> LoadedDataset:
             corpus = data.load_ntrex128(ds.root)
         else:
             corpus = data.load_parallel(ds.src, list(ds.refs), doc_ids_path=ds.doc_ids,
-                                        name=ds.name,
-                                        encoding=ds.encoding)
+                                        name=ds.name, encoding=ds.encoding)
         total = len(corpus.documents())
         if ds.documents is not None:
             corpus = corpus.select_documents(ds.documents)
@@ -157,16 +147,13 @@ def load_dataset(ds: DatasetConfig) -> LoadedDataset:
     if clashes:
         name, ids = clashes[0]
         raise InputError(f"{ds.path}: article ids {', '.join(map(repr, ids))} would all be "
-                         f"written to {name}.txt "
-                         f"({len(clashes)} such clash{'es' if len(clashes) > 1 else ''}); give "
-                         f"them distinct ids")
+                         f"written to {name}.txt ({len(clashes)} such "
+                         f"clash{'es' if len(clashes) > 1 else ''}); give them distinct ids")
     total = len(docs)
     if ds.documents is not None:
         docs = docs[: ds.documents]
-    if ds.path.is_dir():
-        files = {f"article:{d.id}": d.meta["path"] for d in docs}
-    else:
-        files = {"articles": str(ds.path)}
+    files = ({f"article:{d.id}": d.meta["path"] for d in docs} if ds.path.is_dir()
+             else {"articles": str(ds.path)})
     hashes = {p: data.sha256_file(p) for p in files.values()}
     return LoadedDataset(ds, "articles", [d.text for d in docs], None, [d.id for d in docs], files,
                          hashes, total)
@@ -209,16 +196,10 @@ def run_experiment(config_path: str | os.PathLike, *, report: bool = True, progr
     """``summ run CONFIG``: validate, translate, score, record, report.
 
     Args:
-        config_path: the experiment's TOML file.
         report: build tables and plots at the end (:func:`summ.report.build_report`).
         progress: show a progress bar per system and dataset.
-        **overrides: what :func:`summ.config.load_config` may replace: ``output``, ``model``
-            (every system's), ``summary_model`` (every model summary strategy's),
-            ``documents``, ``device``, ``systems``, ``executor`` (``[executor]`` values to
-            replace: :class:`summ.executors.ExecutorConfig` fields, e.g. ``{"kind": "ray"}``).
-
-    Returns:
-        The results folder, systems that succeeded and failed, and the report files.
+        **overrides: the keyword arguments of :func:`summ.config.load_config` (``output``,
+            ``model``, ``documents``, ``executor={"kind": "ray"}``...).
 
     Raises:
         ConfigError: the config is invalid (every problem listed), or the output folder is
@@ -275,11 +256,10 @@ def run(config: ExperimentConfig, *, report: bool = True, progress: bool = False
     write_json(out / MANIFEST, manifest)
     if failed or failed_summaries:
         # Once more at the end, where it is seen after hours of logs.
+        strategies = (f", and summary strategies {', '.join(failed_summaries)}"
+                      if failed_summaries else "")
         logger.warning("%d of %d systems failed (%s)%s; their errors are in %s", len(failed),
-                       len(config.systems),
-                       ", ".join(failed) or "none",
-                       f", and summary strategies {', '.join(failed_summaries)}"
-                       if failed_summaries else "",
+                       len(config.systems), ", ".join(failed) or "none", strategies,
                        out / MANIFEST)
     files: tuple[Path, ...] = ()
     if report:
@@ -306,8 +286,8 @@ def _run_system(system: SystemConfig, datasets: list[LoadedDataset], config: Exp
     record: dict[str, Any] = {
         "model": system.model, "engine": system.engine, "requested_revision": system.revision,
         "device": system.device, "options": system.options,
-        "decode": dataclasses.asdict(system.decode),
-        "batch": dataclasses.asdict(system.batch), "status": "ok", "error": None, "datasets": {},
+        "decode": dataclasses.asdict(system.decode), "batch": dataclasses.asdict(system.batch),
+        "status": "ok", "error": None, "datasets": {},
     }
     produced: dict[tuple[str, str], list[str]] = {}
     logger.info("system %s: loading %s (%s)", system.name, system.model, system.engine)
@@ -317,16 +297,20 @@ def _run_system(system: SystemConfig, datasets: list[LoadedDataset], config: Exp
         load_as = resolve_model(system.model)
         record.update({"load_path": load_as, "tiny": is_tiny(load_as)})
         if on_ray:
+            from summ.executors import RayTranslator
+
             # Nothing loads here: each actor loads the model, with these very arguments, at
             # the first dataset (which records the engine, see _record_ray).
-            translator = _ray_translator(system, load_as, config, progress)
+            translator = RayTranslator(
+                load_as, system.engine, executor=config.executor, store=config.shards_path,
+                device=system.device, revision=system.revision, decode=system.decode,
+                batch=system.batch, progress=progress, **system.options)
             record["executor"] = "ray"
         else:
             translator = load_translator(
                 load_as, system.engine, device=system.device, revision=system.revision,
                 decode=system.decode, batch=system.batch, cache=str(config.cache_path),
-                progress=progress, **system.options,
-            )
+                progress=progress, **system.options)
             engine = translator.engine
             record.update({"model_id": engine.model_id, "revision": engine.revision,
                            "engine_name": engine.name, "settings": engine.settings(),
@@ -344,12 +328,12 @@ def _run_system(system: SystemConfig, datasets: list[LoadedDataset], config: Exp
                 lines, info = _translate_dataset(translator, system, ds, config.output)
             except Exception as exc:  # noqa: BLE001 - same reason as above, per dataset
                 logger.debug("system %s failed on %s", system.name, ds.config.name, exc_info=True)
-                record["datasets"][ds.config.name] = {"status": "failed", "error": _one_line(exc)}
-                if record["status"] == "ok":
-                    record.update({"status": "failed", "error": _one_line(exc),
+                error = _one_line(exc)
+                record["datasets"][ds.config.name] = {"status": "failed", "error": error}
+                if record["status"] == "ok":  # the first failure is the system's
+                    record.update({"status": "failed", "error": error,
                                    "failed_at": ds.config.name})
-                logger.warning("system %s failed on %s: %s", system.name, ds.config.name,
-                               _one_line(exc))
+                logger.warning("system %s failed on %s: %s", system.name, ds.config.name, error)
                 continue
             if on_ray:
                 _record_ray(record, info, translator)
@@ -359,15 +343,6 @@ def _run_system(system: SystemConfig, datasets: list[LoadedDataset], config: Exp
     finally:
         _release(translator)
     return record, produced
-
-
-def _ray_translator(system: SystemConfig, load_as: str, config: ExperimentConfig, progress: bool):
-    from summ.executors import RayTranslator
-
-    return RayTranslator(load_as, system.engine, executor=config.executor,
-                         store=config.shards_path, device=system.device, revision=system.revision,
-                         decode=system.decode, batch=system.batch, progress=progress,
-                         **system.options)
 
 
 def _record_ray(record: dict, info: dict, translator) -> None:
@@ -448,11 +423,10 @@ def _segment_objects(ds: LoadedDataset, result) -> list[dict]:
 
 def _scored_datasets(config: ExperimentConfig, datasets: list[LoadedDataset],
                      outputs: dict[tuple[str, str], list[str]]):
+    """Each parallel dataset with the systems that have outputs on it."""
     for ds in datasets:
-        if ds.kind != "parallel":
-            continue
-        systems = [s.name for s in config.systems if (ds.config.name, s.name) in outputs]
-        yield ds, systems
+        if ds.kind == "parallel":
+            yield ds, [s.name for s in config.systems if (ds.config.name, s.name) in outputs]
 
 
 def _score_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs: dict,
@@ -464,6 +438,7 @@ def _score_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs:
 
     rows: dict[str, list[dict]] = {level: [] for level in config.levels}
     signatures: dict[str, dict[str, str]] = {}
+    comet = bool(set(COMET_METRICS) & set(config.metrics))  # COMET reads the sources too
     for ds, systems in _scored_datasets(config, datasets, outputs):
         ref_names = [ds.files.get(f"ref{i + 1}", f"ref{i + 1}") for i in range(len(ds.refs))]
         for system in systems:
@@ -475,10 +450,8 @@ def _score_all(config: ExperimentConfig, datasets: list[LoadedDataset], outputs:
                     continue
                 results = score(hyps, ds.refs, config.metrics, level=level,
                                 doc_ids=ds.doc_ids if level == "document" else None,
-                                srcs=ds.sources if set(COMET_METRICS) & set(config.metrics)
-                                else None,
-                                hyp_name=str(hyp_path), ref_names=ref_names,
-                                **config.metric_settings.sacrebleu())
+                                srcs=ds.sources if comet else None, hyp_name=str(hyp_path),
+                                ref_names=ref_names, **config.metric_settings.sacrebleu())
                 for s in results:
                     rows[level].append(_score_row(ds.config.name, system, s))
                     signatures.setdefault(s.metric, {})[level] = s.signature
@@ -584,11 +557,8 @@ def _summariser_revisions(summariser) -> dict:
 
 def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outputs: dict,
                    out: Path, progress: bool = False) -> dict:
-    """Run each ``[[summaries]]`` strategy (see :class:`StrategyConfig`); returns its manifest
-    section.
-
-    A strategy that fails (its model cannot load, ...) is recorded and the others run.
-    """
+    """Run each ``[[summaries]]`` strategy; returns the manifest's section. A strategy that
+    fails (its model cannot load, ...) is recorded and the others run."""
     if not config.summaries:
         return {}
     from summ.executors import RaySummariser, uses_model
@@ -599,10 +569,9 @@ def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outp
     section: dict[str, dict] = {}
     for strat in config.summaries:
         rec: dict[str, Any] = {"strategy": strat.strategy, "input": strat.input,
-                               "model": strat.model,
-                               "translator": strat.translator, "options": strat.options,
-                               "status": "ok",
-                               "error": None, "runs": {}}
+                               "model": strat.model, "translator": strat.translator,
+                               "options": strat.options, "status": "ok", "error": None,
+                               "runs": {}}
         section[strat.name] = rec
         summariser = None
         started = time.perf_counter()
@@ -611,8 +580,8 @@ def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outp
             translator = resolve_model(strat.translator) if strat.translator else None
             summariser = Summariser(SummariseConfig(
                 strategy=strat.strategy, lang="en" if strat.input == "translation" else "ar",
-                model=model,
-                translator=translator, cache=str(config.cache_path), **strat.options))
+                model=model, translator=translator, cache=str(config.cache_path),
+                **strat.options))
             if config.executor.kind == "ray" and uses_model(summariser.config):
                 # Model strategies run on the actors; lead and textrank alone stay here.
                 summariser = RaySummariser(summariser.config, executor=config.executor,
@@ -634,18 +603,18 @@ def _run_summaries(config: ExperimentConfig, datasets: list[LoadedDataset], outp
                     refs = summariser.summarise(ref_docs)
                     _save_summaries(*where, REFERENCE_SUMMARIES, ids, refs)
                 for system in config.systems:
-                    if (strat.systems and system.name not in strat.systems) or (ds.config.name,
-                        system.name) not in outputs:
+                    key = (ds.config.name, system.name)
+                    if (strat.systems and system.name not in strat.systems) or key not in outputs:
                         continue
-                    ids, docs = _documents(ds, outputs[(ds.config.name, system.name)])
+                    ids, docs = _documents(ds, outputs[key])
                     summaries = summariser.summarise(docs)
                     _save_summaries(*where, system.name, ids, summaries)
                     if refs is not None:
                         stem = config.metric_settings.rouge_stem
-                        for level, found in _score_summaries(ds.config.name, strat.name,
-                            system.name, ids,
-                                                             summaries, refs, stem).items():
-                            rows[level] += found
+                        found = _score_summaries(ds.config.name, strat.name, system.name, ids,
+                                                 summaries, refs, stem)
+                        for level, level_rows in found.items():
+                            rows[level] += level_rows
             if any(rec["runs"].values()):
                 rec.update(summariser.revisions if isinstance(summariser, RaySummariser)
                            else _summariser_revisions(summariser))
@@ -687,8 +656,8 @@ def machine_info() -> dict:
     cpu = platform.processor() or platform.machine()
     try:
         # platform.processor() is empty on most Linux systems; the model name is in /proc.
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8",
-                                                    errors="replace").splitlines():
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        for line in cpuinfo.splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
@@ -700,8 +669,8 @@ def machine_info() -> dict:
         gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     return {
         "cpu": cpu, "cores": os.cpu_count(),
-        "threads": {k: os.environ[k] for k in ("OMP_NUM_THREADS",
-                                               "MKL_NUM_THREADS") if k in os.environ},
+        "threads": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+                    if k in os.environ},
         "gpus": gpus, "os": platform.platform(), "python": platform.python_version(),
     }
 
@@ -710,7 +679,6 @@ def _manifest_head(config: ExperimentConfig, datasets: list[LoadedDataset],
                    started_at: str) -> dict:
     from summ.data import sha256_file
 
-    published = _published_rows(config)
     return {
         "name": config.name,
         "description": config.description,
@@ -742,7 +710,7 @@ def _manifest_head(config: ExperimentConfig, datasets: list[LoadedDataset],
             }
             for ds in datasets
         },
-        "published": published,
+        "published": _published_rows(config),
     }
 
 

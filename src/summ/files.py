@@ -1,11 +1,10 @@
 """Translating files: line-aligned text, folders of articles, JSONL. Streaming and atomic.
 
-:mod:`summ.translate` turns lists of strings into translations; this module reads them from
-files and writes the results, so that ``summ translate`` (and anyone's script) gets the file
-guarantees in one place: one output line per input line, every output written through a
-temp file and renamed when complete, one lock per output, segment records (``--segments``)
-with one entry per piece the model saw. :func:`plan_jobs` and :func:`job_problems` say where
-each input's results go and everything wrong with those files before any model loads.
+The file guarantees of ``summ translate`` (and anyone's script) in one place: one output line
+per input line, every output written through a temp file and renamed when complete, one lock
+per output, segment records (``--segments``) with one entry per piece the model saw.
+:func:`plan_jobs` and :func:`job_problems` say where each input's results go and everything
+wrong with those files before any model loads.
 """
 
 from __future__ import annotations
@@ -14,8 +13,10 @@ import contextlib
 import json
 import logging
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from summ.data import (
@@ -42,8 +43,7 @@ CHUNK_LINES = 2000
 
 def segment_objects(records: Sequence[SegmentRecord], where: dict) -> list[dict]:
     """One JSON-ready object per segment of one line or document (``where`` says which):
-    the record of :meth:`SegmentRecord.as_dict` with its index. The one writer of segment
-    records, used by ``summ translate --segments`` and by experiments."""
+    :meth:`SegmentRecord.as_dict` with its index. The one writer of segment records."""
     return [{**where, "segment": i, **r.as_dict()} for i, r in enumerate(records)]
 
 
@@ -52,12 +52,10 @@ def _jsonl(objects: list[dict]) -> str:
 
 
 @contextlib.contextmanager
-def _output(path: str | os.PathLike | None, stream=None) -> Iterator:
+def _output(path: str | os.PathLike | None) -> Iterator:
     """An atomic, locked output file, or standard output (``None``)."""
     if path is None:
-        import sys
-
-        out = stream or sys.stdout
+        out = sys.stdout
         yield out
         out.flush()
         return
@@ -65,16 +63,10 @@ def _output(path: str | os.PathLike | None, stream=None) -> Iterator:
         yield fh
 
 
-def translate_file(
-    translator: PipelineTranslator,
-    path: str | os.PathLike,
-    output: str | os.PathLike | None = None,
-    *,
-    segments: str | os.PathLike | None = None,
-    encoding: str = "utf-8",
-    html: str = "strip",
-    chunk_lines: int = CHUNK_LINES,
-) -> RunStats:
+def translate_file(translator: PipelineTranslator, path: str | os.PathLike,
+                   output: str | os.PathLike | None = None, *,
+                   segments: str | os.PathLike | None = None, encoding: str = "utf-8",
+                   html: str = "strip", chunk_lines: int = CHUNK_LINES) -> RunStats:
     """Translate a text file line by line: exactly one output line per input line.
 
     A blank or whitespace-only line gives a blank line. The file is decoded once before any
@@ -83,8 +75,6 @@ def translate_file(
     it stopped.
 
     Args:
-        translator: the loaded translator.
-        path: input text file.
         output: output path; ``None`` streams to standard output.
         segments: optional JSONL path, one object per segment (:func:`segment_objects`).
         encoding: input encoding (``cp1256`` for Windows Arabic).
@@ -105,11 +95,9 @@ def translate_file(
     total = RunStats()
     with _output(output) as out, \
             (_output(segments) if segments else contextlib.nullcontext()) as seg_out:
-        chunk: list[str] = []
         first_line = 1
-
-        def flush() -> None:
-            nonlocal first_line
+        lines = iter_lines(path, encoding)
+        while chunk := list(islice(lines, chunk_lines)):
             result = translator.translate_documents(chunk, html=html)
             for offset, (text, records) in enumerate(zip(result.texts, result.records)):
                 # A translation never contains a line break: one line in, one line out.
@@ -118,41 +106,20 @@ def translate_file(
                     seg_out.write(_jsonl(segment_objects(records, {"line": first_line + offset})))
             total.add(result.stats)
             first_line += len(chunk)
-            chunk.clear()
-
-        for line in iter_lines(path, encoding):
-            chunk.append(line)
-            if len(chunk) >= chunk_lines:
-                flush()
-        if chunk:
-            flush()
     return total
 
 
-def translate_articles(
-    translator: PipelineTranslator,
-    path: str | os.PathLike,
-    output: str | os.PathLike | None,
-    *,
-    segments: str | os.PathLike | None = None,
-    encoding: str = "utf-8",
-    html: str = "strip",
-    recursive: bool = False,
-) -> RunStats:
+def translate_articles(translator: PipelineTranslator, path: str | os.PathLike,
+                       output: str | os.PathLike | None, *,
+                       segments: str | os.PathLike | None = None, encoding: str = "utf-8",
+                       html: str = "strip", recursive: bool = False) -> RunStats:
     """Translate a directory of ``.txt`` articles or a JSONL file of ``{"id", "text"}`` records.
 
     A directory gives one English ``.txt`` per article in the directory ``output`` (same file
     names, paragraphs preserved; with ``recursive``, the same subfolders); JSONL gives the
     JSONL file ``output`` with ``id`` and ``translation`` (``None``: standard output).
-
-    Args:
-        translator: the loaded translator.
-        path: the folder or JSONL file.
-        output: the output folder (folder input) or JSONL file (``None``: standard output).
-        segments: optional JSONL path, one object per segment (:func:`segment_objects`).
-        encoding: input encoding (per file, see :func:`summ.data.file_encoding`).
-        html: ``strip`` (tags removed, entities decoded) or ``keep``.
-        recursive: a folder's subfolders too (:func:`summ.data.read_articles`).
+    ``segments``, ``encoding`` (per file, see :func:`summ.data.file_encoding`) and ``html``
+    are as in :func:`translate_file`; ``recursive`` reads a folder's subfolders too.
 
     Raises:
         ConfigError: a directory input without an output directory.
@@ -160,7 +127,7 @@ def translate_articles(
     path = Path(path)
     if path.is_dir() and output is None:  # before any work, not after translating everything
         raise ConfigError(f"{path} is a directory of articles: give --output DIR for the "
-                          f"translations")
+                          "translations")
     # Decodes everything first: errors before any output.
     docs = read_articles(path, encoding, recursive=recursive)
     result = translator.translate_documents([d.text for d in docs], html=html)
@@ -243,10 +210,6 @@ def _identity(path: Path) -> tuple:
     return ("inode", st.st_dev, st.st_ino)
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return path.resolve().is_relative_to(folder.resolve())
-
-
 def cache_problem(path: Path) -> str | None:
     """Why ``path`` cannot be the SQLite cache, or ``None`` (nothing is created)."""
     if path.is_dir():
@@ -268,18 +231,15 @@ def job_problems(jobs: Sequence[FileJob], *, cache: Path | None = None, encoding
     or the cache, an output and segment records in one file, two inputs written to one output,
     an output of the wrong kind (a folder for a file, a file for a folder) or in a place that
     cannot be written. An output folder that already holds other ``.txt`` files gets a warning.
+    Each problem names the file or flag and the fix; the list is empty if all is well.
 
     Args:
         jobs: from :func:`plan_jobs`.
         cache: the cache file, or ``None`` (no cache).
-        encoding: the inputs' encoding.
         recursive: folders are read with their subfolders.
         folder_outputs: a folder input writes a folder (``summ translate``); ``False``: every
             output is one file (``summ summarise`` writes one JSONL for a folder).
         protected: other files the job reads, which no output may replace (references).
-
-    Returns:
-        One line per problem, naming the file or flag and the fix; empty if all is well.
     """
     problems: list[str] = []
     inputs = [j.input for j in jobs]
@@ -315,7 +275,8 @@ def job_problems(jobs: Sequence[FileJob], *, cache: Path | None = None, encoding
     def output_problem(path: Path, flag: str, job: FileJob, folder: bool) -> str | None:
         for i in inputs:
             # A .txt or a folder inside an input folder would be read as articles next time.
-            if i.is_dir() and _inside(path, i) and (folder or path.suffix == ".txt"):
+            if (i.is_dir() and path.resolve().is_relative_to(i.resolve())
+                    and (folder or path.suffix == ".txt")):
                 return (f"{flag} {path} is inside the input folder {i}: it would be read as "
                         "articles next time, or overwrite them; choose a place outside it")
         planned = [path / a for a in articles.get(job.input, [])] if folder else [path]

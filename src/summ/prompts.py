@@ -1,33 +1,26 @@
 """The prompts causal language models get: named, versioned templates in one table.
 
-A prompt is data, not code: its name, version and text are part of every cache key (through
-the engine's ``settings()``) and of every run's manifest, so a changed wording can never
-return outputs cached under the old one, and a results folder says exactly what the model
-was asked. Change a template's text only together with its version.
+A prompt's name, version and text are part of every cache key (through the engine's
+``settings()``) and run manifest, so a changed wording never returns outputs cached under the
+old one. Change a template's text only together with its version.
 
-Placeholders a template may use (``str.format`` syntax):
-
-    {source}     the text to translate or summarise (required)
-    {src_name}   the source language's English name ("Arabic")
-    {tgt_name}   the target language's English name ("English")
-    {lines}      the number of non-empty lines of the source (document-level translation)
-    {sentences}  the summary length in sentences (summary prompts)
+Placeholders (``str.format`` syntax): ``{source}`` (required), ``{src_name}`` and
+``{tgt_name}`` (English language names, "Arabic"), ``{lines}`` (non-empty lines of the
+source, document-level translation) and ``{sentences}`` (summary length).
 
 ``format`` says how the filled text reaches the model: ``chat`` as the one user message of
-the model's own chat template (``tokenizer.apply_chat_template``, generation prompt added),
-``plain`` as raw text after the tokenizer's special tokens (for models trained on a fixed
-prompt rather than a chat, such as GemmaX2-28).
+its chat template (``tokenizer.apply_chat_template``, generation prompt added), ``plain`` as
+raw text after the special tokens (models trained on a fixed prompt, such as GemmaX2-28).
 
-Any template can be replaced: ``prompt = "NAME"`` picks another row of :data:`PROMPTS`;
-``prompt = "text with {source}"`` is a custom template (named ``custom``, versioned by a
-hash of its text).
+``prompt = "NAME"`` picks a row of :data:`PROMPTS`; ``prompt = "text with {source}"`` is a
+custom template (named ``custom``, versioned by a hash of its text).
 """
 
 from __future__ import annotations
 
 import hashlib
 import string
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import PurePath
 
 from summ.errors import ConfigError
@@ -52,9 +45,7 @@ class Prompt:
         task: ``translate`` (one segment), ``document`` (several lines, one per output line)
             or ``summarise``.
         format: ``chat`` (the model's chat template) or ``plain`` (raw text).
-        text: the template (see the module docstring for its placeholders).
-        values: fixed values of placeholders other than ``source`` (``sentences`` for
-            summaries), bound with :meth:`bind`.
+        values: fixed placeholder values (``sentences`` for summaries), bound by :meth:`bind`.
     """
 
     name: str
@@ -111,25 +102,13 @@ class Prompt:
         that echoes its prompt repeats (the ``prompt-echo`` check looks for them)."""
         marker = "\x00SOURCE\x00"
         filled = self.fill(marker, src_lang, tgt_lang)
-        lines = []
-        for line in filled.split("\n"):
-            for part in line.split(marker):
-                part = part.strip()
-                # Short fragments ("Arabic:", "English:") occur in honest outputs too.
-                if len(part.split()) >= 4:
-                    lines.append(part)
-        return tuple(lines)
+        parts = (part.strip() for line in filled.split("\n") for part in line.split(marker))
+        # Short fragments ("Arabic:", "English:") occur in honest outputs too.
+        return tuple(part for part in parts if len(part.split()) >= 4)
 
     def as_dict(self) -> dict:
         """What the cache key and the manifest record."""
-        return {
-            "name": self.name,
-            "version": self.version,
-            "task": self.task,
-            "format": self.format,
-            "text": self.text,
-            "values": dict(self.values),
-        }
+        return {**asdict(self), "values": dict(self.values)}
 
 
 # Wording choices, kept short and explicit: "only" lines discourage the chatter ("Here is the
@@ -138,37 +117,25 @@ PROMPTS: dict[str, Prompt] = {
     p.name: p
     for p in (
         Prompt(
-            "translate",
-            1,
-            "translate",
-            "chat",
+            "translate", 1, "translate", "chat",
             "Translate the following {src_name} text into {tgt_name}. Reply with the "
             "translation only, without notes or explanations.\n\n{source}",
         ),
         Prompt(
-            "translate-document",
-            1,
-            "document",
-            "chat",
+            "translate-document", 1, "document", "chat",
             "Translate the following {src_name} text into {tgt_name}. It has {lines} lines: "
             "reply with exactly {lines} lines, the translation of each line on its own line, "
             "in the same order, and nothing else.\n\n{source}",
         ),
         # The prompt GemmaX2-28 was fine-tuned on (its model card): raw text, no chat template.
         Prompt(
-            "gemmax2",
-            1,
-            "translate",
-            "plain",
+            "gemmax2", 1, "translate", "plain",
             "Translate this from {src_name} to {tgt_name}:\n{src_name}: {source}\n{tgt_name}:",
         ),
         # Language-neutral about the input: the second round of a chunked summary summarises
         # English chunk summaries with the same prompt.
         Prompt(
-            "summarise",
-            1,
-            "summarise",
-            "chat",
+            "summarise", 1, "summarise", "chat",
             "Summarise the following news article in {tgt_name} in {sentences} sentences. "
             "Reply with the summary only.\n\n{source}",
         ),
@@ -228,7 +195,6 @@ def resolve_prompt(
     Args:
         spec: ``None`` (the default for ``task`` and ``model``), a name in :data:`PROMPTS`,
             a template text containing ``{source}``, or a :class:`Prompt`.
-        task: what the prompt is for (``translate``, ``document``, ``summarise``).
         model: the model id or path (some models have their own default).
         format: ``chat`` or ``plain`` for a custom text (default ``chat``).
 

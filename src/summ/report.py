@@ -1,22 +1,17 @@
 """Tables and plots from a results folder, and nothing but the results folder.
 
-``summ report eval/results/NAME`` reads the folder through :func:`summ.results.load_results`
-and writes ``report/``:
+``summ report eval/results/NAME`` reads the folder (:func:`summ.results.load_results`) and
+writes ``report/``: ``tables.md``, ``tables.tex`` (booktabs) and ``tables.csv`` (per dataset a
+row per system, a column per metric, ``±`` the bootstrap 95% CI half-width, ``†`` where the
+paired test against the baseline gives p < 0.05, failed systems marked ``failed``; summary
+tables; published scores where the test set is the same; run summaries and signatures),
+``DATASET.documents.{png,svg}`` (per-document chrF per system) and ``DATASET.length.{png,svg}``
+(mean sentence chrF by source-length bucket).
 
-* ``tables.md``, ``tables.tex`` (booktabs), ``tables.csv``: per dataset, systems as rows and
-  metrics as columns (corpus level), ``±`` the bootstrap 95% CI half-width and ``†`` where
-  the paired test against the baseline gives p < 0.05; failed systems as rows marked
-  ``failed``, their errors in the notes; summary tables; published scores beside this run's
-  only where the test set is the same; run summaries and signatures;
-* ``DATASET.documents.{png,svg}``: per-document chrF distribution per system;
-* ``DATASET.length.{png,svg}``: mean sentence chrF by source-length bucket per system.
-
-Nothing here loads a model or calls a metric: deleting the models and the cache after a run
-changes nothing. As in compare-mt, numbers are gathered first and rendered after: every table
-is a pivot of the results frames, rendered by pandas (``to_markdown`` through tabulate,
-``Styler.to_latex``, ``to_csv``). The same results give byte-identical files (rows in stored
-order, fixed number formats, plot metadata without dates or versions, a fixed SVG id salt),
-so reports can be committed and diffed.
+Nothing here loads a model or calls a metric. As in compare-mt, numbers are gathered first and
+rendered after: every table is a pivot of the results frames rendered by pandas. The same
+results give byte-identical files (stored row order, fixed number formats, plot metadata
+without dates or versions, a fixed SVG id salt), so reports can be committed and diffed.
 """
 
 from __future__ import annotations
@@ -47,8 +42,7 @@ logger = logging.getLogger(__name__)
 
 #: Display names; TER is an error rate, so its header says lower is better.
 METRIC_NAMES = {"bleu": "BLEU", "chrf": "chrF", "chrf++": "chrF++", "ter": "TER↓",
-                "comet": "COMET",
-                "cometkiwi": "COMETKiwi",
+                "comet": "COMET", "cometkiwi": "COMETKiwi",
                 "spbleu-flores200": "spBLEU-200", "spbleu-flores101": "spBLEU-101",
                 "rouge1": "R-1", "rouge2": "R-2", "rougeL": "R-L", "rougeLsum": "R-Lsum"}
 LOWER_IS_BETTER = frozenset({"ter"})
@@ -377,10 +371,8 @@ def summaries_latex(results: Results, label_prefix: str = "tab") -> str:
 def published_section(results: Results, published_rows: list[dict] | None = None) -> str:
     """Markdown: published scores beside this run's where the test set matches, else say so.
 
-    Args:
-        results: the stored run.
-        published_rows: rows to use instead of those the run copied into its manifest (e.g.
-            a newer ``eval/published.csv``).
+    ``published_rows`` replace those the run copied into its manifest (e.g. a newer
+    ``eval/published.csv``).
     """
     import pandas as pd
 
@@ -567,11 +559,8 @@ def _save(fig, stem: Path) -> list[Path]:
 
 
 def plot_documents(results: Results, dataset: str, stem: Path) -> list[Path]:
-    """Box plot of per-document chrF per system (document-level scores must be stored).
-
-    Returns:
-        The files written (none if the dataset has no document-level chrF).
-    """
+    """Box plot of per-document chrF per system; the files written (none if the dataset has
+    no document-level chrF stored)."""
     s = results.scores
     s = s[(s["level"] == "document") & (s["dataset"] == dataset) & (s["metric"] == PLOT_METRIC)]
     systems = [name for name in results.systems() if name in set(s["system"])]
@@ -622,21 +611,14 @@ def plot_length(results: Results, dataset: str, stem: Path) -> list[Path]:
 # --------------------------------------------------------------------------------------
 
 
-def build_report(
-    results_dir: str | os.PathLike,
-    *,
-    output: str | os.PathLike | None = None,
-    published: str | os.PathLike | None = None,
-) -> list[Path]:
-    """``summ report DIR``: tables and plots from a results folder alone.
+def build_report(results_dir: str | os.PathLike, *, output: str | os.PathLike | None = None,
+                 published: str | os.PathLike | None = None) -> list[Path]:
+    """``summ report DIR``: tables and plots from a results folder alone; the files written,
+    sorted.
 
     Args:
-        results_dir: a folder written by ``summ run``.
         output: where to write (default ``DIR/report``).
         published: a published-scores CSV to use instead of the rows the run stored.
-
-    Returns:
-        The files written, sorted.
 
     Raises:
         InputError: not a finished results folder, a damaged file in it, or an unreadable
@@ -668,12 +650,8 @@ def build_report(
 
 def console_text(results_dir: str | os.PathLike, *, articles: bool = True) -> str:
     """What ``summ run`` prints when it finishes: the score tables, the summary tables,
-    failures, and the translated articles (paragraphs preserved) of reference-free datasets.
-
-    Args:
-        results_dir: a finished results folder.
-        articles: include the full translated articles.
-    """
+    failures, and (``articles``) the translated articles, paragraphs preserved, of
+    reference-free datasets."""
     results = load_results(results_dir)
     parts = [corpus_markdown(results)]
     if results.manifest.get("summaries"):

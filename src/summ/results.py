@@ -1,17 +1,11 @@
 """The one definition of a results folder: its files, their columns, reading and writing.
 
 ``summ run`` (:mod:`summ.experiment`) writes through this module and ``summ report``
-(:mod:`summ.report`) reads through it; no other module knows a file name or a column.
-``eval/results/README.md`` describes every file and column: ``manifest.json``,
-``config.toml``, ``outputs/DATASET/`` (``SYSTEM.txt``, ``SYSTEM/ID.txt``,
-``SYSTEM.segments.jsonl``), ``scores*.csv``, ``significance.csv``,
-``summaries/DATASET/STRATEGY/SYSTEM.jsonl``, ``summary_scores*.csv``, ``cache.sqlite`` and
-``report/``.
-
-:func:`load_results` reads a folder back as pandas DataFrames in long (tidy) form. Every file
-is written whole through a temporary file and a rename, so a killed run never leaves half a
-file; CSV numbers are Python's shortest exact ``repr``, so a rerun writes the same bytes.
-pandas is imported inside the functions that need it: ``import summ.results`` stays light.
+(:mod:`summ.report`) reads through it; no other module knows a file name or a column
+(``eval/results/README.md`` describes them all). :func:`load_results` reads a folder back as
+long-form pandas DataFrames. Files are written whole (temporary file, then rename), so a
+killed run never leaves half a file; CSV numbers are Python's shortest exact ``repr``, so a
+rerun writes the same bytes. pandas is imported lazily: ``import summ.results`` stays light.
 """
 
 from __future__ import annotations
@@ -130,8 +124,7 @@ def prepare(root: Path) -> None:
         raise ConfigError(f"output {root} is not empty and holds no {MANIFEST}: "
                           "choose an empty or new folder")
     root.mkdir(parents=True, exist_ok=True)
-    for name in GENERATED:
-        target = root / name
+    for target in (root / name for name in GENERATED):
         if target.is_dir():
             shutil.rmtree(target)
         elif target.exists():
@@ -277,19 +270,13 @@ def load_results(path: str | os.PathLike) -> Results:
         if not (root / name).is_file():
             raise InputError(f"{root / name}: missing, but the run wrote it (the manifest lists "
                              "its level); rerun `summ run` to rewrite it")
-    scores = [_read_csv(root / name, _SCORE_KINDS) for name in SCORE_FILES.values()
-              if (root / name).is_file()]
-    tests = [_read_csv(root / SIGNIFICANCE_FILE, _TEST_KINDS)] \
-        if (root / SIGNIFICANCE_FILE).is_file() else []
-    tests = _concat(tests, SIGNIFICANCE_COLUMNS, _TEST_KINDS, root)
-    summary_scores = [_read_csv(root / name, _SUMMARY_SCORE_KINDS)
-                      for name in SUMMARY_SCORE_FILES.values() if (root / name).is_file()]
+    scores = _read_csvs(root, SCORE_FILES.values(), SCORE_COLUMNS, _SCORE_KINDS)
+    tests = _read_csvs(root, [SIGNIFICANCE_FILE], SIGNIFICANCE_COLUMNS, _TEST_KINDS)
+    summary_scores = _read_csvs(root, SUMMARY_SCORE_FILES.values(), SUMMARY_SCORE_COLUMNS,
+                                _SUMMARY_SCORE_KINDS)
     methods = (manifest.get("significance") or {}).get("methods") or [None]
-    return Results(
-        root, manifest,
-        scores_frame(_concat(scores, SCORE_COLUMNS, _SCORE_KINDS, root), tests, methods[0], root),
-        tests, _segments(root, manifest), _summaries(root, manifest),
-        _concat(summary_scores, SUMMARY_SCORE_COLUMNS, _SUMMARY_SCORE_KINDS, root))
+    return Results(root, manifest, scores_frame(scores, tests, methods[0], root), tests,
+                   _segments(root, manifest), _summaries(root, manifest), summary_scores)
 
 
 def read_manifest(root: Path) -> dict:
@@ -348,6 +335,13 @@ def _concat(frames: list, columns: Sequence[str], kinds: dict, where: Any) -> pd
     if not frames:  # typed empty frame: the right columns and dtypes, no rows
         return _typed(pd.DataFrame(columns=columns), kinds, where)
     return pd.concat(frames, ignore_index=True)
+
+
+def _read_csvs(root: Path, names: Iterable[str], columns: Sequence[str],
+               kinds: dict) -> pd.DataFrame:
+    """The files ``names`` of ``root`` that exist, read and concatenated in order."""
+    frames = [_read_csv(root / name, kinds) for name in names if (root / name).is_file()]
+    return _concat(frames, columns, kinds, root)
 
 
 def _read_csv(path: Path, kinds: dict) -> pd.DataFrame:

@@ -1,85 +1,54 @@
 """Paragraph and sentence splitting for Arabic and English, and the re-join that rebuilds it.
 
-A document is cut three ways, from the outside in::
+A document is cut into paragraphs (separated by a blank line), lines (each line break inside a
+paragraph: headlines, bullet lines, verse) and sentences (inside a line, by the rule table
+below). :func:`rebuild` joins sentences by one space, lines by ``\\n`` and paragraphs by
+``\\n\\n``; the cut is lossless, ``rebuild(segment(t)) == normalise(t)``, so a translation
+pipeline can swap each sentence for its translation and keep the layout. Every splitting
+decision comes from the module-level constants of the *rule table* section, so the whole
+policy can be read (and changed) in one place.
 
-    paragraphs   separated by a blank line
-    lines        each line break inside a paragraph (headlines, bullet lines, verse)
-    sentences    inside a line, by the rule table below
+Sentence rule. A sentence ends after a run of ``SENTENCE_STOPS`` plus any ``CLOSING_MARKS``
+when *all* of these hold:
 
-and :func:`rebuild` puts it back: sentences joined by one space, lines by ``\\n``, paragraphs
-by ``\\n\\n``. The cut is lossless: ``rebuild(segment(t)) == normalise(t)`` for every ``t``,
-so a translation pipeline can swap each sentence for its translation and keep the layout.
-
-Every splitting decision comes from the module-level constants in the *rule table* section,
-so a reviewer can read (and a researcher can change) the whole policy in one place:
-
-=======================  ==================================================================
-constant                 role
-=======================  ==================================================================
-``SENTENCE_STOPS``       ``. ! ? ؟ …`` (and runs such as ``...``, ``?!``) end a sentence
-``ELLIPSIS_MARKS``       ``. …``: stop runs of only these are ellipses (rule 5)
-``CLOSING_MARKS``        ``» " ” ’ ' ) ] ›`` may follow a stop and stay with its sentence
-``CLOSING_QUOTES``       the quotation marks among them, for the speech-tag rule (6)
-``ABBREVIATIONS``        ``Mr.``, ``U.S.``, ``e.g.``, ``د.`` ...: a dot that never ends one
-``SPEECH_TAGS_AR``       ``قائلا``, ``مضيفا``, ``كما أضاف``, ``حسبما`` ...: continue a quotation
-``CLAUSE_MARKS``         ``، , ؛ ; :``: preferred cut points for over-long segments
-``BIDI_CONTROLS`` ...    characters :func:`normalise` removes or rewrites
-=======================  ==================================================================
-
-Sentence rule, in full. A sentence ends after a run of ``SENTENCE_STOPS`` plus any
-``CLOSING_MARKS`` when *all* of these hold:
-
-1. whitespace follows (so ``3.5``, ``٣٫٥``, ``1,000``, ``https://www.example.com/a.b?x=1`` and
-   ``a.b@example.com`` are never cut: their dots are not followed by whitespace);
-2. the next visible character is not a lowercase letter: ``"Really?" she asked``,
-   ``They are nippers... they aren't`` and ``approx. five`` continue the sentence. Arabic
-   has no case, so this rule never blocks a cut in Arabic;
+1. whitespace follows (so ``3.5``, ``٣٫٥``, ``1,000``, URLs and e-mail addresses are never
+   cut);
+2. the next visible character is not a lowercase letter (``"Really?" she asked``,
+   ``approx. five``). Arabic has no case, so this rule never blocks a cut in Arabic;
 3. if the stop is a single ``.``, the word before it is not an abbreviation: a listed one
-   (``ABBREVIATIONS``, matched case-sensitively), a single capital or Arabic letter
-   (``J. Smith``, ``م. أحمد``) or single letters joined by dots (``U.S.``, ``a.m.``, ``ق.م.``).
-   A single *non-Arabic* capital followed by a word in Arabic script is not an initial:
-   ``على A. يبين`` (a grade "A", then a new Arabic sentence) is cut, because a Latin initial
-   in Arabic text comes before a Latin-script name, and Arabic writes initials in Arabic
-   letters (``ج. ك. رولينغ``);
+   (``ABBREVIATIONS``, case-sensitive), a single capital or Arabic letter (``J. Smith``,
+   ``م. أحمد``) or single letters joined by dots (``U.S.``, ``a.m.``, ``ق.م.``). A single
+   *non-Arabic* capital before a word in Arabic script is not an initial: ``على A. يبين`` (a
+   grade "A", then a new sentence) is cut, since Arabic writes initials in Arabic letters;
 4. both sides contain a letter or digit (a stray ``.`` or ``. . .`` joins the sentence before);
-5. if the stop is an ellipsis (a run of only ``.`` and ``…`` with at least two dots or one
-   ``…``: ``...``, ``…``, ``....``), the next letter, after any opening quote or bracket, is
-   a capital: ``Wait... What happened?`` is cut, ``جدًا ... إنهم`` and ``Wait... 2019`` are
-   not. Arabic has no capitals, so an ellipsis never ends an Arabic sentence: in the gold
-   (UD Arabic-PUD and NTREX-128, ``eval/segmentation/results.md``) the words after a
-   mid-line ellipsis (``إنهم``, ``هو``, ``في``, ``فيما``, ``بعد``...) continued the sentence in
-   5 of 6 cases and no word list separates the one that did not. A stop run that holds
-   ``!``, ``?`` or ``؟`` (``؟...``) is not an ellipsis;
-6. if the closers after the stop include a quotation mark (``CLOSING_QUOTES``), the next
-   word or two words are not an Arabic speech tag (``SPEECH_TAGS_AR``, compared without
-   diacritics and without trailing punctuation): ``«سنعود قريبًا!» كما أضاف الوزير.`` and
-   ``"هل انتهى الأمر؟" قائلًا إن`` are one sentence. English needs no table: its tags start
-   with a lowercase word (``"Really?" she asked``, rule 2).
+5. if the stop is an ellipsis (only ``.`` and ``…``, with two dots or one ``…``), the next
+   letter, after any opening quote or bracket, is a capital: ``Wait... What happened?`` is
+   cut, ``جدًا ... إنهم`` and ``Wait... 2019`` are not. So an ellipsis never ends an Arabic
+   sentence: in the gold (UD Arabic-PUD and NTREX-128, ``eval/segmentation/results.md``) the
+   words after a mid-line ellipsis continued the sentence in 5 of 6 cases, and no word list
+   separates the sixth. A run holding ``!``, ``?`` or ``؟`` (``؟...``) is not an ellipsis;
+6. if the closers after the stop include a quotation mark (``CLOSING_QUOTES``), the next one
+   or two words (without diacritics and trailing punctuation) are not an Arabic speech tag
+   (``SPEECH_TAGS_AR``): ``«سنعود قريبًا!» كما أضاف الوزير.`` is one sentence. English tags
+   start with a lowercase word (rule 2).
 
-Choices worth knowing (each trades a rare under-split for avoiding a common false split, since
-a too-long segment is only slower to translate, while a false split cuts a sentence in half):
+Choices worth knowing (each trades a rare under-split for avoiding a common false split: a
+too-long segment is only slower to translate, a false split cuts a sentence in half):
 
 * An abbreviation never ends a sentence, even where the sentence does end
   (``... the West Coast of the U.S. As Rosa approaches`` stays one segment).
-* ``؟``/``?``/``!`` inside a closing quote followed by whitespace ends the sentence
-  (``«هل أنت بخير؟» وقال`` is cut after ``»``) unless rule 2 or rule 6 applies. Verbs of
-  saying (``قال``, ``وقال``, ``وأضاف``, ``قالت``) are not in ``SPEECH_TAGS_AR``: wherever one
-  follows a closing quotation in NTREX-128 it begins a new gold line (``وأضاف إن ...``,
-  ``قال ...: "..."``), and telling a tag from a new sentence would need syntax. The table
-  holds circumstantial participles, which cannot open a sentence (``قائلا``, ``مضيفا``), and
-  two attributions that can open one elsewhere (``كما أضاف أن ...`` "he also added that",
-  ``حسبما ذكر ...``) but in the gold always attribute the quotation they follow; hence rule 6
-  applies only after a closing quotation mark. ``وفقًا``/``بحسب``/``وفق`` ("according to")
-  are left out: in the gold they open new sentences and never follow a quotation.
-* ``؛`` (Arabic semicolon) is a clause boundary, not a sentence stop: it never ends a
-  sentence in the gold (``eval/segmentation/results.md``: every cut there was a wrong cut).
-  It is in ``CLAUSE_MARKS``, so :func:`split_to_fit` still prefers it as a cut for an
-  over-long segment.
-* Arabic text often has a space *before* the stop (``في سوريا . وقال``): the stop belongs to
-  the sentence before (its text ends with ``" ."``). A closer that is never an opener may also
-  follow the stop after a space (``نعم . »``).
-* Spaced dots (``. . .``) are read as single stops, each followed by a punctuation-only
-  "sentence" that rule 4 joins back; so they end a sentence like ``.`` does.
+* ``؟``/``?``/``!`` inside a closing quote followed by whitespace ends the sentence unless
+  rule 2 or 6 applies. Verbs of saying (``قال``, ``وأضاف``) are not speech tags: after a
+  closing quotation in NTREX-128 they always begin a new gold line, and telling a tag from a
+  new sentence would need syntax. The table holds circumstantial participles, which cannot
+  open a sentence (``قائلا``, ``مضيفا``), and two attributions (``كما أضاف``, ``حسبما``) that
+  in the gold always attribute the quotation they follow, hence only after a closing quote.
+  ``وفقًا``/``بحسب``/``وفق`` ("according to") open new sentences in the gold: left out.
+* ``؛`` (Arabic semicolon) never ends a sentence in the gold (every cut there was wrong), so
+  it is in ``CLAUSE_MARKS``, a preferred cut of :func:`split_to_fit`, not a stop.
+* A space *before* the stop (``في سوريا . وقال``) is common in Arabic: the stop belongs to the
+  sentence before, and a closer that is never an opener may follow it after a space
+  (``نعم . »``). Spaced dots (``. . .``) are single stops joined back by rule 4.
 """
 
 from __future__ import annotations
@@ -92,16 +61,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = [
-    "Segment",
-    "normalise",
-    "split_sentences",
-    "segment",
-    "rebuild",
-    "split_to_fit",
-    "arabic_ratio",
-    "is_arabic",
-]
+__all__ = ["Segment", "normalise", "split_sentences", "segment", "rebuild", "split_to_fit",
+           "arabic_ratio", "is_arabic"]
 
 # --------------------------------------------------------------------------------------------
 # The rule table
@@ -168,9 +129,8 @@ ABBREVIATIONS: frozenset[str] = ABBREVIATIONS_EN | ABBREVIATIONS_AR
 
 # Arabic speech-tag openers (rule 6): after a closing quotation, these (one or two words,
 # written without diacritics, so "قائلًا" and "قائلاً" match "قائلا") continue the sentence.
-# Chosen from the gold (eval/segmentation/results.md, rule 6 in the module docstring): after a
-# closing quotation, قائلا, كما أضاف and حسبما continued the human sentence and no entry began a
-# new one. مضيفا is قائلا's twin (a participle: "adding"); feminine forms are the same words.
+# In the gold (eval/segmentation/results.md) no entry began a new sentence there. مضيفا is
+# قائلا's twin (a participle: "adding"); feminine forms are the same words.
 SPEECH_TAGS_AR: frozenset[str] = frozenset(
     {
         "قائلا",  # saying (masculine), a circumstantial participle: ... "نعم" قائلا إن
@@ -204,15 +164,8 @@ PRESENTATION_FORMS: tuple[tuple[int, int], ...] = ((0xFB50, 0xFDFF), (0xFE70, 0x
 # extended harakat. U+0653–U+0655 (madda, hamza above/below) are kept: in decomposed text
 # they are part of the letters آ أ إ, not optional vowels.
 DIACRITICS: tuple[tuple[int, int], ...] = (
-    (0x064B, 0x0652),
-    (0x0656, 0x065F),
-    (0x0670, 0x0670),
-    (0x06D6, 0x06DC),
-    (0x06DF, 0x06E4),
-    (0x06E7, 0x06E8),
-    (0x06EA, 0x06ED),
-    (0x08D3, 0x08E1),
-    (0x08E3, 0x08FF),
+    (0x064B, 0x0652), (0x0656, 0x065F), (0x0670, 0x0670), (0x06D6, 0x06DC), (0x06DF, 0x06E4),
+    (0x06E7, 0x06E8), (0x06EA, 0x06ED), (0x08D3, 0x08E1), (0x08E3, 0x08FF),
 )
 
 # Every character str.isspace() accepts, sorted into line breaks and spaces, so that after
@@ -226,11 +179,7 @@ SPACES: str = (
 
 # Arabic script blocks, for arabic_ratio(): Arabic, Supplement, Extended-A, Presentation Forms.
 ARABIC_SCRIPT: tuple[tuple[int, int], ...] = (
-    (0x0600, 0x06FF),
-    (0x0750, 0x077F),
-    (0x08A0, 0x08FF),
-    (0xFB50, 0xFDFF),
-    (0xFE70, 0xFEFF),
+    (0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF),
 )
 
 # The Arabic character table, the one every module reads (segmentation above, ROUGE in
@@ -239,16 +188,8 @@ ARABIC_SCRIPT: tuple[tuple[int, int], ...] = (
 # ARABIC_LETTERS: every letter (Unicode category Lo) of those blocks; tatweel (U+0640) is a
 # stretching glyph, not a letter, and is TATWEEL above.
 ARABIC_LETTERS: tuple[tuple[int, int], ...] = (
-    (0x0620, 0x063F),
-    (0x0641, 0x064A),
-    (0x066E, 0x066F),
-    (0x0671, 0x06D3),
-    (0x06D5, 0x06D5),
-    (0x06EE, 0x06EF),
-    (0x06FA, 0x06FC),
-    (0x06FF, 0x06FF),
-    (0x0750, 0x077F),
-    (0x08A0, 0x08C8),
+    (0x0620, 0x063F), (0x0641, 0x064A), (0x066E, 0x066F), (0x0671, 0x06D3), (0x06D5, 0x06D5),
+    (0x06EE, 0x06EF), (0x06FA, 0x06FC), (0x06FF, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08C8),
 )
 # Arabic-Indic and Extended (Persian/Urdu) Arabic-Indic digits; ASCII digits are not listed.
 ARABIC_DIGITS: tuple[tuple[int, int], ...] = ((0x0660, 0x0669), (0x06F0, 0x06F9))
@@ -259,14 +200,8 @@ ARABIC_DIGITS: tuple[tuple[int, int], ...] = ((0x0660, 0x0669), (0x06F0, 0x06F9)
 # (U+0653–U+0655), which in decomposed text are part of the letters آ أ إ. ROUGE, which applies
 # NFKC first (composing those letters), removes all of them.
 ARABIC_MARKS: tuple[tuple[int, int], ...] = (
-    (0x0610, 0x061A),
-    (0x064B, 0x065F),
-    (0x0670, 0x0670),
-    (0x06D6, 0x06DC),
-    (0x06DF, 0x06E8),
-    (0x06EA, 0x06ED),
-    (0x08CA, 0x08E1),
-    (0x08E3, 0x08FF),
+    (0x0610, 0x061A), (0x064B, 0x065F), (0x0670, 0x0670), (0x06D6, 0x06DC), (0x06DF, 0x06E8),
+    (0x06EA, 0x06ED), (0x08CA, 0x08E1), (0x08E3, 0x08FF),
 )
 
 # normalise(html="strip"): what each known HTML tag becomes. Block elements end a paragraph,
@@ -332,9 +267,8 @@ _WHITESPACE_TABLE = {
     **dict.fromkeys(map(ord, LINE_BREAKS), "\n"),
     **dict.fromkeys(map(ord, PARAGRAPH_BREAKS), "\n\n"),
 }
-_HTML_DROP_RE = re.compile(
-    r"<!--.*?-->|<(script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE
-)
+_HTML_DROP_RE = re.compile(r"<!--.*?-->|<(script|style)\b[^>]*>.*?</\1\s*>",
+                           re.DOTALL | re.IGNORECASE)
 _HTML_TAG_RE = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)(?:\s[^<>]*)?/?>")
 # Only entities closed by ";" are decoded: "AT&T" and "&copy 2020" in plain text stay as written.
 _ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
@@ -356,32 +290,21 @@ def normalise(
 
     Steps, in order:
 
-    1. ``html="strip"``: comments, ``<script>``/``<style>`` elements and the tags named in
-       ``HTML_TAG_REPLACEMENTS`` are removed (block tags such as ``<p>``, ``</p>``, ``<div>``
-       become a blank line and ``<br>``/``<li>`` a line break, so paragraphs survive; inline
-       tags vanish; unknown names like ``<unk>`` are kept), then entities closed by ``;`` are
-       decoded (``&amp;`` → ``&``, ``&#1575;`` → ``ا``). ``html="keep"`` leaves markup as is.
-    2. Arabic presentation forms (U+FB50–U+FDFF, U+FE70–U+FEFF), and only they, are NFKC
-       normalised (``ﻻ`` → ``لا``).
-    3. The BOM, bidi controls (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069, U+061C) and
-       tatweel (U+0640) are removed; with ``strip_diacritics=True`` so are the ``DIACRITICS``.
-    4. CRLF and lone CR become ``\\n``; other line separators become ``\\n`` (U+2029 a blank
-       line); tabs, no-break and other Unicode spaces become ``" "``; runs of spaces become
-       one; each line is stripped; runs of blank lines become one blank line (a paragraph
-       break); the whole text is stripped.
+    1. ``html="strip"``: comments, ``<script>``/``<style>`` elements and the tags of
+       ``HTML_TAG_REPLACEMENTS`` are replaced (``<p>`` by a blank line, ``<br>`` by a line
+       break, inline tags by nothing; unknown names like ``<unk>`` are kept), then entities
+       closed by ``;`` are decoded (``&amp;`` → ``&``). ``html="keep"`` leaves markup as is.
+    2. Arabic presentation forms, and only they, are NFKC normalised (``ﻻ`` → ``لا``).
+    3. ``BOM``, ``BIDI_CONTROLS`` and ``TATWEEL`` are removed; with ``strip_diacritics=True``
+       so are the ``DIACRITICS``.
+    4. CRLF, CR and ``LINE_BREAKS`` become ``\\n`` (``PARAGRAPH_BREAKS`` a blank line) and
+       ``SPACES`` become ``" "``; runs of spaces become one, lines and the text are stripped,
+       and runs of blank lines become one blank line (a paragraph break).
 
     The pass is repeated until the text stops changing, which makes the function idempotent
     (``normalise(normalise(x)) == normalise(x)``) even when one step exposes work for an
-    earlier one, e.g. a decoded ``&#x200F;`` or a bidi mark inside ``&am\\u200ep;``.
-
-    Args:
-        text: any text.
-        strip_diacritics: also remove Arabic diacritics (harakat, tanwin, shadda, sukun, ...).
-        html: ``"strip"`` to remove markup and decode entities, ``"keep"`` to leave them.
-
-    Returns:
-        The normalised text: only ``" "`` and ``"\\n"`` as whitespace, no blank line at either
-        end, never two blank lines in a row.
+    earlier one, e.g. a decoded ``&#x200F;`` or a bidi mark inside ``&am\\u200ep;``. The
+    result has only ``" "`` and ``"\\n"`` as whitespace and never two blank lines in a row.
 
     Raises:
         ValueError: if ``html`` is neither ``"strip"`` nor ``"keep"``.
@@ -438,14 +361,8 @@ def _normalise_whitespace(text: str) -> str:
 def split_sentences(line: str) -> list[str]:
     """Split one line into sentences by the rule table (the same rules for every language).
 
-    Sentences are stripped substrings of ``line``; on a normalised line (single spaces,
-    stripped) ``" ".join(split_sentences(line)) == line``.
-
-    Args:
-        line: one line of text, without line breaks.
-
-    Returns:
-        The sentences in order; ``[]`` for a blank line.
+    Sentences are stripped substrings of ``line``, ``[]`` for a blank line; on a normalised
+    line (single spaces, stripped) ``" ".join(split_sentences(line)) == line``.
 
     Raises:
         ValueError: if ``line`` contains ``"\\n"`` or ``"\\r"`` (use :func:`segment`).
@@ -499,10 +416,7 @@ def _is_latin_initial_before_arabic(word: str, line: str, following: int) -> boo
     """True for ``"A"`` in ``على A. يبين``: one non-Arabic capital, then Arabic script (rule 3)."""
     if len(word) != 1 or _ARABIC_SCRIPT_RE.match(word):
         return False
-    start = following
-    while start < len(line) and line[start] in OPENING_MARKS:
-        start += 1
-    return start < len(line) and _ARABIC_SCRIPT_RE.match(line, start) is not None
+    return _ARABIC_SCRIPT_RE.match(line[following:].lstrip(OPENING_MARKS)) is not None
 
 
 def _is_ellipsis(stop: str) -> bool:
@@ -512,10 +426,7 @@ def _is_ellipsis(stop: str) -> bool:
 
 def _next_letter_is_capital(line: str, following: int) -> bool:
     """True if the text at ``following``, after opening marks, starts with a capital letter."""
-    start = following
-    while start < len(line) and line[start] in OPENING_MARKS:
-        start += 1
-    return start < len(line) and line[start].isupper()
+    return line[following:].lstrip(OPENING_MARKS)[:1].isupper()
 
 
 def _starts_speech_tag(line: str, following: int) -> bool:
@@ -550,10 +461,10 @@ def _merge_punctuation_only(line: str, spans: list[tuple[int, int]]) -> list[tup
     """Join spans with no letter or digit to a neighbour (rule 4): ". . ." is not a sentence."""
     merged: list[tuple[int, int]] = []
     for start, end in spans:
-        if merged and not _has_content(line[start:end]):
+        # A stray stop joins the sentence before; a leading one joins the first sentence.
+        if merged and not (_has_content(line[start:end])
+                           and _has_content(line[merged[-1][0] : merged[-1][1]])):
             merged[-1] = (merged[-1][0], end)
-        elif merged and not _has_content(line[merged[-1][0] : merged[-1][1]]):
-            merged[-1] = (merged[-1][0], end)  # a leading stray stop joins the first sentence
         else:
             merged.append((start, end))
     return merged
@@ -600,15 +511,11 @@ class Segment:
 def segment(text: str, *, normalised: bool = False) -> list[Segment]:
     """Cut a document into paragraphs, lines and sentences.
 
-    Args:
-        text: the document.
-        normalised: ``True`` if ``text`` already went through :func:`normalise`; otherwise it
-            is normalised first (with the defaults). Un-normalised text passed with ``True``
-            still segments safely, but :func:`rebuild` then gives back its normalised layout.
-
-    Returns:
-        The sentences in document order; ``[]`` for blank text.
-        ``rebuild(segment(t)) == normalise(t)``.
+    Returns the sentences in document order (``[]`` for blank text), with
+    ``rebuild(segment(t)) == normalise(t)``. ``normalised=True`` says ``text`` already went
+    through :func:`normalise` (else it is normalised with the defaults); un-normalised text
+    passed with ``True`` still segments safely, but :func:`rebuild` then gives back its
+    normalised layout.
     """
     if not normalised:
         text = normalise(text)
@@ -636,12 +543,9 @@ def rebuild(segments: Sequence[Segment], texts: Sequence[str] | None = None) -> 
 
     Args:
         segments: segments in document order, as :func:`segment` returns them (a subset is
-            fine, e.g. the sentences a summary kept).
+            fine, e.g. the sentences a summary kept); none give ``""``.
         texts: replacement for each segment's text (e.g. its translation), same length and
             order; ``None`` uses the segments' own text.
-
-    Returns:
-        The document; ``""`` for no segments.
 
     Raises:
         ValueError: if ``texts`` and ``segments`` differ in length, or the segments are not in
@@ -665,9 +569,8 @@ def _separator(previous: Segment, current: Segment) -> str:
     before = (previous.paragraph, previous.line, previous.sentence)
     after = (current.paragraph, current.line, current.sentence)
     if after <= before:
-        raise ValueError(
-            f"segments out of document order: {before} then {after}; unsort them first"
-        )
+        raise ValueError(f"segments out of document order: {before} then {after}; unsort them "
+                         "first")
     if current.paragraph != previous.paragraph:
         return "\n\n"
     return "\n" if current.line != previous.line else " "
@@ -688,16 +591,9 @@ def split_to_fit(text: str, count_tokens: Callable[[str], int], limit: int) -> l
     combining mark. Each piece keeps the whitespace that follows it, so
     ``"".join(pieces) == text``. Piece ends are found by galloping and binary search, which
     assumes ``count_tokens`` grows with the text: about ``4 * log2(words per piece)`` calls per
-    piece.
-
-    Args:
-        text: the segment.
-        count_tokens: the model's length measure, e.g. ``lambda s: len(tok(s).input_ids)``.
-        limit: the largest count a piece may have.
-
-    Returns:
-        Pieces with ``count_tokens(piece.strip()) <= limit``; ``[text]`` if it already fits
-        (or is blank).
+    piece. ``count_tokens`` is the model's length measure (e.g.
+    ``lambda s: len(tok(s).input_ids)``); every piece has ``count_tokens(piece.strip()) <=
+    limit``, and a text that already fits (or is blank) gives ``[text]``.
 
     Raises:
         ValueError: if ``limit < 1``, or a single character already counts more than ``limit``.
@@ -720,14 +616,8 @@ def split_to_fit(text: str, count_tokens: Callable[[str], int], limit: int) -> l
     return pieces
 
 
-def _piece_end(
-    text: str,
-    start: int,
-    count_tokens: Callable[[str], int],
-    limit: int,
-    word_ends: list[int],
-    clause_ends: list[int],
-) -> int:
+def _piece_end(text: str, start: int, count_tokens: Callable[[str], int], limit: int,
+               word_ends: list[int], clause_ends: list[int]) -> int:
     """Where the longest fitting piece that starts at ``start`` ends (``len(text)``: the rest)."""
 
     def fits(end: int) -> bool:
@@ -749,10 +639,8 @@ def _piece_end(
         word_stop -= 1
     found = _last_fitting(word_stop - first - 1, lambda i: first + 1 + i, fits)
     if found is None:
-        raise ValueError(
-            f"cannot split to fit: the single character {text[first]!r} at offset {first} "
-            f"counts {count_tokens(text[first])} > limit {limit}"
-        )
+        raise ValueError(f"cannot split to fit: the single character {text[first]!r} at offset "
+                         f"{first} counts {count_tokens(text[first])} > limit {limit}")
     return _avoid_mark(text, first, first + 1 + found, fits)
 
 
@@ -784,9 +672,8 @@ def _is_mark(ch: str) -> bool:
     return unicodedata.category(ch).startswith("M")
 
 
-def _last_fitting(
-    size: int, position: Callable[[int], int], fits: Callable[[int], bool]
-) -> int | None:
+def _last_fitting(size: int, position: Callable[[int], int],
+                  fits: Callable[[int], bool]) -> int | None:
     """Largest ``i < size`` with ``fits(position(i))``, for ``fits`` true then false.
 
     Gallops (1, 2, 4, ...) from the start and then bisects, so the cost is
@@ -817,14 +704,8 @@ def _last_fitting(
 
 
 def arabic_ratio(text: str) -> float:
-    """Share of letters (Unicode category ``L*``) that are in the ``ARABIC_SCRIPT`` blocks.
-
-    Args:
-        text: any text.
-
-    Returns:
-        A number in ``[0, 1]``; ``0.0`` when ``text`` has no letters.
-    """
+    """Share of letters (Unicode category ``L*``) in the ``ARABIC_SCRIPT`` blocks, in
+    ``[0, 1]``; ``0.0`` when ``text`` has no letters."""
     # str.isalpha() is exactly "Unicode category L*"; counting with it and one regex is ~5x
     # faster than a per-character category lookup (this runs on every translated segment).
     letters = sum(ch.isalpha() for ch in text)
@@ -835,26 +716,12 @@ def arabic_ratio(text: str) -> float:
 
 def contains_arabic(text: str) -> bool:
     """True if ``text`` holds any character of the ``ARABIC_SCRIPT`` blocks (letters, marks,
-    digits, punctuation, presentation forms).
-
-    Args:
-        text: any text.
-
-    Returns:
-        Whether one character of ``text`` is Arabic script; ``False`` for ``""``.
-    """
+    digits, punctuation, presentation forms); ``False`` for ``""``."""
     return _ARABIC_SCRIPT_RE.search(text) is not None
 
 
 def is_arabic(text: str, threshold: float = 0.5) -> bool:
-    """True if at least ``threshold`` of the letters in ``text`` are Arabic script.
-
-    Args:
-        text: any text.
-        threshold: the smallest :func:`arabic_ratio` that counts as Arabic, in ``(0, 1]``.
-
-    Returns:
-        Whether ``arabic_ratio(text) >= threshold``; ``False`` for text without letters.
+    """True if ``arabic_ratio(text) >= threshold``; ``False`` for text without letters.
 
     Raises:
         ValueError: if ``threshold`` is not in ``(0, 1]``.

@@ -11,27 +11,22 @@ Strategies (``SummaryConfig.strategy``)::
     llm                        an instruction-tuned LLM asked for a K-sentence      causal LM
                                English summary of the Arabic article (prompt "summarise")
 
-``lead`` and ``textrank`` are the offline defaults. With a translator they become the cheap
-cross-lingual pipeline: select sentences in the Arabic, then translate only what was kept,
-sentence by sentence (``Summary.source_sentences`` holds the Arabic, aligned).
+``lead`` and ``textrank`` (the offline defaults) with a translator are the cheap
+cross-lingual pipeline: select Arabic sentences, then translate only those
+(``Summary.source_sentences`` holds the Arabic, aligned).
 
-Every model runs through the translation layer (:class:`summ.translate.PipelineTranslator` over
-an engine), so device, dtype, batching and the SQLite cache work the same for summaries as for
-translations. What this module adds is the input side: articles longer than the summariser's
-input limit are never cut. They are chunked on paragraph, then line, then sentence boundaries
-(:func:`chunk_text`), each chunk is summarised, the chunk summaries are joined and summarised
-again, recursively until the text fits; ``Summary.chunked`` records that this happened.
-
-Typical use::
+Every model runs through :class:`summ.translate.PipelineTranslator`, so device, dtype,
+batching and the cache work as for translations. Articles longer than the summariser's input
+are never cut: they are chunked on paragraph, line, then sentence boundaries
+(:func:`chunk_text`), each chunk is summarised, and the joined chunk summaries are summarised
+again until the text fits (``Summary.chunked``).
 
     >>> from summ.summary import summarise
     >>> [s.sentences for s in summarise(["جملة أولى. جملة ثانية."], "lead", sentences=1)]
     [['جملة أولى.']]
 
-To reuse loaded models across calls, build a :class:`Summariser` once and call its
-:meth:`Summariser.summarise`; :func:`summarise` is the one-call convenience wrapper.
-
-Nothing here imports torch or transformers until a model-based strategy runs.
+A :class:`Summariser` keeps its models loaded across calls; :func:`summarise` is the one-call
+wrapper. Nothing here imports torch or transformers until a model-based strategy runs.
 """
 
 from __future__ import annotations
@@ -109,6 +104,7 @@ MODEL_CARD_SETTINGS: dict[str, dict[str, int]] = {
 # Model families whose inputs get the csebuetnlp WHITESPACE_HANDLER (every run of whitespace,
 # newlines included, becomes one space): XL-Sum and CrossSum were trained on such text.
 _COLLAPSE_WHITESPACE_FAMILIES = frozenset({"mt5", "crosssum"})
+_WHITESPACE_RUN = re.compile(r"\s+")
 
 # Summary length when neither the user nor the model's generation_config gives one.
 _FALLBACK_SUMMARY_TOKENS = 128
@@ -130,20 +126,17 @@ class SummaryConfig:
     # TextRank needs no weights and, unlike lead-k, looks past the headline and dateline that
     # open scraped news pages: the best offline default.
     strategy: str = "textrank"
-    # Language of the input documents. "ar" is what the project studies; "auto" detects per
-    # document (extractive strategies only need it for flags and Summary.lang).
+    # "ar" is what the project studies; "auto" detects per document.
     lang: str = "ar"
-    # Extractive summary length, and the K of the llm strategy's prompt ("in K sentences").
-    # Three sentences is the usual lead-3 news baseline.
+    # Extractive summary length, and the K of the llm prompt ("in K sentences"); 3 = lead-3.
     sentences: int = 3
-    # Generation cap for model strategies (new tokens). None = the model's own max_length, so
-    # each model keeps the summary length it was trained for.
+    # Generation cap (new tokens). None = the model's own max_length, the length it was
+    # trained for.
     max_tokens: int | None = None
-    # Summariser (hub id or local path). None = the strategy's default model (see the table
-    # of DEFAULT_* constants).
+    # Summariser (hub id or path). None = the strategy's DEFAULT_* model.
     model: str | None = None
-    # Translator (hub id or local path). None = DEFAULT_TRANSLATOR for the two pipeline
-    # strategies; for lead/textrank None means "do not translate".
+    # Translator (hub id or path). None = DEFAULT_TRANSLATOR for the two pipeline strategies;
+    # for lead/textrank None means "do not translate".
     translator: str | None = None
     # Engine, device and dtype for both models: the same choices as `summ translate`.
     engine: str = "hf"
@@ -155,19 +148,18 @@ class SummaryConfig:
     no_repeat_ngram_size: int | None = None
     # Translation decoding: the translation defaults (beam 4, output grows with the input).
     translate_decode: DecodeConfig = DecodeConfig()
-    # Largest summariser input in tokens before chunking. None = the model's input limit;
-    # smaller values force the chunked path (tests, or models that degrade on long inputs).
+    # Largest summariser input before chunking. None = the model's input limit; smaller values
+    # force the chunked path (tests, or models that degrade on long inputs).
     max_input_tokens: int | None = None
-    # SQLite cache shared by translator and summariser (keys include model and settings, so
-    # the two never collide). None = no cache.
+    # SQLite cache shared by both models (keys include model and settings). None = no cache.
     cache: str | None = None
-    # Skip sentences identical to an earlier one: scraped pages repeat headlines (the seed
-    # article opens with its headline twice), and a summary should not say the same thing twice.
+    # Scraped pages repeat headlines (the seed article opens with its headline twice); a
+    # summary should not say the same thing twice.
     skip_duplicates: bool = True
     # TextRank damping factor, as in Mihalcea & Tarau (2004) and PageRank.
     damping: float = 0.85
-    # The llm strategy's prompt: a name of summ.prompts (a "summarise" prompt) or a template
-    # text with {source} (and optionally {sentences}, {tgt_name}). None = "summarise".
+    # The llm prompt: a summ.prompts name or a template text with {source} (optionally
+    # {sentences}, {tgt_name}). None = "summarise".
     prompt: str | None = None
 
     def __post_init__(self) -> None:
@@ -196,29 +188,27 @@ class SummaryConfig:
         problems += field_problems(self, rules)
         if self.dtype != "auto" and self.engine != "hf":
             problems.append(f"dtype {self.dtype!r} applies to engine 'hf'; CTranslate2 chooses "
-                            f"its "
-                            "own weight type (compute_type)")
+                            "its own weight type (compute_type)")
         if self.strategy in EXTRACTIVE:
             if self.max_tokens is not None:
                 problems.append(f"{self.strategy} is extractive: its length is set by sentences, "
-                                f"not max_tokens")
+                                "not max_tokens")
             if self.model is not None:
                 problems.append(f"{self.strategy} uses no model; did you mean strategy "
-                                f"'abstractive'?")
+                                "'abstractive'?")
             if self.translator is not None and self.lang == "en":
                 problems.append("a translator translates Arabic to English: it needs lang 'ar' or "
                                 "'auto', not 'en'")
         if self.strategy == "abstractive":
             if self.translator is not None:
                 problems.append("abstractive summarises in the input language; for a translated "
-                                "summary use "
-                                "translate-then-summarise or summarise-then-translate")
+                                "summary use translate-then-summarise or summarise-then-translate")
             if self.model is None and self.lang == "auto":
                 problems.append("abstractive with lang 'auto' needs an explicit model (the "
                                 "default depends on lang)")
         if self.strategy in CROSS_LINGUAL and self.lang == "en":
             problems.append(f"{self.strategy} takes Arabic articles: lang must be 'ar' or 'auto', "
-                            f"not 'en'")
+                            "not 'en'")
         if self.strategy in ("direct", "llm") and self.translator is not None:
             problems.append(f"{self.strategy} uses one cross-lingual model and no translator")
         if self.prompt is not None and self.strategy != "llm":
@@ -264,22 +254,17 @@ class Summary:
     """One document's summary and how it was made.
 
     Attributes:
-        text: the summary; for extractive strategies one sentence per line (the layout
-            ``rougeLsum`` expects), for models the generated text.
-        sentences: the summary's sentences, in order.
-        strategy: the strategy that made it.
+        text: extractive: one sentence per line (the layout ``rougeLsum`` expects); models:
+            the generated text.
         lang: language of ``text`` (``"ar"`` or ``"en"``).
-        indices: extractive strategies: position of each selected sentence in
-            ``segment(document)``, ascending; ``None`` for model strategies.
+        indices: extractive: each selected sentence's position in ``segment(document)``,
+            ascending; ``None`` for model strategies.
         source_sentences: the Arabic behind translated ``sentences``, aligned one to one
-            (extractive with a translator: the selected sentences; summarise-then-translate:
-            the Arabic summary's sentences); ``None`` when nothing was translated per sentence.
-        intermediate: the text between two stages: the article's translation
-            (translate-then-summarise) or the Arabic summary (summarise-then-translate).
-        chunked: the input was longer than the summariser's limit and went through the
-            chunk-summarise-join path.
-        chunks: number of chunks the input was cut into at the first level (1: it fit;
-            0: empty document).
+            (extractive with a translator, summarise-then-translate); else ``None``.
+        intermediate: the article's translation (translate-then-summarise) or the Arabic
+            summary (summarise-then-translate).
+        chunked: the input was longer than the summariser's limit (chunk-summarise-join).
+        chunks: chunks of the input at the first level (1: it fit; 0: empty document).
         flags: ``"empty"`` (no text), ``"not-arabic"`` (an Arabic strategy got non-Arabic
             text; still summarised), ``"capped"`` (the summariser stopped at its token cap),
             ``"repetition"`` (looping output), ``"translation-capped"``,
@@ -365,16 +350,11 @@ def _content_words(sentence: str) -> set[str]:
 def textrank_scores(sentences: Sequence[str], damping: float = 0.85) -> list[float]:
     """TextRank centrality of each sentence (Mihalcea & Tarau, 2004).
 
-    Similarity is the paper's normalised word overlap,
-    ``|Si ∩ Sj| / (log |Si| + log |Sj|)`` over distinct content words (stopwords removed,
-    Arabic article prefixes stripped); when both sentences have a single word the denominator
-    is 0 and the similarity is the overlap itself. Scores come from PageRank by power
-    iteration on the row-normalised similarity graph; a sentence sharing no word with any
-    other spreads its weight evenly (the usual treatment of dangling nodes).
-
-    Args:
-        sentences: the candidate sentences.
-        damping: PageRank damping factor in (0, 1).
+    Similarity is the paper's normalised word overlap ``|Si ∩ Sj| / (log |Si| + log |Sj|)``
+    over distinct content words (stopwords removed, Arabic article prefixes stripped), the
+    overlap itself when both sentences have a single word (denominator 0). Scores come from
+    PageRank by power iteration on the row-normalised graph; a sentence sharing no word with
+    any other spreads its weight evenly (the usual treatment of dangling nodes).
 
     Returns:
         One score per sentence, summing to 1; all equal when no two sentences share a word.
@@ -412,18 +392,10 @@ def select_sentences(
     sentences: Sequence[str], k: int, strategy: str = "textrank", *, skip_duplicates: bool = True,
     damping: float = 0.85
 ) -> list[int]:
-    """Indices of the ``k`` sentences an extractive strategy keeps, in source order.
+    """Ascending indices of the ``k`` sentences an extractive strategy keeps (all if fewer).
 
-    Args:
-        sentences: the document's sentences (``[s.text for s in segment(doc)]``).
-        k: how many to keep; all of them if there are fewer.
-        strategy: ``"lead"`` (the first ``k``) or ``"textrank"`` (the ``k`` highest TextRank
-            scores; ties go to the earlier sentence).
-        skip_duplicates: ignore a sentence identical to an earlier one.
-        damping: TextRank damping factor.
-
-    Returns:
-        Ascending indices into ``sentences``.
+    ``"lead"`` keeps the first ``k``, ``"textrank"`` the ``k`` highest TextRank scores (ties go
+    to the earlier sentence); ``skip_duplicates`` ignores a sentence identical to an earlier one.
 
     Raises:
         ConfigError: unknown strategy or ``k < 1``.
@@ -433,14 +405,13 @@ def select_sentences(
                           f"not {strategy!r}")
     if k < 1:
         raise ConfigError(f"select_sentences: k must be at least 1, got {k}")
-    candidates: list[int] = []
-    seen: set[str] = set()
-    for i, sentence in enumerate(sentences):
-        if skip_duplicates:
-            if sentence in seen:
-                continue
-            seen.add(sentence)
-        candidates.append(i)
+    if skip_duplicates:
+        first: dict[str, int] = {}  # each distinct sentence's first position, in order
+        for i, sentence in enumerate(sentences):
+            first.setdefault(sentence, i)
+        candidates = list(first.values())
+    else:
+        candidates = list(range(len(sentences)))
     if len(candidates) <= k or strategy == "lead":
         return candidates[:k]
     scores = textrank_scores([sentences[i] for i in candidates], damping)
@@ -459,12 +430,11 @@ _LEVELS = ("paragraph", "line", "sentence")
 
 def _units(body: str, level: int) -> list[str]:
     """``body`` cut at one level's boundaries; each piece keeps the separator after it."""
-    if level == 0:
-        parts, sep = body.split("\n\n"), "\n\n"
-    elif level == 1:
-        parts, sep = body.split("\n"), "\n"
-    else:
+    if _LEVELS[level] == "sentence":
         parts, sep = seg.split_sentences(body), " "
+    else:
+        sep = "\n\n" if _LEVELS[level] == "paragraph" else "\n"
+        parts = body.split(sep)
     return [p + sep for p in parts[:-1]] + parts[-1:]
 
 
@@ -500,14 +470,12 @@ def _chunk(text: str, count: Callable[[str], int], limit: int, level: int) -> li
 def chunk_text(text: str, count_tokens: Callable[[str], int], limit: int) -> list[str]:
     """Cut a document into the chunks a summariser sees, each within its input limit.
 
-    The text is normalised (:func:`summ.segment.normalise`), then packed greedily: whole
-    paragraphs while they fit; a paragraph that is too long alone is cut between lines, a line
-    between sentences, and a single sentence that is still too long by
-    :func:`summ.segment.split_to_fit`. Nothing is dropped: each chunk keeps the whitespace that
-    follows it, so ``"".join(chunks) == normalise(text)``.
+    The normalised text (:func:`summ.segment.normalise`) is packed greedily: whole paragraphs
+    while they fit; a paragraph too long alone is cut between lines, a line between sentences,
+    a sentence still too long by :func:`summ.segment.split_to_fit`. Nothing is dropped: each
+    chunk keeps the whitespace after it, so ``"".join(chunks) == normalise(text)``.
 
     Args:
-        text: the document.
         count_tokens: length of a text as the model sees it (special tokens included).
         limit: the largest count a chunk may have (checked on the stripped chunk).
 
@@ -523,14 +491,6 @@ def chunk_text(text: str, count_tokens: Callable[[str], int], limit: int) -> lis
     if not text:
         return []
     return _chunk(text, count_tokens, limit, 0)
-
-
-_WHITESPACE_RUN = re.compile(r"\s+")
-
-
-def _collapse_whitespace(text: str) -> str:
-    """The csebuetnlp WHITESPACE_HANDLER: newlines and runs of whitespace become one space."""
-    return _WHITESPACE_RUN.sub(" ", text.strip())
 
 
 # --------------------------------------------------------------------------------------------
@@ -549,18 +509,21 @@ class _Generated:
     repetition: bool = False
     checks: set[str] = field(default_factory=set)  # _LLM_FLAGS raised on any chunk
 
+    def own_flags(self) -> list[str]:
+        """``capped`` and ``repetition``, where they apply."""
+        return [name for name, on in (("capped", self.capped), ("repetition", self.repetition))
+                if on]
+
 
 class Summariser:
     """Summarises lists of documents with one configuration; models load once, on first use.
 
     Args:
-        config: the settings (strategy, models, lengths).
-        engine: an already loaded summarisation engine (any :class:`summ.translate.Engine`)
-            to use instead of loading ``config.summary_model``; it decodes with the settings
-            it was loaded with (``config.beam_size`` and friends are not applied to it).
-        translator: an already loaded translator (a :class:`PipelineTranslator`, or any
-            object with ``translate(list[str]) -> list[str]``) instead of loading
-            ``config.translation_model``.
+        engine: a loaded summarisation engine to use instead of ``config.summary_model``; it
+            decodes with the settings it was loaded with (``config.beam_size`` and friends
+            are not applied to it).
+        translator: a loaded translator (a :class:`PipelineTranslator`, or any object with
+            ``translate(list[str]) -> list[str]``) instead of ``config.translation_model``.
 
     Raises:
         ConfigError: a translator was given to a strategy that translates nothing.
@@ -576,13 +539,13 @@ class Summariser:
         self.config = config if config is not None else SummaryConfig()
         if translator is not None and self.config.strategy not in (*EXTRACTIVE, *_TRANSLATING):
             raise ConfigError(f"strategy {self.config.strategy!r} translates nothing; do not pass "
-                              f"a translator")
+                              "a translator")
         if translator is not None and self.config.lang == "en":
             raise ConfigError("a translator translates Arabic to English: it needs lang 'ar' or "
                               "'auto', not 'en'")
         if engine is not None and self.config.strategy in EXTRACTIVE:
             raise ConfigError(f"strategy {self.config.strategy!r} uses no model; do not pass an "
-                              f"engine")
+                              "engine")
         self._engine = engine
         self._translator = translator
         self._pipeline: PipelineTranslator | None = None
@@ -616,11 +579,8 @@ class Summariser:
 
     @property
     def output_lang(self) -> str:
-        """Language of the summaries (``"auto"`` = the detected input language).
-
-        A property of the summariser, not of its config: a translator object passed to
-        the constructor makes an extractive summary English although the config names none.
-        """
+        """Language of the summaries (``"auto"`` = the detected input language); a translator
+        object given to the constructor makes an extractive summary English."""
         if self.config.strategy in CROSS_LINGUAL or self.translates:
             return "en"
         return self.config.lang
@@ -634,7 +594,7 @@ class Summariser:
             model = self.config.translation_model
             if model is None:
                 raise ConfigError(f"strategy {self.config.strategy!r} without a translator "
-                                  f"translates nothing")
+                                  "translates nothing")
             cfg = self.config
             engine = load_engine(model, cfg.engine, decode=cfg.translate_decode, device=cfg.device,
                                  **self._dtype())
@@ -660,7 +620,7 @@ class Summariser:
     def _decode(self, model: str, max_new_tokens: int | None) -> DecodeConfig:
         cfg = self.config
         card = MODEL_CARD_SETTINGS.get(model, {})
-        pick = lambda value, name: value if value is not None else card.get(name)  # noqa: E731
+        pick = lambda value, name: value if value is not None else card.get(name)
         return DecodeConfig(
             beam_size=pick(cfg.beam_size, "beam_size"),
             length_penalty=cfg.length_penalty,
@@ -673,9 +633,8 @@ class Summariser:
     def pipeline(self) -> PipelineTranslator:
         """The summarisation model behind the translation pipeline, loaded on first use.
 
-        The pipeline's decode settings carry an explicit ``max_new_tokens`` (the summary
-        length), so its input limit is the model's (or ``max_input_tokens``), without room
-        reserved for a length-relative output.
+        Its decode settings carry an explicit ``max_new_tokens`` (the summary length), so its
+        input limit is the model's (or ``max_input_tokens``), no room reserved for the output.
         """
         if self._pipeline is None:
             from summ.engines.base import BatchConfig, load_engine
@@ -724,20 +683,13 @@ class Summariser:
     def _prepare(self, text: str) -> str:
         """The text as the summarisation model receives it."""
         if self.pipeline().engine.family in _COLLAPSE_WHITESPACE_FAMILIES:
-            return _collapse_whitespace(text)
+            return _WHITESPACE_RUN.sub(" ", text.strip())
         return text.strip()
 
     # The entry point --------------------------------------------------------------------
 
     def summarise(self, documents: list[str]) -> list[Summary]:
-        """Summarise each document with this summariser's strategy.
-
-        Args:
-            documents: article texts (paragraphs separated by blank lines); a list, even for
-                one document.
-
-        Returns:
-            One :class:`Summary` per document, same order.
+        """One :class:`Summary` per article (paragraphs separated by blank lines), in order.
 
         Raises:
             TypeError: ``documents`` is a string, or holds something other than strings.
@@ -786,8 +738,7 @@ class Summariser:
         for doc in documents:
             texts = [s.text for s in seg.segment(doc)]
             idx = select_sentences(texts, cfg.sentences, cfg.strategy,
-                                   skip_duplicates=cfg.skip_duplicates,
-                                   damping=cfg.damping)
+                                   skip_duplicates=cfg.skip_duplicates, damping=cfg.damping)
             picked.append((idx, [texts[i] for i in idx]))
         if not self.translates:
             return [
@@ -796,27 +747,22 @@ class Summariser:
                         indices=idx, chunks=1 if chosen else 0, flags=tuple(f))
                 for (idx, chosen), f, doc in zip(picked, flags, documents)
             ]
-        # Translate only what was kept, all documents in one call so that batching works.
-        flat = [s for _, chosen in picked for s in chosen]
-        translations, tflags = _translate_sentences(self.translator(), flat)
-        out, start = [], 0
-        for (idx, chosen), f in zip(picked, flags):
-            english = translations[start : start + len(chosen)]
-            extra = _span_flags(tflags, start, len(chosen))
-            start += len(chosen)
-            out.append(Summary("\n".join(english), english, cfg.strategy, "en", indices=idx,
-                               source_sentences=chosen,
-                               chunks=1 if chosen else 0, flags=tuple(f + extra)))
-        return out
+        # Translate only what was kept.
+        translated = _translate_groups(self.translator(), [chosen for _, chosen in picked])
+        return [
+            Summary("\n".join(english), english, cfg.strategy, "en", indices=idx,
+                    source_sentences=chosen, chunks=1 if chosen else 0, flags=tuple(f + extra))
+            for (idx, chosen), f, (english, extra) in zip(picked, flags, translated)
+        ]
 
     # Model strategies ---------------------------------------------------------------------
 
     def _generate(self, documents: list[str]) -> list[_Generated]:
         """Model summaries of ``documents``, chunking and recursing where they are too long.
 
-        Works in rounds over all documents at once (so each round is one batched pipeline
-        call): a document that fits is summarised and done; one that does not is chunked, its
-        chunks summarised, and the joined chunk summaries go to the next round.
+        In rounds over all documents (one batched pipeline call each): a document that fits is
+        summarised and done; one that does not is chunked, its chunks summarised, and the
+        joined chunk summaries go to the next round.
         """
         pipe = self.pipeline()
         limit = pipe.limit
@@ -835,7 +781,7 @@ class Summariser:
             split = sum(1 for r in result.records if "split" in r.flags)
             if split:  # chunk_text measured with the same encoder, so this is a bug, not input
                 raise SummError(f"{split} summariser input(s) exceeded the {limit}-token limit "
-                                f"after chunking")
+                                "after chunking")
             following: dict[int, str] = {}
             start = 0
             for i, chunks in plan.items():
@@ -855,15 +801,13 @@ class Summariser:
                 joined = "\n\n".join(o for o in outputs if o.strip())
                 before, after = count(pending[i]), count(joined)
                 logger.info("document %d: %d tokens > limit %d, round %d: %d chunks summarised "
-                            "into %d tokens",
-                            i, before, limit, rounds + 1, len(chunks), after)
+                            "into %d tokens", i, before, limit, rounds + 1, len(chunks), after)
                 if after >= before:
                     raise SummError(
                         f"document {i}: the summaries of its {len(chunks)} chunks ({after} "
-                        f"tokens) are not shorter "
-                        f"than the text they summarise ({before} tokens), so summarising them "
-                        f"again would not end; "
-                        f"lower max_tokens (summary length) or raise max_input_tokens"
+                        f"tokens) are not shorter than the text they summarise ({before} "
+                        "tokens), so summarising them again would not end; lower max_tokens "
+                        "(summary length) or raise max_input_tokens"
                     )
                 following[i] = joined
             pending = following
@@ -874,7 +818,7 @@ class Summariser:
         self, gen: _Generated, flags: list[str], lang: str, intermediate: str | None = None,
         more: Sequence[str] = ()
     ) -> Summary:
-        own = [name for name, on in (("capped", gen.capped), ("repetition", gen.repetition)) if on]
+        own = gen.own_flags()
         if self.config.strategy == "llm":
             own += [f for f in _LLM_FLAGS if f in gen.checks]
         sentences = [s.text for s in seg.segment(gen.text)]
@@ -887,7 +831,7 @@ class Summariser:
 
         result = translate_documents(self.translator(), documents)
         english = result.texts
-        tflags = [_span_flags(_translation_flags(r), 0, len(r)) for r in result.records]
+        tflags = [_union(_translation_flags(r)) for r in result.records]
         generated = self._generate(english)
         return [
             self._model_summary(g, f, "en", intermediate=text, more=t)
@@ -897,20 +841,13 @@ class Summariser:
     def _summarise_then_translate(self, generated: list[_Generated],
                                   flags: list[list[str]]) -> list[Summary]:
         arabic = [[s.text for s in seg.segment(g.text)] for g in generated]
-        flat = [s for sentences in arabic for s in sentences]
-        translations, tflags = _translate_sentences(self.translator(), flat)
-        out, start = [], 0
-        for g, f, sentences in zip(generated, flags, arabic):
-            english = translations[start : start + len(sentences)]
-            extra = _span_flags(tflags, start, len(sentences))
-            start += len(sentences)
-            more = [name for name, on in (("capped", g.capped), ("repetition",
-                g.repetition)) if on]
-            out.append(Summary(" ".join(english), english, self.config.strategy, "en",
-                               source_sentences=sentences,
-                               intermediate=g.text, chunked=g.chunked, chunks=g.chunks,
-                               flags=tuple(f + more + extra)))
-        return out
+        translated = _translate_groups(self.translator(), arabic)
+        return [
+            Summary(" ".join(english), english, self.config.strategy, "en",
+                    source_sentences=sentences, intermediate=g.text, chunked=g.chunked,
+                    chunks=g.chunks, flags=tuple(f + g.own_flags() + extra))
+            for g, f, sentences, (english, extra) in zip(generated, flags, arabic, translated)
+        ]
 
 
 def _detect(text: str) -> str:
@@ -923,27 +860,35 @@ def _translation_flags(records) -> list[tuple[str, ...]]:
             for r in records]
 
 
-def _translate_sentences(translator: Any, sentences: list[str]) -> tuple[list[str], list[tuple[str,
-    ...]]]:
-    """Translations of ``sentences`` (aligned) and the translation flags raised on each, so
-    that callers can take the union over a document's span with :func:`_span_flags`."""
+def _translate_groups(translator: Any,
+                      groups: list[list[str]]) -> list[tuple[list[str], list[str]]]:
+    """Each group's translations (aligned) and the translation flags raised on any of them;
+    all groups in one call, so that batching works."""
     from summ.translate import PipelineTranslator
 
-    if not sentences:
-        return [], []
-    if isinstance(translator, PipelineTranslator):
-        result = translator.translate_segments(sentences, check_arabic=False)
-        return list(result.translations), _translation_flags(result.records)
-    translations = list(translator.translate(list(sentences)))
-    if len(translations) != len(sentences):
-        raise SummError(f"translator returned {len(translations)} translations for "
-                        f"{len(sentences)} sentences")
-    return translations, [()] * len(sentences)
+    flat = [s for group in groups for s in group]
+    flags: list[tuple[str, ...]] = [()] * len(flat)
+    if not flat:
+        translations = []
+    elif isinstance(translator, PipelineTranslator):
+        result = translator.translate_segments(flat, check_arabic=False)
+        translations, flags = list(result.translations), _translation_flags(result.records)
+    else:
+        translations = list(translator.translate(list(flat)))
+        if len(translations) != len(flat):
+            raise SummError(f"translator returned {len(translations)} translations for "
+                            f"{len(flat)} sentences")
+    out, start = [], 0
+    for group in groups:
+        end = start + len(group)
+        out.append((translations[start:end], _union(flags[start:end])))
+        start = end
+    return out
 
 
-def _span_flags(flags: list[tuple[str, ...]], start: int, n: int) -> list[str]:
-    """The translation flags raised on any of ``flags[start : start + n]``, sorted."""
-    return sorted({f for fs in flags[start : start + n] for f in fs})
+def _union(flags: Sequence[tuple[str, ...]]) -> list[str]:
+    """The flags raised on any of ``flags``, sorted."""
+    return sorted({f for fs in flags for f in fs})
 
 
 def summarise(
@@ -961,18 +906,12 @@ def summarise(
 
     Args:
         documents: article texts, a list even for one article.
-        strategy: one of :data:`STRATEGIES`.
-        lang: language of the articles: ``"ar"``, ``"en"`` or ``"auto"``.
         sentences: extractive summary length (ignored by model strategies).
         max_tokens: summary length cap in tokens for model strategies (``None``: the model's).
         model: summarisation model (hub id or path); ``None``: the strategy's default.
         translator: translation model id/path, or a loaded translator; for lead/textrank,
             ``None`` means the summary stays in the source language.
-        **options: any other :class:`SummaryConfig` field (``device``, ``cache``,
-            ``max_input_tokens``, ``beam_size``, ``translate_decode``, ...).
-
-    Returns:
-        One :class:`Summary` per document.
+        **options: any other :class:`SummaryConfig` field (``device``, ``cache``, ...).
 
     Raises:
         TypeError: ``documents`` is a string.

@@ -10,33 +10,34 @@ Engines (``summ.engines.hf``, ``summ.engines.ct2``) only know how to encode text
       → restore order → join pieces → strip known chatter (prompted models)
       → flag anything suspicious
 
-Every output that stopped at its length cap, every split, every non-Arabic source, every
-repetitive output and every output that fails a check (:func:`output_flags`: wrong script,
-much longer than its source, an echo of the prompt, empty) is counted in a
+Every split, every output that stopped at its cap, every non-Arabic source, every
+repetitive output and every output that fails a check (:func:`output_flags`) is counted in a
 :class:`RunStats` that is logged and returned.
 
-Causal LMs (``summ.engines.causal``) run through the same steps; what differs is visible
-here: their input limit leaves room in the shared context (:func:`input_limit`), their
-output cap is computed from the source without the prompt (``engine.prompt_tokens``), the
-chatter of :data:`CLEANUPS` is stripped from their outputs (the raw output stays in the cache
-and in the segment records), and ``level="document"`` translates several lines per prompt
-(:meth:`PipelineTranslator.translate_documents`).
+Causal LMs (``summ.engines.causal``) run through the same steps, except that their input
+limit leaves room in the shared context (:func:`input_limit`), their output cap ignores the
+prompt (``engine.prompt_tokens``), the :data:`CLEANUPS` chatter is stripped from their outputs
+(the raw output stays in the cache and the records), and ``level="document"`` translates
+several lines per prompt (:meth:`PipelineTranslator.translate_documents`).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Protocol, runtime_checkable
+from dataclasses import asdict, dataclass, replace
+from typing import Protocol, TypeVar, runtime_checkable
 
 from summ import segment as seg
 from summ.engines.base import BatchConfig, DecodeConfig, Engine, Generation, load_engine
 from summ.errors import ConfigError
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 @runtime_checkable
@@ -74,9 +75,7 @@ class SegmentRecord:
     translation: str
     source_tokens: int
     pieces: tuple[Piece, ...]  # more than one: the segment was split to fit the model
-    # "split", "capped", "not-arabic", "repetition", "empty-output", "wrong-script",
-    # "too-long", "prompt-echo", "stripped", "doc-fallback" (see FLAGS)
-    flags: tuple[str, ...]
+    flags: tuple[str, ...]  # keys of FLAGS
 
     @property
     def hit_cap(self) -> bool:
@@ -251,10 +250,8 @@ def output_flags(source: str, text: str, *, tgt_lang: str | None = None,
     """The output checks of one translation: ``wrong-script``, ``too-long``, ``prompt-echo``.
 
     Args:
-        source: the source text.
-        text: its translation (or summary).
-        tgt_lang: the output language; ``None`` skips the script check (an engine that
-            does not say).
+        tgt_lang: the output language; ``None`` (an engine that does not say) skips the script
+            check.
         markers: lines of the prompt's instructions (prompted models); an output containing
             one (case and spacing ignored) echoes the prompt.
     """
@@ -303,11 +300,10 @@ def input_limit(engine: Engine, decode: DecodeConfig, batch: BatchConfig) -> int
     """The longest source (in tokens) sent to the model in one piece.
 
     Seq2seq models: the encoder's positions, lowered so that a full-length output of the
-    longest piece fits the decoder's. Causal LMs (``engine.context_tokens`` set): prompt,
-    source and output share one window, so the limit is the longest encoded prompt ``n`` with
-    ``n + output_cap(n - engine.prompt_tokens) <= context_tokens`` (the cap an input of that
-    length gets still fits behind it). Either way ``BatchConfig.max_input_tokens`` can only
-    lower it.
+    longest piece fits the decoder's. Causal LMs (``engine.context_tokens`` set) share one
+    window, so the limit is the longest encoded prompt ``n`` with
+    ``n + output_cap(n - engine.prompt_tokens) <= context_tokens``. Either way
+    ``BatchConfig.max_input_tokens`` can only lower it.
 
     Raises:
         ConfigError: ``max_input_tokens`` above the model's limit, or a context too small for
@@ -351,8 +347,7 @@ def _causal_limit(engine: Engine, context: int, decode: DecodeConfig, batch: Bat
     while low < high:
         mid = (low + high + 1) // 2
         low, high = (mid, high) if fits(mid) else (low, mid - 1)
-    limit = low
-    return _user_limit(limit, engine, batch)
+    return _user_limit(low, engine, batch)
 
 
 @dataclass
@@ -378,16 +373,14 @@ class PipelineTranslator:
     """A :class:`Translator` that runs the full segment pipeline over an :class:`Engine`.
 
     Args:
-        engine: the loaded model.
         decode: generation settings: the engine's own, except for the output length
             (``length_ratio``, ``length_margin``, ``max_new_tokens``); anything else is an error.
-        batch: batching and splitting settings.
         cache: where finished pieces are stored; ``None`` keeps nothing between runs.
         progress: show a tqdm progress bar (segments/s and tokens/s).
-        level: ``sentence`` (one segment per model input, the default) or ``document``
-            (causal LMs only: several lines per prompt, see :meth:`translate_documents`).
-        document_prompt: the prompt of document-level translation (a name of
-            :mod:`summ.prompts`, a template text or a Prompt; default ``translate-document``).
+        level: ``sentence`` (one segment per model input) or ``document`` (causal LMs only:
+            several lines per prompt, see :meth:`translate_documents`).
+        document_prompt: the document-level prompt (a :mod:`summ.prompts` name, a template
+            text or a Prompt; default ``translate-document``).
 
     Raises:
         ConfigError: decode settings other than the engine's, an unknown level, or
@@ -505,21 +498,17 @@ class PipelineTranslator:
 
     def _flags(self, source: str, text: str, pieces: tuple[Piece, ...],
                check_arabic: bool) -> tuple[str, ...]:
-        flags = []
-        if len(pieces) > 1:
-            flags.append("split")
-        if any(p.hit_cap for p in pieces):
-            flags.append("capped")
-        if check_arabic and not seg.is_arabic(source):
-            flags.append("not-arabic")
-        if is_repetitive(text):
-            flags.append("repetition")
-        if not all(p.translation.strip() for p in pieces):
+        checks = (
+            ("split", len(pieces) > 1),
+            ("capped", any(p.hit_cap for p in pieces)),
+            ("not-arabic", check_arabic and not seg.is_arabic(source)),
+            ("repetition", is_repetitive(text)),
             # A model that emits only </s> or special tokens: the line stays aligned (blank or
             # shorter), so it must be flagged rather than pass as translated.
-            flags.append("empty-output")
-        if any(p.raw is not None for p in pieces):
-            flags.append("stripped")
+            ("empty-output", not all(p.translation.strip() for p in pieces)),
+            ("stripped", any(p.raw is not None for p in pieces)),
+        )
+        flags = [name for name, failed in checks if failed]
         flags += output_flags(source, text, tgt_lang=self.tgt_lang, markers=self.markers)
         return tuple(flags)
 
@@ -530,8 +519,8 @@ class PipelineTranslator:
 
     def _batches(self, todo: list[_Unit]) -> list[list[_Unit]]:
         """Length-sorted batches within the token budget, never mixing output caps."""
-        todo = sorted(todo, key=lambda u: len(u.ids),
-                      reverse=True)  # longest first: OOM shows early
+        # Longest first: an out-of-memory batch shows early.
+        todo = sorted(todo, key=lambda u: len(u.ids), reverse=True)
         batches: list[list[_Unit]] = []
         current: list[_Unit] = []
         for unit in todo:
@@ -571,7 +560,7 @@ class PipelineTranslator:
                 stats.engine_seconds += time.perf_counter() - t0
                 if len(outputs) != len(batch):
                     raise RuntimeError(f"engine returned {len(outputs)} outputs for {len(batch)} "
-                                       f"inputs")
+                                       "inputs")
                 for unit, out in zip(batch, outputs):
                     unit.output = out
                     stats.output_tokens += out.n_tokens
@@ -598,9 +587,8 @@ class PipelineTranslator:
         }
 
     def _store(self, units: list[_Unit]) -> None:
-        self.cache.put_many(self._key_parts(),
-                            [(u.text, (u.output.text, u.output.n_tokens,
-                                       u.output.hit_cap)) for u in units])
+        entries = [(u.text, (u.output.text, u.output.n_tokens, u.output.hit_cap)) for u in units]
+        self.cache.put_many(self._key_parts(), entries)
 
     # Documents ----------------------------------------------------------------------
 
@@ -608,38 +596,25 @@ class PipelineTranslator:
                             html: str = "strip") -> DocumentsResult:
         """Normalise and segment each document, translate all segments together, rebuild each.
 
-        At ``level="document"`` the unit is the line instead of the sentence: consecutive lines
-        of a document are packed into one prompt while prompt, lines and output cap fit the
-        model's context (a window; the lines joined by newlines), and the model is asked for
-        exactly as many lines back. The rule that maps the answer back: its non-blank lines,
-        in order, are the translations of the window's lines, one to one, *only* when their
-        number equals the window's; otherwise the window's lines are translated sentence by
-        sentence as at ``level="sentence"`` and flagged ``doc-fallback`` (counted in
-        ``RunStats.doc_fallback``). Lines are never merged or shifted. A line too long for a
-        window of its own is translated sentence by sentence too (flagged likewise). The
-        records of mapped lines have the line as ``source`` and the window as their piece.
+        At ``level="document"`` the unit is the line: consecutive lines of a document are
+        packed into one prompt (a window) while prompt, lines and output cap fit the context,
+        and the model is asked for as many lines back. The answer's non-blank lines are the
+        window's translations, one to one, *only* when their number matches; otherwise (and for
+        a line too long for a window of its own) the lines are translated sentence by sentence
+        as at ``level="sentence"`` and flagged ``doc-fallback``. Lines are never merged or
+        shifted. The records of mapped lines have the line as ``source``, the window as piece.
 
-        Args:
-            documents: article texts (paragraphs separated by blank lines).
-            html: ``strip`` removes tags and decodes entities; ``keep`` leaves them.
+        ``html``: ``strip`` removes tags and decodes entities; ``keep`` leaves them.
         """
-        if isinstance(documents, str):
-            raise TypeError("translate_documents takes a list of documents, not a string")
-        segmented = [seg.segment(seg.normalise(doc, html=html),
-                                 normalised=True) for doc in documents]
+        segmented = _segmented(documents, html)
         if self._document is not None:
             return self._document_level(segmented)
-        flat = [s.text for doc in segmented for s in doc]
-        result = self.translate_segments(flat)
-        texts, records, start = [], [], 0
-        for doc in segmented:
-            outs = result.translations[start : start + len(doc)]
-            texts.append(seg.rebuild(doc, outs))
-            records.append(result.records[start : start + len(doc)])
-            start += len(doc)
+        result = self.translate_segments([s.text for doc in segmented for s in doc])
+        outs = _per_document(segmented, result.translations)
+        texts = [seg.rebuild(doc, out) for doc, out in zip(segmented, outs)]
+        records = _per_document(segmented, result.records)
         logger.debug("translated %d documents: %s", len(documents), result.stats.line())
         return DocumentsResult(texts, segmented, records, result.stats)
-
 
     def _document_level(self, segmented: list[list[seg.Segment]]) -> DocumentsResult:
         """Document-level translation of segmented documents (see :meth:`translate_documents`)."""
@@ -649,12 +624,8 @@ class PipelineTranslator:
         windows: list[list[list[seg.Segment]]] = []  # window -> its lines -> their segments
         owner: list[int] = []  # window -> document index
         for d, segments in enumerate(segmented):
-            lines: list[list[seg.Segment]] = []
-            for s in segments:
-                if lines and (lines[-1][0].paragraph, lines[-1][0].line) == (s.paragraph, s.line):
-                    lines[-1].append(s)
-                else:
-                    lines.append([s])
+            lines = [list(line) for _, line in
+                     itertools.groupby(segments, key=lambda s: (s.paragraph, s.line))]
             current: list[list[seg.Segment]] = []
             for line in lines:
                 if current and doc._count(_window_text(current + [line])) > doc.limit:
@@ -672,8 +643,8 @@ class PipelineTranslator:
         window_records = iter(result.records)
         stats = RunStats()
         stats.add(result.stats)
-        mapped: dict[int, list[tuple[str, str]]] = {}  # window -> (line, translation) pairs
-        window_record: dict[int, SegmentRecord] = {}
+        # window -> its record and (line, translation) pairs
+        mapped: dict[int, tuple[SegmentRecord, list[tuple[str, str]]]] = {}
         for w, ok in enumerate(fits):
             if not ok:
                 logger.info("a line of %d+ tokens is too long for one document-level prompt: "
@@ -683,8 +654,7 @@ class PipelineTranslator:
             sources = [_line_text(line) for line in windows[w]]
             answer = [x.strip() for x in record.translation.split("\n") if x.strip()]
             if len(answer) == len(sources):
-                mapped[w] = list(zip(sources, answer))
-                window_record[w] = record
+                mapped[w] = record, list(zip(sources, answer))
             else:
                 logger.warning("document-level answer has %d lines for %d source lines: those "
                                "lines are translated sentence by sentence (doc-fallback)",
@@ -699,8 +669,8 @@ class PipelineTranslator:
         for w, lines in enumerate(windows):
             d = owner[w]
             if w in mapped:
-                record = window_record[w]
-                for line, (source, text) in zip(lines, mapped[w]):
+                record, pairs = mapped[w]
+                for line, (source, text) in zip(lines, pairs):
                     out_segments[d].append(seg.Segment(source, line[0].paragraph, line[0].line, 0))
                     flags = self._line_flags(source, text, record)
                     out_records[d].append(SegmentRecord(source, text, record.source_tokens,
@@ -710,14 +680,11 @@ class PipelineTranslator:
                     for s in line:
                         r = next(fb_records)
                         out_segments[d].append(s)
-                        out_records[d].append(SegmentRecord(r.source, r.translation,
-                                                            r.source_tokens, r.pieces,
-                                                            (*r.flags, "doc-fallback")))
+                        out_records[d].append(replace(r, flags=(*r.flags, "doc-fallback")))
         # The counters describe the records returned (lines and fallback sentences), not the
         # windows: recounted from their flags.
         flat = [r for records in out_records for r in records]
-        for name in ("capped", "not_arabic", "repetition", "empty_output", "wrong_script",
-                     "too_long", "prompt_echo", "stripped", "split_segments"):
+        for name in _COUNTERS.values():
             setattr(stats, name, 0)
         for r in flat:
             _count_flags(stats, r.flags, split=True)
@@ -756,6 +723,21 @@ def _count_flags(stats: RunStats, flags: Sequence[str], split: bool = False) -> 
         counter = _COUNTERS.get(flag)
         if counter is not None and (split or flag != "split"):
             setattr(stats, counter, getattr(stats, counter) + 1)
+
+
+def _segmented(documents: Sequence[str], html: str) -> list[list[seg.Segment]]:
+    if isinstance(documents, str):
+        raise TypeError("translate_documents takes a list of documents, not a string")
+    return [seg.segment(seg.normalise(doc, html=html), normalised=True) for doc in documents]
+
+
+def _per_document(segmented: list[list[seg.Segment]], flat: Sequence[_T]) -> list[list[_T]]:
+    """``flat`` (one item per segment of all documents) cut back into documents."""
+    out, start = [], 0
+    for doc in segmented:
+        out.append(list(flat[start : start + len(doc)]))
+        start += len(doc)
+    return out
 
 
 def _line_text(line: list[seg.Segment]) -> str:
@@ -800,15 +782,10 @@ def load_translator(
             :data:`summ.engines.base.ENGINES`.
         device: ``"auto"`` (cuda, then mps, then cpu), or an explicit device.
         revision: hub branch, tag or commit; resolved to a commit for the cache and manifests.
-        decode: generation settings.
-        batch: batching and splitting settings.
         cache: path of an SQLite cache file; finished segments survive crashes and reruns.
-        progress: show a progress bar.
-        level: ``sentence``, or ``document`` (causal LMs: several lines per prompt, see
-            :meth:`PipelineTranslator.translate_documents`).
-        document_prompt: the document-level prompt (default ``translate-document``).
+        level, document_prompt: as :class:`PipelineTranslator`.
         **options: engine options (``dtype``, ``src_lang``, ``tgt_lang``, ``compute_type``;
-            for causal LMs ``prompt``, a name of :mod:`summ.prompts` or a template text with
+            for causal LMs ``prompt``, a :mod:`summ.prompts` name or a template text with
             ``{source}``, and ``prompt_format`` ...).
 
     Returns:
@@ -843,17 +820,13 @@ def translate_documents(translator: Translator, documents: Sequence[str], *,
     """
     if isinstance(translator, PipelineTranslator):
         return translator.translate_documents(documents, html=html)
-    if isinstance(documents, str):
-        raise TypeError("translate_documents takes a list of documents, not a string")
-    segmented = [seg.segment(seg.normalise(doc, html=html), normalised=True) for doc in documents]
+    segmented = _segmented(documents, html)
     flat = [s.text for doc in segmented for s in doc]
     out = list(translator.translate(flat)) if flat else []
     if len(out) != len(flat):
         raise ConfigError(f"translator returned {len(out)} translations for {len(flat)} segments")
-    texts, records, start = [], [], 0
-    for doc in segmented:
-        texts.append(seg.rebuild(doc, out[start : start + len(doc)]))
-        records.append([SegmentRecord(s.text, t, 0, (), ()) for s, t in zip(doc,
-            out[start : start + len(doc)])])
-        start += len(doc)
+    outs = _per_document(segmented, out)
+    texts = [seg.rebuild(doc, o) for doc, o in zip(segmented, outs)]
+    records = [[SegmentRecord(s.text, t, 0, (), ()) for s, t in zip(doc, o)]
+               for doc, o in zip(segmented, outs)]
     return DocumentsResult(texts, segmented, records, RunStats(segments=len(flat)))

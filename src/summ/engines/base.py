@@ -34,8 +34,8 @@ def field_problems(obj: object, rules: dict[str, Rule]) -> list[str]:
         types = (int, float) if kind is float else kind
         typed = isinstance(value, types) and isinstance(value, bool) == (kind is bool)
         if not typed or not test(value):
-            problems.append(f"{name} must be {what}{' or None' if optional else ''}, got "
-                            f"{value!r}")
+            or_none = " or None" if optional else ""
+            problems.append(f"{name} must be {what}{or_none}, got {value!r}")
     return problems
 
 
@@ -202,8 +202,8 @@ def load_engine(model: str, engine: str = "hf", *, decode: DecodeConfig = Decode
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     module, _, cls = ENGINES[engine].partition(":")
-    return getattr(importlib.import_module(module), cls).load(resolve_model(model), decode=decode,
-                                                              **options)
+    loader = getattr(importlib.import_module(module), cls)
+    return loader.load(resolve_model(model), decode=decode, **options)
 
 
 # Model-id prefixes with a resolver (``tiny:`` is registered by summ.testing, which library

@@ -1,23 +1,19 @@
 """Causal (decoder-only) language models as translators and summarisers, for both engines.
 
-What an instruction-tuned LLM needs around it, in one place that the HF and CTranslate2
-engines share (so both feed the model identical token ids):
+What an instruction-tuned LLM needs around it, shared by the HF and CTranslate2 engines (so
+both feed the model identical token ids):
 
-* **Prompt.** Each source is put into a template of :mod:`summ.prompts` and, for ``chat``
-  templates, into the model's own chat template (``tokenizer.apply_chat_template`` with the
-  generation prompt: ChatML ``<|im_start|>assistant`` for Qwen, ``<start_of_turn>model`` for
-  Gemma). Qwen3's thinking mode is switched off (``enable_thinking=False``): a translation
-  must not start with a reasoning block.
-* **End of an answer.** Generation stops at the first of the model's EOS ids and its
-  end-of-turn tokens (:data:`END_OF_TURN`: ``<|im_end|>``, ``<end_of_turn>``, ...), whichever
-  the vocabulary has; an output without one ran to its cap and is reported as capped.
-* **Stripping the prompt.** The engines return only what was generated after the prompt; the
-  answer ends before its stop token.
+* **Prompt.** Each source is put into a :mod:`summ.prompts` template and, for ``chat`` ones,
+  into the model's chat template (``apply_chat_template`` with the generation prompt).
+  Qwen3's thinking mode is off (``enable_thinking=False``): a translation must not start
+  with a reasoning block.
+* **End of an answer.** Generation stops at the first EOS id or end-of-turn token
+  (:data:`END_OF_TURN`) the vocabulary has; an output without one ran to its cap. The
+  engines return only what was generated after the prompt, before its stop token.
 * **Context.** Prompt, source and output share the model's window (``max_position_embeddings``,
-  lowered to the tokenizer's ``model_max_length`` when that is smaller). The pipeline's input
-  limit for a causal model is the longest encoded prompt ``n`` with
-  ``n + output_cap(n - prompt_tokens) <= context_tokens`` (see
-  :func:`summ.translate.input_limit`); longer sources are split as for any model.
+  lowered to the tokenizer's ``model_max_length`` when smaller). The pipeline's input limit
+  is the longest encoded prompt ``n`` with ``n + output_cap(n - prompt_tokens) <=
+  context_tokens`` (:func:`summ.translate.input_limit`); longer sources are split.
 """
 
 from __future__ import annotations
@@ -110,11 +106,8 @@ class CausalCodec:
         if self.prompt.format == "plain":
             return filled
         conversations = [[{"role": "user", "content": f}] for f in filled]
-        return list(
-            self.tokenizer.apply_chat_template(
-                conversations, tokenize=False, add_generation_prompt=True, **TEMPLATE_KWARGS
-            )
-        )
+        return list(self.tokenizer.apply_chat_template(
+            conversations, tokenize=False, add_generation_prompt=True, **TEMPLATE_KWARGS))
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         if not texts:
@@ -136,9 +129,8 @@ class CausalCodec:
         return ids, False
 
     def decode(self, ids: list[int]) -> str:
-        return self.tokenizer.decode(
-            ids, skip_special_tokens=True, clean_up_tokenization_spaces=False
-        ).strip()
+        return self.tokenizer.decode(ids, skip_special_tokens=True,
+                                     clean_up_tokenization_spaces=False).strip()
 
     def markers(self) -> tuple[str, ...]:
         """Prompt lines an echoing model repeats (for the ``prompt-echo`` check)."""
@@ -155,11 +147,8 @@ class CausalCodec:
         return max(len(self.encode([word])[0]) - own, 0)
 
     def settings(self) -> dict:
-        template = (
-            getattr(self.tokenizer, "chat_template", None)
-            if self.prompt.format == "chat"
-            else None
-        )
+        chat = self.prompt.format == "chat"
+        template = getattr(self.tokenizer, "chat_template", None) if chat else None
         return {
             "family": self.family,
             "kind": "causal",
@@ -168,9 +157,8 @@ class CausalCodec:
             "tgt_lang": self.tgt_lang,
             # The template is in the model's files (covered by its revision) unless a user
             # replaced it; its digest keys the cache either way.
-            "chat_template": hashlib.sha256(template.encode()).hexdigest()[:16]
-            if isinstance(template, str)
-            else None,
+            "chat_template": (hashlib.sha256(template.encode()).hexdigest()[:16]
+                              if isinstance(template, str) else None),
             "template_kwargs": dict(TEMPLATE_KWARGS) if template else {},
             "stop_ids": list(self.stop_ids),
             "context_tokens": self.context_tokens,
@@ -181,41 +169,24 @@ def stop_ids(config, tokenizer, generation_config) -> tuple[int, ...]:
     """EOS ids of the generation config, the config and the tokenizer, and every
     :data:`END_OF_TURN` token in the vocabulary: the first of them ends an answer."""
     found: list[int] = []
-    for source in (
-        getattr(generation_config, "eos_token_id", None),
-        getattr(config, "eos_token_id", None),
-        getattr(tokenizer, "eos_token_id", None),
-    ):
-        found += _ids(source)
+    for source in (generation_config, config, tokenizer):
+        found += _ids(getattr(source, "eos_token_id", None))
     vocab = tokenizer.get_vocab()
     found += [vocab[t] for t in END_OF_TURN if t in vocab]
     return tuple(dict.fromkeys(found))
 
 
-def make_causal_codec(
-    config,
-    tokenizer,
-    generation_config,
-    *,
-    model: str,
-    prompt=None,
-    prompt_format: str | None = None,
-    src_lang: str = "ar",
-    tgt_lang: str = "en",
-    task: str = "translate",
-) -> CausalCodec:
+def make_causal_codec(config, tokenizer, generation_config, *, model: str, prompt=None,
+                      prompt_format: str | None = None, src_lang: str = "ar",
+                      tgt_lang: str = "en", task: str = "translate") -> CausalCodec:
     """Build the :class:`CausalCodec` of a loaded causal LM.
 
     Args:
-        config: the model's config.
-        tokenizer: its tokenizer.
-        generation_config: its generation config (EOS ids).
+        generation_config: the model's generation config (EOS ids).
         model: the model id or path (some models have their own default prompt).
         prompt: ``None`` (the default for ``task``), a name in :data:`summ.prompts.PROMPTS`,
             a template text with ``{source}``, or a :class:`summ.prompts.Prompt`.
         prompt_format: ``chat`` or ``plain`` for a custom template text.
-        src_lang: source language code.
-        tgt_lang: target language code.
         task: ``translate`` or ``summarise`` (which default template).
 
     Raises:
@@ -224,24 +195,21 @@ def make_causal_codec(
     """
     chosen = resolve_prompt(prompt, task, model, prompt_format)
     if chosen.format == "chat" and not getattr(tokenizer, "chat_template", None):
-        raise ConfigError(
-            f"{model!r} has no chat template, so the chat prompt {chosen.name!r} cannot be used; "
-            'give a plain prompt (prompt = "gemmax2", or a text with prompt_format = "plain")'
-        )
+        raise ConfigError(f"{model!r} has no chat template, so the chat prompt {chosen.name!r} "
+                          'cannot be used; give a plain prompt (prompt = "gemmax2", or a text '
+                          'with prompt_format = "plain")')
     stops = stop_ids(config, tokenizer, generation_config)
     if not stops:
-        raise ConfigError(
-            f"{model!r} names no EOS or end-of-turn token: its answers would never end"
-        )
+        raise ConfigError(f"{model!r} names no EOS or end-of-turn token: its answers would "
+                          "never end")
     pad = tokenizer.pad_token_id
     if pad is None:
         pad = getattr(generation_config, "pad_token_id", None)
     if pad is None:
         # Padding is masked out (left padding with an attention mask), so any id serves.
         pad = stops[0]
-    positions = _sane(
-        getattr(getattr(config, "text_config", config), "max_position_embeddings", None)
-    )
+    text_config = getattr(config, "text_config", config)
+    positions = _sane(getattr(text_config, "max_position_embeddings", None))
     limits = [x for x in (positions, _sane(getattr(tokenizer, "model_max_length", None))) if x]
     context = min(limits) if limits else _FALLBACK_CONTEXT
     codec = CausalCodec(
@@ -255,15 +223,8 @@ def make_causal_codec(
         context_tokens=context,
     )
     codec = replace(codec, prompt_tokens=codec.measure_overhead())
-    logger.info(
-        "%s: causal LM (%s), prompt %s v%s, context %d tokens (%d used by the prompt)",
-        model,
-        codec.family,
-        chosen.name,
-        chosen.version,
-        context,
-        codec.prompt_tokens,
-    )
+    logger.info("%s: causal LM (%s), prompt %s v%s, context %d tokens (%d used by the prompt)",
+                model, codec.family, chosen.name, chosen.version, context, codec.prompt_tokens)
     return codec
 
 

@@ -1,31 +1,27 @@
 """The CTranslate2 engine: the same models as the HF engine, converted once, decoded faster.
 
-A Hugging Face model (hub id or local folder, found exactly as :mod:`summ.engines.hf` finds
-it) is converted with ``ctranslate2.converters.TransformersConverter`` into a cache folder
-(``SUMM_CT2_CACHE``, else ``~/.cache/summ/ct2``) named after the model id, the resolved
-revision, the ctranslate2 version and the weight type, and reused afterwards. Conversion is
-atomic: it writes into a temporary folder beside the target and renames it into place, so a
+A Hugging Face model (found exactly as :mod:`summ.engines.hf` finds it) is converted with
+``TransformersConverter`` into a cache folder (``SUMM_CT2_CACHE``, else ``~/.cache/summ/ct2``)
+named after the model id, resolved revision, ctranslate2 version and weight type, and reused
+afterwards. Conversion is atomic (a temporary folder beside the target, then a rename), so a
 killed conversion never leaves a half model that a later run would load.
 
-Tokenisation stays with the Hugging Face tokenizer through the family :class:`Codec`, so the
-HF and CTranslate2 engines feed the model identical token ids; CTranslate2 only sees them
-as the vocabulary strings they stand for. In float32 with greedy search both engines give the
-same tokens (``tests/test_ct2.py`` checks every translation family).
+Tokenisation stays with the HF tokenizer (the family :class:`Codec`), so both engines feed the
+model identical token ids; in float32 with greedy search they give the same tokens
+(``tests/test_ct2.py`` checks every translation family). Every CTranslate2 default that changes
+an output is overridden: ``max_input_length`` (1024, silently truncating),
+``max_decoding_length`` (256), ``beam_size`` (2) and ``min_decoding_length`` (1).
 
-Every CTranslate2 default that changes an output is overridden here: ``max_input_length``
-(1024, silently truncating), ``max_decoding_length`` (256), ``beam_size`` (2) and
-``min_decoding_length`` (1).
-
-Speed (measured by ``eval/bench/bench_translate.py``, see its README): on CPU the defaults
-are int8 weights and one single-threaded worker per physical core, each decoding its share of
-the pipeline's batch; ``CT2_USE_MKL=1`` makes int8 8-40x slower on AMD CPUs, so it is never
-set here.
+On CPU the defaults are int8 weights and one single-threaded worker per physical core
+(``eval/bench/bench_translate.py``); ``CT2_USE_MKL=1`` makes int8 8-40x slower on AMD CPUs, so
+it is never set here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -39,7 +35,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from summ.engines.base import DecodeConfig, Generation, resolved_decode
+from summ.engines.base import DecodeConfig, resolved_decode
 from summ.engines.causal import CausalCodec, CausalEngineMixin, is_causal, make_causal_codec
 from summ.engines.families import Codec, CodecEngine, make_codec
 from summ.engines.hub import (
@@ -89,10 +85,7 @@ AUTO_COMPUTE = {"cpu": ("int8", "float32"), "cuda": ("int8_float16", "float16", 
 _CONVERT_LOCK = threading.Lock()
 
 
-
-# --------------------------------------------------------------------------------------
-# Small helpers.
-# --------------------------------------------------------------------------------------
+# Small helpers ------------------------------------------------------------------------
 
 
 def default_cache_dir() -> Path:
@@ -133,11 +126,10 @@ def default_threads() -> int:
 def thread_layout(device: str, inter_threads: int, intra_threads: int) -> tuple[int, int]:
     """Resolve 0 (= auto) in (inter_threads, intra_threads).
 
-    On CPU the threads (:func:`default_threads`) go to parallel single-threaded workers by
-    default: each decodes a share of the batch, which beat one multi-threaded worker by
-    1.2-1.5x at batch 32 on the benchmark machine (per-step matrices are small and threads
-    synchronise at every layer). A lone sentence then runs on one thread. On CUDA one worker
-    drives the GPU.
+    On CPU the threads (:func:`default_threads`) go by default to parallel single-threaded
+    workers, each decoding a share of the batch: 1.2-1.5x faster than one multi-threaded worker
+    at batch 32 (per-step matrices are small, threads synchronise at every layer), though a
+    lone sentence runs on one thread. On CUDA one worker drives the GPU.
 
     Raises:
         ConfigError: a negative count.
@@ -187,16 +179,11 @@ def pick_compute_type(compute_type: str, device: str) -> str:
 
     supported = set(ctranslate2.get_supported_compute_types(device))
     if compute_type == "auto":
-        for candidate in AUTO_COMPUTE[device]:
-            if candidate in supported:
-                return candidate
-        return "float32"
+        return next((c for c in AUTO_COMPUTE[device] if c in supported), "float32")
     if compute_type not in supported:
-        raise ConfigError(
-            f"compute_type {compute_type!r} is not supported on {device} by this ctranslate2 "
-            f"build; "
-            f"choose auto or one of {', '.join(sorted(supported))}"
-        )
+        raise ConfigError(f"compute_type {compute_type!r} is not supported on {device} by this "
+                          f"ctranslate2 build; choose auto or one of "
+                          f"{', '.join(sorted(supported))}")
     return compute_type
 
 
@@ -237,8 +224,8 @@ def conversion_key(model_id: str, revision: str, quantization: str, vmap: str | 
 
 def conversion_dir(root: Path, model_id: str, key: dict) -> Path:
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    name = Path(model_id).expanduser().name if key["model"] == "local" else model_id.replace("/",
-        "--")
+    local = key["model"] == "local"
+    name = Path(model_id).expanduser().name if local else model_id.replace("/", "--")
     return root / f"{_slug(name)}--{key['quantization']}--{digest}"
 
 
@@ -251,10 +238,7 @@ def clean_stale_temps(root: Path) -> list[Path]:
     """Remove temporary folders of conversions that died (killed process, crash).
 
     A folder is stale when its owner process (named in the folder name) is gone, or, for a
-    folder made on another host, when it is older than a day.
-
-    Returns:
-        The folders removed.
+    folder made on another host, when it is older than a day. Returns the folders removed.
     """
     removed = []
     if not root.is_dir():
@@ -298,43 +282,33 @@ def _alive(pid: int) -> bool:
     return True
 
 
-# --------------------------------------------------------------------------------------
-# Conversion.
-# --------------------------------------------------------------------------------------
+# Conversion ---------------------------------------------------------------------------
 
 
 def _fixed_loaders() -> tuple[object, dict[str, tuple[type, type]]]:
     """CTranslate2 loaders corrected for transformers 5: config name -> (fixed, stock).
 
-    * M2M100: ctranslate2 collects the ``__xx__`` language tokens from
-      ``tokenizer.special_tokens_map["additional_special_tokens"]``, which transformers 5's
-      ``M2M100Tokenizer`` no longer fills, so the vocabulary comes out 100 tokens short
-      ("Source vocabulary 0 has size 1008 but the model expected 1108"; facebook/m2m100_418M
-      fails the same way). The tokenizer still knows them in ``lang_token_to_id``: the fixed
-      loader builds the vocabulary by id from ``get_vocab()`` plus those, with fairseq's
-      made-up words filling the ids the tokenizer has no token for. NLLB (same config class,
-      ``NllbTokenizer``) lists its language tokens in ``get_vocab()`` and keeps the stock path.
+    * M2M100: ctranslate2 reads the ``__xx__`` language tokens from
+      ``special_tokens_map["additional_special_tokens"]``, which transformers 5 no longer
+      fills: the vocabulary came out 100 tokens short ("Source vocabulary 0 has size 1008 but
+      the model expected 1108"). The fixed loader builds it by id from ``get_vocab()`` plus
+      ``lang_token_to_id``, fairseq's made-up words filling the ids without a token. NLLB
+      (same config, ``NllbTokenizer``) lists its language tokens and keeps the stock path.
     * T5 / mT5: ctranslate2 scales decoder outputs by ``d_model**-0.5`` when
-      ``config.tie_word_embeddings`` is true. transformers 5 forces that flag to True for every
-      T5 and mT5 and moved the old meaning to ``scale_decoder_outputs``
-      (T5ForConditionalGeneration)
-      or dropped the scaling altogether (MT5ForConditionalGeneration). The stock conversion of
-      T5 v1.1 / MADLAD / mT5 therefore divides every logit by sqrt(d_model): greedy outputs
-      survive (the argmax does not move), beam search and scores do not. The fixed loader
-      scales exactly when the HF model does.
-    * Gemma 2: the stock loader ignores ``query_pre_attn_scalar`` (queries are scaled by
-      ``head_dim**-0.5`` instead; Gemma 2 27B differs) and the final logit soft-capping, and
-      reads the RoPE base from ``rope_theta``, which transformers 5 moved into
-      ``rope_parameters``. The fixed loader sets all three as the HF model uses them (see
-      :func:`_gemma2_like_hf`; each one, left out, made a tiny Gemma 2 differ from HF). It
-      builds no sliding window: CTranslate2's windows did not reproduce HF's (a tiny Gemma 2
-      with a window shorter than its prompts gave other greedy outputs, with mixed
-      sliding/full layers and with all layers sliding), so instead the engine limits
-      the context to the window, where full and sliding attention agree
-      (:meth:`CT2CausalEngine.load_causal`). Attention-logit soft-capping has no CTranslate2
-      equivalent: the engine warns for models that use it. No Gemma 2 model was converted by
-      summ before this fix, so the recipe number stays (bumping it would change every
-      seq2seq conversion's cache key).
+      ``tie_word_embeddings`` is true, which transformers 5 forces for every T5 and mT5 (the
+      old meaning moved to ``scale_decoder_outputs``, or was dropped for mT5). The stock
+      conversion of T5 v1.1 / MADLAD / mT5 thus divides every logit by sqrt(d_model): greedy
+      outputs survive, beam search and scores do not. The fixed loader scales exactly when
+      the HF model does.
+    * Gemma 2: the stock loader ignores ``query_pre_attn_scalar`` and the final logit
+      soft-capping, and reads the RoPE base from ``rope_theta`` (transformers 5 moved it into
+      ``rope_parameters``); :func:`_gemma2_like_hf` sets all three as HF uses them (each one,
+      left out, made a tiny Gemma 2 differ from HF). No sliding window is built: CTranslate2's
+      did not reproduce HF's (mixed or all-sliding layers), so the engine limits the context
+      to the window, where both attentions agree (:meth:`CT2CausalEngine.load_causal`).
+      Attention-logit soft-capping has no CTranslate2 equivalent: the engine warns. No Gemma 2
+      model was converted before this fix, so the recipe number stays (bumping it would
+      change every seq2seq conversion's cache key).
     """
     from ctranslate2.converters import transformers as ct2t
     from ctranslate2.specs import model_spec
@@ -346,14 +320,9 @@ def _fixed_loaders() -> tuple[object, dict[str, tuple[type, type]]]:
                 return super().get_vocabulary(model, tokenizer)
             by_id = {i: t for t, i in tokenizer.get_vocab().items()}
             by_id.update({i: t for t, i in lang_tokens.items()})
-            tokens, madeup = [], 0
-            for i in range(model.config.vocab_size):
-                token = by_id.get(i)
-                if token is None:
-                    token = f"madeupword{madeup}"
-                    madeup += 1
-                tokens.append(token)
-            return tokens
+            madeup = (f"madeupword{n}" for n in itertools.count())  # fairseq's, in id order
+            return [by_id[i] if i in by_id else next(madeup)
+                    for i in range(model.config.vocab_size)]
 
     def _scale_like_hf(spec, config) -> None:
         scales = getattr(config, "scale_decoder_outputs", None)
@@ -361,29 +330,22 @@ def _fixed_loaders() -> tuple[object, dict[str, tuple[type, type]]]:
             scales = config.model_type != "mt5" and bool(config.tie_word_embeddings)
         spec.decoder.scale_outputs = config.d_model**-0.5 if scales else model_spec.OPTIONAL
 
-    class T5ScaleLoader(ct2t.T5Loader):
-        def get_model_spec(self, model):
-            spec = super().get_model_spec(model)
-            _scale_like_hf(spec, model.config)
-            return spec
+    def like_hf(stock: type, fix) -> type:
+        """``stock`` with ``fix(spec, config)`` applied to every spec it builds."""
 
-    class MT5ScaleLoader(ct2t.MT5Loader):
-        def get_model_spec(self, model):
-            spec = super().get_model_spec(model)
-            _scale_like_hf(spec, model.config)
-            return spec
+        class Fixed(stock):
+            def get_model_spec(self, model):
+                spec = super().get_model_spec(model)
+                fix(spec, model.config)
+                return spec
 
-    class Gemma2LikeHFLoader(ct2t.Gemma2Loader):
-        def get_model_spec(self, model):
-            spec = super().get_model_spec(model)
-            _gemma2_like_hf(spec, model.config)
-            return spec
+        return Fixed
 
     fixes = {
         "M2M100Config": (M2M100VocabularyLoader, ct2t.M2M100Loader),
-        "T5Config": (T5ScaleLoader, ct2t.T5Loader),
-        "MT5Config": (MT5ScaleLoader, ct2t.MT5Loader),
-        "Gemma2Config": (Gemma2LikeHFLoader, ct2t.Gemma2Loader),
+        "T5Config": (like_hf(ct2t.T5Loader, _scale_like_hf), ct2t.T5Loader),
+        "MT5Config": (like_hf(ct2t.MT5Loader, _scale_like_hf), ct2t.MT5Loader),
+        "Gemma2Config": (like_hf(ct2t.Gemma2Loader, _gemma2_like_hf), ct2t.Gemma2Loader),
     }
     return ct2t, fixes
 
@@ -445,16 +407,12 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
     """Convert ``model`` into ``target`` atomically (temporary folder, then rename).
 
     Args:
-        model: hub id or local folder (found as the HF engine finds it).
         revision: the resolved revision (written into the marker).
-        target: the cache folder to create.
         quantization: CTranslate2 weight type (``float32``, ``int8``, ...).
         tokenizer: the model's tokenizer if already loaded (else it is loaded here).
         vmap: optional vocabulary map file stored with the model (``use_vmap``).
-        vocabulary: ``target-script`` builds the target-script map of
-            :mod:`summ.engines.vocab` from the converted target vocabulary into the folder.
-        tgt_lang: the target language whose scripts that map keeps.
-        trust_remote_code: passed to transformers.
+        vocabulary: ``target-script`` also writes the :mod:`summ.engines.vocab` map of the
+            converted target vocabulary for ``tgt_lang`` into the folder.
         causal: a decoder-only model (loaded with ``AutoModelForCausalLM``).
 
     Returns:
@@ -487,15 +445,17 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
                 )
             except ValueError as exc:
                 if "No conversion is registered" in str(exc):
-                    raise ConfigError(
-                        f"CTranslate2 cannot convert {model!r} ({type(net.config).__name__}); use "
-                        f"--engine hf"
-                    ) from exc
+                    raise ConfigError(f"CTranslate2 cannot convert {model!r} "
+                                      f"({type(net.config).__name__}); use --engine hf") from exc
                 raise
         marker = {"model_id": model, "revision": revision, "quantization": quantization,
                   "recipe": RECIPE}
         if vocabulary == "target-script":
-            kept = _write_target_map(out, tokenizer, tgt_lang)
+            # Built from the converted target vocabulary itself (what CTranslate2 will index),
+            # with the tokenizer's special tokens; CTranslate2 loads vmap.txt from the folder.
+            _, target_vocab = _read_vocabularies(out)
+            kept = build_target_vocabulary(target_vocab, tgt_lang, tokenizer_specials(tokenizer))
+            (out / VMAP_FILE).write_text(vmap_text(target_vocab, kept), encoding="utf-8")
             marker["vocabulary"] = {"rule": vocabulary, "version": RULE_VERSION, "lang": tgt_lang,
                                     "kept": len(kept.ids), "of": kept.total}
         seconds = time.perf_counter() - started
@@ -514,17 +474,6 @@ def convert(model: str, revision: str, target: Path, quantization: str, *, token
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _write_target_map(folder: Path, tokenizer, tgt_lang: str) -> TargetVocabulary:
-    """Write the target-script map of a fresh conversion as its ``vmap.txt``.
-
-    Built from the converted target vocabulary itself (what CTranslate2 will index), with the
-    tokenizer's special tokens; CTranslate2 loads ``vmap.txt`` from the model folder.
-    """
-    _, target_vocab = _read_vocabularies(folder)
-    kept = build_target_vocabulary(target_vocab, tgt_lang, tokenizer_specials(tokenizer))
-    (folder / VMAP_FILE).write_text(vmap_text(target_vocab, kept), encoding="utf-8")
-    return kept
-
 
 def _warn_marian_start(net) -> None:
     """CTranslate2 starts Marian decoders from a zero vector; HF from the ``<pad>`` embedding.
@@ -538,13 +487,12 @@ def _warn_marian_start(net) -> None:
     row = net.get_input_embeddings().weight[config.decoder_start_token_id].detach()
     if float(row.abs().max()) > 0:
         logger.warning("the <pad> embedding of this Marian model is not zero: CTranslate2 starts "
-                       "decoding from a "
-                       "zero vector, so its outputs will differ from the HF engine's")
+                       "decoding from a zero vector, so its outputs will differ from the HF "
+                       "engine's")
 
 
-# --------------------------------------------------------------------------------------
-# The engine.
-# --------------------------------------------------------------------------------------
+# The engine ---------------------------------------------------------------------------
+
 
 
 def _read_vocabularies(folder: Path) -> tuple[list[str], list[str]]:
@@ -631,38 +579,20 @@ class CT2Engine(CodecEngine):
         return f"ct2:{self.compute_type}"
 
     @classmethod
-    def load(
-        cls,
-        model: str,
-        *,
-        decode: DecodeConfig = DecodeConfig(),
-        device: str = "auto",
-        revision: str | None = None,
-        compute_type: str = "auto",
-        inter_threads: int = 0,
-        intra_threads: int = 0,
-        src_lang: str = "ar",
-        tgt_lang: str = "en",
-        cache_dir: str | os.PathLike | None = None,
-        vmap: str | None = None,
-        vocabulary: str = "full",
-        trust_remote_code: bool = False,
-        prompt=None,
-        prompt_format: str | None = None,
-        task: str = "translate",
-    ) -> CT2Engine | CT2CausalEngine:
+    def load(cls, model: str, *, decode: DecodeConfig = DecodeConfig(), device: str = "auto",
+             revision: str | None = None, compute_type: str = "auto", inter_threads: int = 0,
+             intra_threads: int = 0, src_lang: str = "ar", tgt_lang: str = "en",
+             cache_dir: str | os.PathLike | None = None, vmap: str | None = None,
+             vocabulary: str = "full", trust_remote_code: bool = False, prompt=None,
+             prompt_format: str | None = None,
+             task: str = "translate") -> CT2Engine | CT2CausalEngine:
         """Convert (once) and load ``model`` for ``src_lang`` → ``tgt_lang``.
 
         Args:
-            model: hub id or local directory of a Hugging Face seq2seq model.
-            decode: generation settings applied to every call.
             device: ``auto`` (cuda if CTranslate2 sees a GPU, else cpu), ``cpu``, ``cuda``,
-            ``cuda:N``.
-            revision: hub branch, tag or commit.
-            compute_type: ``auto`` (int8 on CPU, int8_float16 on CUDA; see
-                :data:`AUTO_COMPUTE`), or a CTranslate2 type: ``float32`` (the HF engine's
-                outputs exactly), ``int8``, ``int8_float32``, ``float16``, ``bfloat16``,
-                ``int8_float16``, ...
+                ``cuda:N``.
+            compute_type: ``auto`` (:data:`AUTO_COMPUTE`), or a CTranslate2 type: ``float32``
+                (the HF engine's outputs exactly), ``int8``, ``float16``, ``int8_float16``, ...
             inter_threads: parallel workers; each batch is shared out among them. 0 = auto
                 (see :func:`thread_layout`: one per CPU thread on CPU, 1 on CUDA).
             intra_threads: threads per worker; 0 = auto (the CPU threads left per worker).
@@ -715,8 +645,7 @@ class CT2Engine(CodecEngine):
         common = {"trust_remote_code": trust_remote_code}
         tokenizer, resolved = load_tokenizer(model, revision, **common)
         config, _ = load_pretrained(
-            model, revision, lambda src, **kw: AutoConfig.from_pretrained(src, **kw, **common)
-        )
+            model, revision, lambda src, **kw: AutoConfig.from_pretrained(src, **kw, **common))
         if resolved == "unknown":
             logger.warning("no revision known for %s: its conversion is reused even if the hub "
                            "model changes", model)
@@ -786,20 +715,17 @@ class CT2Engine(CodecEngine):
                         len(kept.ids), len(target_vocab))
         engine = cls(
             model_id=model, revision=resolved, translator=translator, codec=codec,
-            generation_config=gen,
-            device=kind, compute_type=compute, decode=decode, folder=folder, converted=converted,
-            load_seconds=0.0, source_vocab=source_vocab, target_ids=target_ids,
-            inter_threads=inter_threads,
-            intra_threads=intra_threads, use_vmap=vmap is not None or target_script,
-            vmap_digest=vmap_digest, target_vocabulary=kept,
+            generation_config=gen, device=kind, compute_type=compute, decode=decode,
+            folder=folder, converted=converted, load_seconds=0.0, source_vocab=source_vocab,
+            target_ids=target_ids, inter_threads=inter_threads, intra_threads=intra_threads,
+            use_vmap=vmap is not None or target_script, vmap_digest=vmap_digest,
+            target_vocabulary=kept, _suppress=_suppress_sequences(gen, target_vocab),
+            _prefix=[target_vocab[i] for i in codec.target_prefix],
         )
-        engine._prefix = [target_vocab[i] for i in codec.target_prefix]
-        engine._suppress = _suppress_sequences(gen, target_vocab)
         engine.load_seconds = time.perf_counter() - started
         logger.info("loaded %s (%s, revision %s) with CTranslate2 on %s as %s, %d x %d threads, "
-                    "in %.1f s",
-                    model, codec.family, resolved, kind, compute, inter_threads, intra_threads,
-                    engine.load_seconds)
+                    "in %.1f s", model, codec.family, resolved, kind, compute, inter_threads,
+                    intra_threads, engine.load_seconds)
         return engine
 
     # The Engine protocol ------------------------------------------------------------------
@@ -832,10 +758,9 @@ class CT2Engine(CodecEngine):
     def settings(self) -> dict:
         import ctranslate2
 
-        options = self._options()
         return {
             **self.codec.settings(),
-            **options,
+            **self._options(),
             "max_input_length": 0,
             "vmap": self.vmap_digest,
             # Which tokens may be emitted (setting, rule version, kept set): part of the cache key.
@@ -847,25 +772,12 @@ class CT2Engine(CodecEngine):
             "recipe": RECIPE,
         }
 
-    def generate(self, batch: list[list[int]], max_new_tokens: int) -> list[Generation]:
-        """Decode one batch exactly as given (no re-splitting, no truncation).
+    def generate_ids(self, batch: list[list[int]],
+                     max_new_tokens: int) -> list[tuple[list[int], bool]]:
+        """The content token ids of each output and whether it ended with ``</s>``.
 
-        Args:
-            batch: token ids from :meth:`encode`.
-            max_new_tokens: tokens allowed per output, ``</s>`` included, as in the HF
-                engine (the forced language prefix comes on top).
-
-        Returns:
-            One :class:`Generation` per input, in order; ``hit_cap`` when no ``</s>`` came.
-        """
-        return [
-            Generation(self.codec.decode(ids), len(ids), hit_cap=not ended)
-            for ids, ended in self.generate_ids(batch, max_new_tokens)
-        ]
-
-    def generate_ids(self, batch: list[list[int]], max_new_tokens: int) -> list[tuple[list[int],
-        bool]]:
-        """Like :meth:`generate`, but the content token ids and whether each output ended.
+        Decodes the batch exactly as given (no re-splitting, no truncation); ``max_new_tokens``
+        counts ``</s>``, as in the HF engine (the forced language prefix comes on top).
 
         Raises:
             ValueError: an id outside the converted vocabulary.
@@ -894,12 +806,9 @@ class CT2Engine(CodecEngine):
             **options,
         )
         start = self.codec.decoder_start_token_id
-        out = []
-        for result in results:
-            # With the decoder start in front, the codec strips exactly what it strips for HF.
-            ids = [start] + [self.target_ids[t] for t in result.hypotheses[0]]
-            out.append(self.codec.strip_output(ids))
-        return out
+        # With the decoder start in front, the codec strips exactly what it strips for HF.
+        return [self.codec.strip_output([start] + [self.target_ids[t] for t in r.hypotheses[0]])
+                for r in results]
 
 
 def sliding_window(config) -> int | None:
@@ -919,10 +828,9 @@ class CT2CausalEngine(CausalEngineMixin):
     """A decoder-only chat model run by ``ctranslate2.Generator``, converted and cached as the
     seq2seq models are (same cache folder, same conversion key).
 
-    The prompt ids come from the same :class:`summ.engines.causal.CausalCodec` as the HF
-    engine's; the generator continues each prompt (``include_prompt_in_result=False``: its
-    ``max_length`` then counts generated tokens only, as HF's ``max_new_tokens``) and stops
-    at the codec's stop tokens.
+    Prompt ids come from the HF engine's :class:`summ.engines.causal.CausalCodec`; the
+    generator continues each prompt (``include_prompt_in_result=False``: ``max_length`` then
+    counts generated tokens only, as HF's ``max_new_tokens``) up to the codec's stop tokens.
     """
 
     model_id: str
@@ -963,8 +871,7 @@ class CT2CausalEngine(CausalEngineMixin):
             # CTranslate2 gives the HF engine's outputs; beyond it they would differ.
             logger.warning("%s: CTranslate2 does not reproduce its %d-token sliding-window "
                            "attention, so inputs are limited to %d tokens (of %d) with this "
-                           "engine",
-                           model, window, window, codec.context_tokens)
+                           "engine", model, window, window, codec.context_tokens)
             codec = replace(codec, context_tokens=window)
         if getattr(config, "attn_logit_softcapping", None):
             logger.warning("%s soft-caps its attention logits (attn_logit_softcapping=%s), which "
@@ -1043,10 +950,6 @@ class CT2CausalEngine(CausalEngineMixin):
         return [self.codec.strip_output([self.token_ids[t] for t in r.sequences[0]])
                 for r in results]
 
-    def generate(self, batch: list[list[int]], max_new_tokens: int) -> list[Generation]:
-        return [Generation(self.codec.decode(ids), len(ids), hit_cap=not ended)
-                for ids, ended in self.generate_ids(batch, max_new_tokens)]
-
 
 @contextlib.contextmanager
 def _keep_torch_threads():
@@ -1088,11 +991,8 @@ def _suppress_sequences(gen, vocab: list[str]) -> list[list[str]]:
     Ids beyond the converted vocabulary are dropped: CTranslate2 removed them from the model
     (Marian's ``<pad>``), so they cannot be generated anyway.
     """
-    out = []
-    for seq in getattr(gen, "bad_words_ids", None) or []:
-        if all(0 <= i < len(vocab) for i in seq):
-            out.append([vocab[i] for i in seq])
-    return out
+    return [[vocab[i] for i in seq] for seq in getattr(gen, "bad_words_ids", None) or []
+            if all(0 <= i < len(vocab) for i in seq)]
 
 
 def _check_decoder_start(folder: Path, codec: Codec, vocab: list[str], model: str) -> None:
@@ -1111,8 +1011,5 @@ def _check_decoder_start(folder: Path, codec: Codec, vocab: list[str], model: st
     token = config.get("decoder_start_token")
     start = codec.decoder_start_token_id
     if token is not None and 0 <= start < len(vocab) and vocab[start] != token:
-        raise ConfigError(
-            f"{model!r} starts decoding with {vocab[start]!r} but CTranslate2 would start with "
-            f"{token!r}; "
-            f"use --engine hf for this model"
-        )
+        raise ConfigError(f"{model!r} starts decoding with {vocab[start]!r} but CTranslate2 "
+                          f"would start with {token!r}; use --engine hf for this model")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from summ.engines.base import Generation
 from summ.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -105,8 +106,7 @@ def detect_family(config, tokenizer) -> str:
     if model_type == "m2m_100":
         return "nllb" if tok.startswith("Nllb") else "m2m100"
     if model_type == "t5":
-        vocab = tokenizer.get_vocab()
-        return "madlad" if "<2en>" in vocab else "t5"
+        return "madlad" if "<2en>" in tokenizer.get_vocab() else "t5"
     if model_type == "mt5":
         params = getattr(config, "task_specific_params", None) or {}
         return "crosssum" if "langid_map" in params else "mt5"
@@ -182,10 +182,11 @@ def make_codec(config, tokenizer, generation_config, *, src_lang: str = "ar",
 
 
 class CodecEngine:
-    """What every engine takes straight from its :class:`Codec`: limits and encoding.
+    """What every engine takes straight from its :class:`Codec`: limits, encoding, decoding.
 
     Subclasses (dataclasses with a ``codec`` field) add ``name``, ``settings()`` and
-    ``generate()`` to satisfy :class:`summ.engines.base.Engine`.
+    ``generate_ids()`` (or their own ``generate()``) to satisfy
+    :class:`summ.engines.base.Engine`.
     """
 
     codec: Codec
@@ -219,3 +220,10 @@ class CodecEngine:
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         return self.codec.encode(texts)
+
+    def generate(self, batch: list[list[int]], max_new_tokens: int) -> list[Generation]:
+        """One :class:`Generation` per encoded source, in order, from ``generate_ids``;
+        ``hit_cap`` when an output did not end with its stop token."""
+        outputs = self.generate_ids(batch, max_new_tokens)  # type: ignore[attr-defined]
+        return [Generation(self.codec.decode(ids), len(ids), hit_cap=not ended)
+                for ids, ended in outputs]

@@ -1,8 +1,6 @@
 """The Hugging Face transformers engine: any seq2seq model ``AutoModelForSeq2SeqLM`` loads,
-and decoder-only chat models through ``AutoModelForCausalLM`` (:class:`HFCausalEngine`).
-
-Models are found through :mod:`summ.engines.hub` (local folder, then the local HF cache, then
-the hub), exactly as the CTranslate2 engine finds them.
+and decoder-only chat models through ``AutoModelForCausalLM`` (:class:`HFCausalEngine`),
+found through :mod:`summ.engines.hub` exactly as the CTranslate2 engine finds them.
 """
 
 from __future__ import annotations
@@ -40,8 +38,8 @@ def pick_device(device: str = "auto") -> str:
         return "cuda" if torch.cuda.is_available() else "mps" if mps else "cpu"
     kind, _, index = device.partition(":")
     if kind == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {device} requested but torch sees no CUDA GPU; use --device "
-                          f"cpu")
+        raise ConfigError(f"device {device} requested but torch sees no CUDA GPU; use "
+                          "--device cpu")
     if kind == "cuda" and index and int(index) >= torch.cuda.device_count():
         raise ConfigError(f"device {device} requested but torch sees {torch.cuda.device_count()} "
                           f"GPU(s)")
@@ -67,8 +65,7 @@ def pick_dtype(dtype: str, device: str, family: str):
         return names[dtype]
     if device.startswith("cpu"):
         return torch.float32
-    bf16 = device.startswith("cuda") and torch.cuda.is_bf16_supported()
-    if bf16:
+    if device.startswith("cuda") and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     if family in {"madlad", "t5", "mt5", "crosssum", "gemma", "gemma2", "gemma3", "gemma3_text"}:
         return torch.float32
@@ -96,30 +93,15 @@ class HFEngine(CodecEngine):
         return f"hf:{self.dtype}"
 
     @classmethod
-    def load(
-        cls,
-        model: str,
-        *,
-        decode: DecodeConfig = DecodeConfig(),
-        device: str = "auto",
-        revision: str | None = None,
-        dtype: str = "auto",
-        src_lang: str = "ar",
-        tgt_lang: str = "en",
-        trust_remote_code: bool = False,
-        threads: int | None = None,
-        vocabulary: str = "full",
-        prompt=None,
-        prompt_format: str | None = None,
-        task: str = "translate",
-    ) -> HFEngine | HFCausalEngine:
+    def load(cls, model: str, *, decode: DecodeConfig = DecodeConfig(), device: str = "auto",
+             revision: str | None = None, dtype: str = "auto", src_lang: str = "ar",
+             tgt_lang: str = "en", trust_remote_code: bool = False, threads: int | None = None,
+             vocabulary: str = "full", prompt=None, prompt_format: str | None = None,
+             task: str = "translate") -> HFEngine | HFCausalEngine:
         """Load tokenizer and model (by hub id or local path) for ``src_lang`` → ``tgt_lang``.
 
         Args:
-            model: hub id or local directory.
-            decode: generation settings applied to every call.
             device: ``auto``, ``cpu``, ``cuda``, ``cuda:1``, ``mps``.
-            revision: hub branch, tag or commit.
             dtype: ``auto``, ``float32``, ``float16``, ``bfloat16``.
             src_lang: ISO 639-1 code of the source (mapped per family).
             tgt_lang: ISO 639-1 code of the output.
@@ -129,7 +111,6 @@ class HFEngine(CodecEngine):
                 ``tgt_lang``'s scripts may be emitted (:mod:`summ.engines.vocab`), scored as
                 CTranslate2's restricted output layer scores them, so that float32 greedy
                 outputs equal the CTranslate2 engine's with the same option.
-
             prompt: causal LMs only: a prompt name of :mod:`summ.prompts`, a template text
                 with ``{source}``, or a :class:`summ.prompts.Prompt` (default: the model's).
             prompt_format: causal LMs only: ``chat`` or ``plain`` for a custom template text.
@@ -168,8 +149,7 @@ class HFEngine(CodecEngine):
                               "prompt_format and task apply to causal language models only")
         net, _ = load_pretrained(
             model, revision,
-            lambda src, **kw: AutoModelForSeq2SeqLM.from_pretrained(src, **kw, **common),
-        )
+            lambda src, **kw: AutoModelForSeq2SeqLM.from_pretrained(src, **kw, **common))
         config = net.config
         # transformers builds a generation_config for every seq2seq model it loads (from
         # generation_config.json, else from the model config).
@@ -251,11 +231,8 @@ class HFEngine(CodecEngine):
             kwargs["logits_processor"] = self._restrict
         with torch.inference_mode():
             out = self.model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
-        results = []
-        for row in out.tolist():
-            ids, ended = self.codec.strip_output(row)
-            results.append(Generation(self.codec.decode(ids), len(ids), hit_cap=not ended))
-        return results
+        return [Generation(self.codec.decode(ids), len(ids), hit_cap=not ended)
+                for ids, ended in map(self.codec.strip_output, out.tolist())]
 
 
 def keep_only(ids) -> object:
@@ -327,11 +304,8 @@ class HFCausalEngine(CausalEngineMixin):
                                   tgt_lang=tgt_lang, task=task)
         torch_dtype = pick_dtype(dtype, device, codec.family)
         # Loaded in its final dtype: a 9B model must not pass through float32 on the way.
-        net, _ = load_pretrained(
-            model, revision,
-            lambda src, **kw: AutoModelForCausalLM.from_pretrained(src, dtype=torch_dtype, **kw,
-                                                                   **common),
-        )
+        net, _ = load_pretrained(model, revision, lambda src, **kw: (
+            AutoModelForCausalLM.from_pretrained(src, dtype=torch_dtype, **kw, **common)))
         net = net.to(device=device).eval()
         logger.info("loaded %s (%s, causal, revision %s) on %s as %s", model, codec.family,
                     resolved, device, torch_dtype)
@@ -398,7 +372,3 @@ class HFCausalEngine(CausalEngineMixin):
             out = self.model.generate(input_ids=input_ids, attention_mask=mask,
                                       **self._generate_kwargs(max_new_tokens))
         return [self.codec.strip_output(row) for row in out[:, width:].tolist()]
-
-    def generate(self, batch: list[list[int]], max_new_tokens: int) -> list[Generation]:
-        return [Generation(self.codec.decode(ids), len(ids), hit_cap=not ended)
-                for ids, ended in self.generate_ids(batch, max_new_tokens)]

@@ -40,10 +40,9 @@ def hub_reachable(timeout: float = _PROBE_TIMEOUT_S) -> bool:
 
 def not_found(model: str, why: str) -> ModelNotFoundError:
     """The one-line error for a model that cannot be loaded, with the offline fix."""
-    return ModelNotFoundError(
-        f"cannot load model {model!r}: {why}. On an offline machine, download it elsewhere "
-        f"(huggingface-cli download {model} --local-dir DIR) and pass --model DIR"
-    )
+    return ModelNotFoundError(f"cannot load model {model!r}: {why}. On an offline machine, "
+                              f"download it elsewhere (huggingface-cli download {model} "
+                              "--local-dir DIR) and pass --model DIR")
 
 
 def _check_folder(path: Path, model: str) -> None:
@@ -52,15 +51,13 @@ def _check_folder(path: Path, model: str) -> None:
         return
     if any(path.glob("*.model")) or any(path.glob("*.spm")):
         return
-    raise ModelNotFoundError(
-        f"cannot load model {model!r}: the folder has no tokenizer files (one of "
-        f"{', '.join(_TOKENIZER_FILES)}); save the tokenizer beside the weights "
-        f"(tokenizer.save_pretrained(DIR)) and try again"
-    )
+    raise ModelNotFoundError(f"cannot load model {model!r}: the folder has no tokenizer files "
+                             f"(one of {', '.join(_TOKENIZER_FILES)}); save the tokenizer beside "
+                             "the weights (tokenizer.save_pretrained(DIR)) and try again")
 
 
-def load_pretrained(model: str, revision: str | None, loader: Callable[..., Any]) -> tuple[Any,
-    str]:
+def load_pretrained(model: str, revision: str | None,
+                    loader: Callable[..., Any]) -> tuple[Any, str]:
     """Call ``loader(source, local_files_only=..., revision=...)`` with the loading order above.
 
     Returns:
@@ -109,9 +106,8 @@ def load_tokenizer(model: str, revision: str | None = None, **kwargs: Any) -> tu
         try:
             return AutoTokenizer.from_pretrained(src, **kw, **kwargs)
         except TypeError as exc:
-            raise ModelNotFoundError(
-                f"cannot load model {model!r}: no tokenizer could be built from it ({exc})"
-            ) from exc
+            raise ModelNotFoundError(f"cannot load model {model!r}: no tokenizer could be built "
+                                     f"from it ({exc})") from exc
 
     tokenizer, resolved = load_pretrained(model, revision, load)
     tokenizer.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"] = True

@@ -22,10 +22,9 @@ comes from the tokenizer alone (no parallel data, no alignments), by the rule be
    pieces never contain any), which both engines leave out.
 
 What changes: in greedy search an output differs from full-vocabulary decoding only where the
-full model would have emitted a token outside the set. Both engines renormalise the scores over
-the kept tokens (CTranslate2's restricted output layer does; the HF engine does the same), so
-in beam search hypotheses can also be ranked differently. Measure the identical-output rate on
-the real model before trusting it (``eval/bench/README.md`` gives the command).
+full model would have emitted a token outside the set; both engines renormalise the scores over
+the kept tokens, so in beam search hypotheses can also be ranked differently. Measure the
+identical-output rate on the real model before trusting it (``eval/bench/README.md``).
 
 This module imports no other engine module, so that both engines can use it.
 """
@@ -74,9 +73,8 @@ def check_vocabulary(vocabulary: str) -> str:
         ConfigError: not one of :data:`VOCABULARIES`.
     """
     if vocabulary not in VOCABULARIES:
-        raise ConfigError(
-            f"unknown vocabulary {vocabulary!r}; choose one of {', '.join(VOCABULARIES)}"
-        )
+        raise ConfigError(f"unknown vocabulary {vocabulary!r}; choose one of "
+                          f"{', '.join(VOCABULARIES)}")
     return vocabulary
 
 
@@ -89,10 +87,9 @@ def scripts_for(tgt_lang: str) -> tuple[str, ...]:
     try:
         return TARGET_SCRIPTS[tgt_lang]
     except KeyError:
-        raise ConfigError(
-            f"vocabulary 'target-script' has no script rule for target language {tgt_lang!r} "
-            f"(known: {', '.join(TARGET_SCRIPTS)}); use vocabulary 'full'"
-        ) from None
+        raise ConfigError(f"vocabulary 'target-script' has no script rule for target language "
+                          f"{tgt_lang!r} (known: {', '.join(TARGET_SCRIPTS)}); use vocabulary "
+                          "'full'") from None
 
 
 @functools.lru_cache(maxsize=8)
@@ -123,11 +120,8 @@ def keeps(token: str | None, scripts: tuple[str, ...], specials: Collection[str]
     Args:
         token: the vocabulary string (``None``: the tokenizer has no token for the id).
         scripts: allowed scripts, e.g. ``TARGET_SCRIPTS["en"]``.
-        specials: the tokenizer's special tokens.
     """
-    if token is None:
-        return True
-    if token in specials:
+    if token is None or token in specials:
         return True
     byte = _BYTE_PIECE.fullmatch(token)
     if byte:
@@ -166,32 +160,26 @@ class TargetVocabulary:
         }
 
 
-def build_target_vocabulary(
-    tokens: Sequence[str | None], tgt_lang: str, specials: Collection[str] = ()
-) -> TargetVocabulary:
+def build_target_vocabulary(tokens: Sequence[str | None], tgt_lang: str,
+                            specials: Collection[str] = ()) -> TargetVocabulary:
     """Apply the rule to a vocabulary given by id.
 
     Args:
         tokens: the token string of every id (``None`` where the tokenizer has none).
-        tgt_lang: target language; its scripts come from :data:`TARGET_SCRIPTS`.
         specials: the tokenizer's special tokens (see :func:`tokenizer_specials`).
 
     Raises:
-        ConfigError: no script rule for ``tgt_lang``.
+        ConfigError: no script rule for ``tgt_lang`` (:data:`TARGET_SCRIPTS`).
     """
     scripts = scripts_for(tgt_lang)
     specials = frozenset(specials)
     ids = tuple(i for i, token in enumerate(tokens) if keeps(token, scripts, specials))
     spaced = sum(1 for t in tokens if t and t not in specials and _WHITESPACE.search(t))
     if spaced:
-        logger.warning(
-            "%d vocabulary entries contain whitespace and cannot be listed in a vocabulary map: "
-            "target-script decoding leaves them out",
-            spaced,
-        )
-    logger.info(
-        "target-script vocabulary for %s: %d of %d tokens kept", tgt_lang, len(ids), len(tokens)
-    )
+        logger.warning("%d vocabulary entries contain whitespace and cannot be listed in a "
+                       "vocabulary map: target-script decoding leaves them out", spaced)
+    logger.info("target-script vocabulary for %s: %d of %d tokens kept", tgt_lang, len(ids),
+                len(tokens))
     return TargetVocabulary(tgt_lang, ids, len(tokens))
 
 
@@ -216,10 +204,9 @@ def check_tokenizer(tokenizer, model: str) -> None:
     backend = getattr(tokenizer, "backend_tokenizer", None)
     decoder = getattr(backend, "decoder", None) if backend is not None else None
     if decoder is not None and "ByteLevel" in repr(decoder):
-        raise ConfigError(
-            f"vocabulary 'target-script' reads SentencePiece-style vocabularies; {model!r} uses "
-            "byte-level BPE, whose entries do not show their script; use vocabulary 'full'"
-        )
+        raise ConfigError(f"vocabulary 'target-script' reads SentencePiece-style vocabularies; "
+                          f"{model!r} uses byte-level BPE, whose entries do not show their "
+                          "script; use vocabulary 'full'")
 
 
 def vmap_text(tokens: Sequence[str | None], vocabulary: TargetVocabulary) -> str:
@@ -233,27 +220,20 @@ def vmap_text(tokens: Sequence[str | None], vocabulary: TargetVocabulary) -> str
 
 
 def read_vmap(text: str, token_ids: dict[str, int], tgt_lang: str) -> TargetVocabulary:
-    """The :class:`TargetVocabulary` of a map written by :func:`vmap_text`.
-
-    Args:
-        text: the map file's content.
-        token_ids: token string -> id of the converted vocabulary.
-        tgt_lang: the target language it was built for.
+    """The :class:`TargetVocabulary` of a map written by :func:`vmap_text` (``text``), for
+    ``tgt_lang``; ``token_ids`` maps the converted vocabulary's tokens to their ids.
 
     Raises:
         ConfigError: the map is not one line with an empty source, or names unknown tokens.
     """
     lines = text.split("\n")
     if len(lines) != 2 or lines[1] or not lines[0].startswith("\t"):
-        raise ConfigError(
-            "the vocabulary map is not a target-script map (one line with an empty source); "
-            "delete the conversion folder to rebuild it"
-        )
+        raise ConfigError("the vocabulary map is not a target-script map (one line with an "
+                          "empty source); delete the conversion folder to rebuild it")
     names = lines[0][1:].split(" ") if lines[0][1:] else []
     unknown = [t for t in names if t not in token_ids]
     if unknown:
-        raise ConfigError(
-            f"the vocabulary map names {len(unknown)} tokens the model does not have "
-            f"(first {unknown[0]!r}); delete the conversion folder to rebuild it"
-        )
+        raise ConfigError(f"the vocabulary map names {len(unknown)} tokens the model does not "
+                          f"have (first {unknown[0]!r}); delete the conversion folder to "
+                          "rebuild it")
     return TargetVocabulary(tgt_lang, tuple(sorted({token_ids[t] for t in names})), len(token_ids))
