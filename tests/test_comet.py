@@ -176,6 +176,10 @@ def test_cometkiwi_equals_comet_score_without_references(tiny_comet, lines, expe
         hyps, None, ["cometkiwi"], level="sentence", srcs=srcs, cometkiwi_model=str(ckpt)
     )
     (corpus,) = score(hyps, None, ["cometkiwi"], srcs=srcs, cometkiwi_model=str(ckpt))
+    # An empty ref_names (no reference streams, no names) is the same call, not an IndexError.
+    (unnamed,) = score(hyps, None, ["cometkiwi"], srcs=srcs, cometkiwi_model=str(ckpt),
+                       ref_names=[])
+    assert unnamed.score == corpus.score
 
     assert [s.score for s in sentence] == [100 * r["COMET"] for r in rows]
     assert [f"{s.score / 100:.4f}" for s in sentence] == printed

@@ -644,7 +644,7 @@ def score(
 
         comet_python()  # no COMET environment: fail before any metric runs
     comet_names = {"src": "srcs", "mt": hyp_name,
-                   "ref": (list(ref_names) if ref_names is not None else ["references"])[0]}
+                   "ref": ref_names[0] if ref_names else "references"}
     models = {"comet": comet_model, "cometkiwi": cometkiwi_model}
 
     # Build every sacrebleu metric first: spBLEU's model check must fail before any scoring.
