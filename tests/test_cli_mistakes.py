@@ -379,6 +379,15 @@ ROWS = [
         "--level document --doc-ids {t}/in.txt", 2, "doc_ids has 2 entries but"),
     Row("comet without --src", "evaluate --hyp {t}/hyp.txt --ref {t}/ref.txt --metrics comet", 2,
         "--metrics comet needs --src FILE"),
+    Row("cometkiwi without --src", "evaluate --hyp {t}/hyp.txt --metrics cometkiwi", 2,
+        "--metrics cometkiwi needs --src FILE"),
+    Row("no --ref for metrics that need one", "evaluate --hyp {t}/hyp.txt --metrics chrf "
+        "cometkiwi --src {t}/ar.txt", 2, "--ref FILE is missing: chrf score against a reference"),
+    Row("no --ref and the default metrics", "evaluate --hyp {t}/hyp.txt", 2,
+        "--ref FILE is missing: bleu, chrf, chrf++, ter score against a reference"),
+    Row("--baseline with COMET metrics only", "evaluate --hyp {t}/hyp.txt --hyp {t}/hyp2.txt "
+        "--ref {t}/ref.txt --src {t}/ar.txt --metrics comet --baseline hyp", 2,
+        "--baseline: significance tests resample sacrebleu's metrics"),
     Row("--names of another count", "evaluate --hyp {t}/hyp.txt --ref {t}/ref.txt --names a b", 2,
         "2 names for 1 hypothesis files"),
     Row("a Windows Arabic hypothesis", "evaluate --hyp {t}/hypcp.txt --ref {t}/ar.txt", 2,

@@ -333,6 +333,21 @@ def test_summ_evaluate_gives_the_comet_score_numbers(tiny_comet, expected, monke
     assert got["cometkiwi"]["signature"].startswith("cometkiwi|model:unified@sha256:")
 
 
+def test_summ_evaluate_scores_cometkiwi_without_a_reference(tiny_comet, expected, monkeypatch,
+                                                            capsys):
+    from summ.cli import main
+
+    monkeypatch.setenv("SUMM_COMETKIWI_MODEL", str(tiny_comet["unified"]))
+    files = expected["folder"] / "comet"
+    capsys.readouterr()
+    code = main(["evaluate", "--hyp", str(files / "hyp.txt"), "--src", str(files / "src.txt"),
+                 "--metrics", "cometkiwi", "--format", "json"])
+    assert code == 0
+    (got,) = json.loads(capsys.readouterr().out)["scores"]
+    assert f"{got['score'] / 100:.4f}" == expected["cometkiwi"][1]  # comet-score's, no --ref
+    assert "nrefs:0" in got["signature"]
+
+
 def test_config_run_scores_comet_and_cometkiwi_like_comet_score(
     comet_python, tiny_comet, tiny_models, data_dir, tmp_path, monkeypatch
 ):

@@ -520,6 +520,11 @@ def test_evaluate_files_scores_and_renders_every_format(tmp_path, corpus):
         evaluate_files([tmp_path / "short.en"], [refs])
     with pytest.raises(ConfigError, match="unknown format"):
         render_evaluation(ev, "html")
+    # Without references only cometkiwi may be asked for; significance needs a sacrebleu metric.
+    with pytest.raises(ConfigError, match="only cometkiwi scores without references"):
+        evaluate_files([good], [], metrics=["chrf", "cometkiwi"], src=refs)
+    with pytest.raises(ConfigError, match="only COMET metrics were asked for"):
+        evaluate_files([weak, good], [refs], metrics=["comet"], src=refs, baseline="weak_sys")
 
 
 def test_importing_experiment_and_report_stays_light():

@@ -653,8 +653,9 @@ def _add_evaluate(sub) -> None:
                                         "sacrebleu (signatures, significance)")
     p.add_argument("--hyp", type=Path, action="append", required=True,
                    help="hypothesis file (repeat for several systems)")
-    p.add_argument("--ref", type=Path, action="append", required=True,
-                   help="reference file (repeat for several references)")
+    p.add_argument("--ref", type=Path, action="append", default=[],
+                   help="reference file (repeat for several references; none for cometkiwi "
+                        "alone, which is reference-free)")
     p.add_argument("--src", type=Path, default=None, help="source file (COMET needs it)")
     p.add_argument("--doc-ids", type=Path, default=None,
                    help="one document id per line (NTREX-128 DOCUMENT_IDS.tsv)")
@@ -745,6 +746,7 @@ def evaluate_problems(args: argparse.Namespace) -> list[str]:
     one more reference), a --baseline with nothing to compare, options that need another
     (what may be meant is :func:`evaluate_warnings`'s)."""
     from summ.data import same_path, sha256_file
+    from summ.metrics import COMET_METRICS
 
     problems: list[str] = []
     files = [("--hyp", p) for p in args.hyp] + [("--ref", p) for p in args.ref]
@@ -778,8 +780,16 @@ def evaluate_problems(args: argparse.Namespace) -> list[str]:
                         f"{args.level} or --baseline")
     if args.level == "document" and args.doc_ids is None:
         problems.append("--level document needs --doc-ids FILE (one document id per line)")
-    if "comet" in args.metrics and args.src is None:
-        problems.append("--metrics comet needs --src FILE (the source, line-aligned)")
+    for metric in COMET_METRICS:
+        if metric in args.metrics and args.src is None:
+            problems.append(f"--metrics {metric} needs --src FILE (the source, line-aligned)")
+    needing = [m for m in args.metrics if m != "cometkiwi"]
+    if not refs and needing:
+        problems.append(f"--ref FILE is missing: {', '.join(needing)} score against a "
+                        "reference (line-aligned); only --metrics cometkiwi scores without one")
+    if args.baseline is not None and set(args.metrics) <= set(COMET_METRICS):
+        problems.append("--baseline: significance tests resample sacrebleu's metrics, and only "
+                        "COMET metrics were asked for; add one (e.g. chrf) or drop --baseline")
     return problems
 
 

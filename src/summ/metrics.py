@@ -1271,7 +1271,8 @@ def evaluate_files(
 
     Args:
         hyps: one file per system, one line per segment.
-        refs: one or more reference files, line-aligned with every hypothesis file.
+        refs: one or more reference files, line-aligned with every hypothesis file; none
+            when ``metrics`` is ``["cometkiwi"]`` (reference-free quality estimation).
         doc_ids: file with one document id per line (TSV: first column), for ``level="document"``.
         names: system names (default: the files' stems, made unique).
         baseline: the system to test the others against (corpus level, 2+ systems), with
@@ -1288,8 +1289,13 @@ def evaluate_files(
     hyp_paths = [Path(p) for p in hyps]
     if not hyp_paths:
         raise ConfigError("no hypothesis files given")
-    if not refs:
-        raise ConfigError("no reference files given")
+    if not refs and any(m != "cometkiwi" for m in metrics):
+        raise ConfigError("no reference files given (only cometkiwi scores without references)")
+    tested = [m for m in metrics if m not in COMET_METRICS]
+    if baseline is not None and not tested:
+        raise ConfigError("significance tests (--baseline) resample sacrebleu's metrics, and "
+                          "only COMET metrics were asked for: add one (e.g. chrf) or drop "
+                          "--baseline")
     if names is None:
         stems = [p.stem for p in hyp_paths]
         names = stems if len(set(stems)) == len(stems) else [str(p) for p in hyp_paths]
@@ -1307,16 +1313,16 @@ def evaluate_files(
     srcs = read_lines(src, encoding) if src is not None else None
     scores = []
     for name, path in zip(names, hyp_paths):
+        # No reference files: cometkiwi alone, scored as score()'s reference-free call.
         scores += [(name, s) for s in score(
-            systems[name], ref_streams, metrics, level=level,
+            systems[name], ref_streams or None, metrics, level=level,
             doc_ids=ids if level == "document" else None, srcs=srcs, hyp_name=str(path),
-            ref_names=[str(r) for r in refs], **settings)]
+            ref_names=[str(r) for r in refs] or None, **settings)]
     comparisons: list[Comparison] = []
     if baseline is not None and len(names) > 1:
         if level != "corpus":
             raise ConfigError("significance tests (--baseline) are corpus-level: drop --level or "
                               "--baseline")
-        tested = [m for m in metrics if m not in COMET_METRICS]
         comparisons = compare(systems, ref_streams, baseline, tested, method=method,
                               n_samples=n_samples, seed=seed, ref_names=[str(r) for r in refs],
                               **settings)
