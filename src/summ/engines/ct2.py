@@ -495,6 +495,14 @@ def _warn_marian_start(net) -> None:
 
 
 
+def _token_ids(vocab: list[str]) -> dict[str, int]:
+    """Token -> id of its first entry (a converted vocabulary may list a token twice)."""
+    ids: dict[str, int] = {}
+    for i, token in enumerate(vocab):
+        ids.setdefault(token, i)
+    return ids
+
+
 def _read_vocabularies(folder: Path) -> tuple[list[str], list[str]]:
     """(source, target) vocabularies of a converted model; one list when they are shared."""
 
@@ -700,9 +708,7 @@ class CT2Engine(CodecEngine):
                 str(folder), device=kind, device_index=index, compute_type=compute,
                 inter_threads=inter_threads, intra_threads=intra_threads,
             )
-        target_ids: dict[str, int] = {}
-        for i, token in enumerate(target_vocab):
-            target_ids.setdefault(token, i)
+        target_ids = _token_ids(target_vocab)
         if len(target_ids) != len(target_vocab):
             logger.warning("%s has %d duplicate vocabulary entries", model,
                            len(target_vocab) - len(target_ids))
@@ -884,9 +890,7 @@ class CT2CausalEngine(CausalEngineMixin):
                 str(folder), device=kind, device_index=index, compute_type=compute,
                 inter_threads=inter_threads, intra_threads=intra_threads,
             )
-        token_ids: dict[str, int] = {}
-        for i, token in enumerate(vocab):
-            token_ids.setdefault(token, i)
+        token_ids = _token_ids(vocab)
         engine = cls(model_id=model, revision=resolved, generator=generator, codec=codec,
                      generation_config=gen, device=kind, compute_type=compute, decode=decode,
                      folder=folder, converted=converted, load_seconds=0.0, vocab=vocab,
