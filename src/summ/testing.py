@@ -1,22 +1,15 @@
 """Tiny models of every supported family, for tests and offline smoke runs.
 
-Each builder trains a real tokenizer of the family's own class (SentencePiece or byte-level
-BPE, on the bundled ``resources/tiny_corpus.txt``), makes a model with the family's real
-architecture at toy size, trains it for a few seconds to copy its input (:func:`_teach`), and
-writes both with ``save_pretrained``, so that the ordinary ``from_pretrained`` path (and the
-CTranslate2 converter) loads them exactly as it loads a downloaded model. The outputs are
-garbled copies of the source, not translations, but they differ from input to input, stop
-with ``</s>`` when a short source is copied and run to a short cap otherwise: alignment,
-splitting, caching, resuming and scoring bugs show in them (``tests/test_tiny_models.py``).
+Each builder trains a real tokenizer of the family's own class on the bundled
+``resources/tiny_corpus.txt``, makes a toy-sized model of the family's real architecture,
+teaches it to copy its input (:func:`_teach`) and saves both with ``save_pretrained``, so that
+``from_pretrained`` and the CTranslate2 converter load it as a downloaded model. Outputs are
+garbled copies, but they differ from input to input and some stop with ``</s>`` before the
+cap, so alignment, splitting, caching, resuming and scoring bugs show (tests/test_tiny_models.py).
 
-Command line::
-
-    python -m summ.testing tiny-model OUT --family {marian,m2m100,nllb,t5,bart,mt5,mt5-crosssum,
-                                                    qwen2,gemma}
-    python -m summ.testing tiny-comet OUT --kind {regression,unified}   # needs `summ comet
-    install`
-
-Library code must not import this module.
+Command line: ``python -m summ.testing tiny-model OUT --family FAMILY`` and
+``python -m summ.testing tiny-comet OUT --kind {regression,unified}`` (needs `summ comet
+install`). Library code must not import this module.
 """
 
 from __future__ import annotations
@@ -26,18 +19,23 @@ import io
 import json
 import logging
 import math
+import os
 import random
+import shutil
+import subprocess
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from summ.engines.base import Generation, register_model_resolver
+from summ.errors import ConfigError
+
 logger = logging.getLogger(__name__)
 
-# Translation families first (what load_translator supports), then summarisation families.
-FAMILIES = ("marian", "m2m100", "nllb", "t5", "bart", "mt5", "mt5-crosssum")
 # Causal (decoder-only) chat models, translators and summarisers through a prompt.
 CAUSAL_FAMILIES = ("qwen2", "gemma")
-FAMILIES = (*FAMILIES, *CAUSAL_FAMILIES)
+# Translation families first (what load_translator supports), then summarisation, then causal.
+FAMILIES = ("marian", "m2m100", "nllb", "t5", "bart", "mt5", "mt5-crosssum", *CAUSAL_FAMILIES)
 
 # Toy sizes: a few MB on disk, yet every architectural feature (cross-attention, positions,
 # layer norms, tied or untied embeddings) is present. 64 wide, not 32: at 32 the few seconds
@@ -54,6 +52,10 @@ _BATCH = 16
 _LEARNING_RATE = 5e-3
 _WARMUP = 50  # steps of linear warm-up
 _SPAN = 12  # most words per training example
+# The encoder-decoder shape shared by the Marian, M2M100/NLLB and BART configs.
+_SEQ2SEQ = {"d_model": _D_MODEL, "encoder_layers": _LAYERS, "decoder_layers": _LAYERS,
+            "encoder_attention_heads": _HEADS, "decoder_attention_heads": _HEADS,
+            "encoder_ffn_dim": _FFN, "decoder_ffn_dim": _FFN}
 
 
 def corpus_lines() -> list[str]:
@@ -63,21 +65,20 @@ def corpus_lines() -> list[str]:
     return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def _train_spm(model_type: str, vocab_size: int = _VOCAB, **ids: int | str | list[str]) -> bytes:
-    """Train a SentencePiece model in memory; returns the serialized model."""
+def _train_spm(model_type: str, vocab_size: int = _VOCAB,
+               **ids: int | str | bool | list[str]) -> bytes:
+    """Train a SentencePiece model in memory; returns the serialized model (``ids``: more
+    trainer options, such as the special tokens' ids)."""
     import sentencepiece as spm
 
     buf = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(corpus_lines()),
-        model_writer=buf,
-        vocab_size=vocab_size,
+        sentence_iterator=iter(corpus_lines()), model_writer=buf, vocab_size=vocab_size,
         model_type=model_type,
         character_coverage=1.0,  # every character of the corpus (both alphabets) gets a piece
         hard_vocab_limit=False,  # the corpus is small; take what it supports
         num_threads=1,  # deterministic
-        minloglevel=2,
-        **ids,
+        minloglevel=2, **ids,
     )
     return buf.getvalue()
 
@@ -90,10 +91,12 @@ def _spm_vocab_and_charsmap(model: bytes) -> tuple[list[tuple[str, float]], byte
     return [(p.piece, p.score) for p in proto.pieces], proto.normalizer_spec.precompiled_charsmap
 
 
-def _seeded(seed: int) -> None:
+def _new_model(model_class, config, seed: int, **kwargs):
+    """``model_class(config, **kwargs)``, its weights drawn after seeding torch with ``seed``."""
     import torch
 
     torch.manual_seed(seed)
+    return model_class(config, **kwargs)
 
 
 def _sinusoids(positions: int, dim: int):
@@ -128,27 +131,22 @@ def _teach(model, tokenizer, seed: int) -> None:
     (``tests/test_tiny_models.py`` checks all of it for every family). Summarisers copy too:
     under a cap, a copy is a lead summary, shorter than a long source.
 
-    Runs on one thread in evaluation mode (no dropout) on seeded examples, so the same seed
-    gives the same weights, byte for byte, on a given machine.
-
-    Args:
-        model: a freshly initialised seq2seq model with its ``generation_config`` set.
-        tokenizer: its tokenizer.
-        seed: seeds the training examples.
+    ``model`` is a fresh seq2seq model with its ``generation_config`` set; ``seed`` seeds the
+    examples. One thread, evaluation mode (no dropout) and seeded examples make the same seed
+    give the same weights, byte for byte, on a given machine.
     """
     import torch
 
     from summ.engines.families import make_codec
 
     codec = make_codec(model.config, tokenizer, model.generation_config)
-    n = _STEPS
     # Random spans of the corpus lines, new at every step: whole lines would be memorised
     # (an unseen input then gets a corpus sentence back); spans leave copying as the way to
     # a low loss, while staying ordinary text of both scripts.
     rng = random.Random(seed)
     lines = [line.split() for line in corpus_lines()]
     texts = []
-    for _ in range(n * _BATCH):
+    for _ in range(_STEPS * _BATCH):
         line = rng.choice(lines)
         size = rng.randint(1, min(len(line), _SPAN))
         first = rng.randrange(len(line) - size + 1)
@@ -167,7 +165,7 @@ def _teach(model, tokenizer, seed: int) -> None:
         # The usual transformer schedule: linear warm-up, then linear decay to zero, so that
         # the last steps settle instead of jumping around a minimum.
         schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimiser, lambda step: min(1.0, (step + 1) / _WARMUP) * (1 - step / n))
+            optimiser, lambda step: min(1.0, (step + 1) / _WARMUP) * (1 - step / _STEPS))
         for rows in batches:
             src = [sources[i] for i in rows]
             tgt = [targets[i] for i in rows]
@@ -194,14 +192,13 @@ def _teach(model, tokenizer, seed: int) -> None:
     logger.debug("trained %s (last loss %.3f)", type(model).__name__, loss.item())
 
 
-def marian_vocab(pieces: list[str], filler: Callable[[dict[str, int]], dict[str,
-    int]] | None = None) -> dict[str, int]:
+def marian_vocab(pieces: list[str],
+                 filler: Callable[[dict[str, int]], dict[str, int]] | None = None
+                 ) -> dict[str, int]:
     """The opus-mt vocabulary layout: ``</s>``=0, ``<unk>``=1, the pieces, ``<pad>`` last.
 
-    Args:
-        pieces: SentencePiece pieces in model order (``<s>`` is dropped: Marian has none).
-        filler: optional function that grows the vocabulary before ``<pad>`` is appended
-            (the benchmark pads to the real 62,834 words).
+    ``pieces`` are in model order (``<s>`` is dropped: Marian has none); ``filler`` may grow
+    the vocabulary before ``<pad>`` is appended (the benchmark pads to the real 62,834 words).
     """
     vocab = {"</s>": 0, "<unk>": 1}
     for piece in pieces:
@@ -215,8 +212,7 @@ def marian_vocab(pieces: list[str], filler: Callable[[dict[str, int]], dict[str,
 
 
 def build_marian(out: Path, seed: int = 0) -> None:
-    """opus-mt-ar-en shaped: separate source/target SentencePiece, shared vocab.json,
-    pad = last id."""
+    """opus-mt-ar-en shaped: source/target SentencePiece, shared vocab.json, pad = last id."""
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
 
     out.mkdir(parents=True, exist_ok=True)
@@ -230,15 +226,12 @@ def build_marian(out: Path, seed: int = 0) -> None:
                           vocab=str(out / "vocab.json"))
     pad = vocab["<pad>"]
     config = MarianConfig(
-        vocab_size=len(vocab), d_model=_D_MODEL, encoder_layers=_LAYERS, decoder_layers=_LAYERS,
-        encoder_attention_heads=_HEADS, decoder_attention_heads=_HEADS, encoder_ffn_dim=_FFN,
-        decoder_ffn_dim=_FFN,
+        vocab_size=len(vocab), **_SEQ2SEQ,
         max_position_embeddings=512, activation_function="swish", static_position_embeddings=True,
         scale_embedding=True, share_encoder_decoder_embeddings=True,
         pad_token_id=pad, eos_token_id=0, decoder_start_token_id=pad, forced_eos_token_id=0,
     )
-    _seeded(seed)
-    model = MarianMTModel(config)
+    model = _new_model(MarianMTModel, config, seed)
     # Same generation defaults as the real opus-mt models (including the forced </s>).
     _save(model, tok, out, dict(bad_words_ids=[[pad]], decoder_start_token_id=pad, eos_token_id=0,
                                 forced_eos_token_id=0, max_length=512, num_beams=4,
@@ -249,24 +242,19 @@ def _m2m_like(out: Path, seed: int, tokenizer, vocab_size: int, max_length: int)
     from transformers import M2M100Config, M2M100ForConditionalGeneration
 
     config = M2M100Config(
-        vocab_size=vocab_size, d_model=_D_MODEL, encoder_layers=_LAYERS, decoder_layers=_LAYERS,
-        encoder_attention_heads=_HEADS, decoder_attention_heads=_HEADS, encoder_ffn_dim=_FFN,
-        decoder_ffn_dim=_FFN,
-        max_position_embeddings=1024, scale_embedding=True, activation_function="relu",
+        vocab_size=vocab_size, **_SEQ2SEQ, max_position_embeddings=1024, scale_embedding=True,
+        activation_function="relu",
         pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
     )
-    _seeded(seed)
-    model = M2M100ForConditionalGeneration(config)
+    model = _new_model(M2M100ForConditionalGeneration, config, seed)
     # The real NLLB/M2M100 generation_config caps output at 200 tokens: keep that trap in the
     # tiny models so tests prove the pipeline overrides it.
     _save(model, tokenizer, out, dict(bos_token_id=0, decoder_start_token_id=2, eos_token_id=2,
-                                      pad_token_id=1,
-                                      max_length=max_length, num_beams=5), seed)
+                                      pad_token_id=1, max_length=max_length, num_beams=5), seed)
 
 
 def build_m2m100(out: Path, seed: int = 0) -> None:
-    """m2m100_418M shaped: vocab.json + sentencepiece model, ``__ar__``/``__en__`` language
-    tokens."""
+    """m2m100_418M shaped: vocab.json + sentencepiece model, ``__ar__``/``__en__`` tokens."""
     from transformers import M2M100Tokenizer
 
     out.mkdir(parents=True, exist_ok=True)
@@ -280,14 +268,12 @@ def build_m2m100(out: Path, seed: int = 0) -> None:
                           src_lang="ar", tgt_lang="en")
     # As in the real m2m100_418M (128,112 = pieces + 100 language tokens + 8 made-up words):
     # the language tokens live beyond the vocabulary file, so len(tok) undercounts them.
-    _m2m_like(out, seed, tok,
-              vocab_size=tok.encoder_size + len(tok.lang_code_to_id) + tok.num_madeup_words,
-              max_length=200)
+    vocab_size = tok.encoder_size + len(tok.lang_code_to_id) + tok.num_madeup_words
+    _m2m_like(out, seed, tok, vocab_size=vocab_size, max_length=200)
 
 
 def build_nllb(out: Path, seed: int = 0) -> None:
-    """nllb-200 shaped: SentencePiece BPE converted to a ``tokenizers`` BPE, FLORES-200
-    language codes.
+    """nllb-200 shaped: SentencePiece BPE converted to a ``tokenizers`` BPE, FLORES-200 codes.
 
     Built from vocab + merges (not from the raw ``.model`` file, which transformers 5 turns
     into an all-``<unk>`` vocabulary without any error).
@@ -297,17 +283,14 @@ def build_nllb(out: Path, seed: int = 0) -> None:
     _m2m_like(out, seed, tok, vocab_size=len(tok), max_length=200)
 
 
-def nllb_tokenizer(spm_model: bytes, work: Path, filler: Callable[[dict[str, int], int], dict[str,
-    int]] | None = None):
-    """An ``NllbTokenizer`` (arb_Arab → eng_Latn) from a SentencePiece BPE model.
+def nllb_tokenizer(spm_model: bytes, work: Path,
+                   filler: Callable[[dict[str, int], int], dict[str, int]] | None = None):
+    """An ``NllbTokenizer`` (arb_Arab → eng_Latn) from a serialised SentencePiece BPE model.
 
-    Args:
-        spm_model: the serialised SentencePiece BPE model.
-        work: a folder for the ``.model`` file the extractor reads (removed afterwards: the
-            saved ``tokenizer.json`` is the tokenizer).
-        filler: optional function ``(vocab, added)`` that grows the vocabulary, where
-            ``added`` is how many entries (language codes, ``<mask>``) the tokenizer appends
-            after it (the benchmark pads to the real 256,206).
+    ``work`` holds the ``.model`` file the extractor reads, removed afterwards (the saved
+    ``tokenizer.json`` is the tokenizer). ``filler(vocab, added)`` may grow the vocabulary,
+    ``added`` being how many entries (language codes, ``<mask>``) the tokenizer appends after
+    it (the benchmark pads to the real 256,206).
     """
     from transformers import NllbTokenizer
     from transformers.tokenization_utils_sentencepiece import SentencePieceExtractor
@@ -322,8 +305,7 @@ def nllb_tokenizer(spm_model: bytes, work: Path, filler: Callable[[dict[str, int
 
     def make(v: dict[str, int]):
         return NllbTokenizer(vocab=v, merges=merges, _spm_precompiled_charsmap=charsmap,
-                             src_lang="arb_Arab",
-                             tgt_lang="eng_Latn")
+                             src_lang="arb_Arab", tgt_lang="eng_Latn")
 
     tok = make(vocab)
     if filler is not None:
@@ -331,32 +313,34 @@ def nllb_tokenizer(spm_model: bytes, work: Path, filler: Callable[[dict[str, int
     return tok
 
 
-def _t5_tokenizer(extra_symbols: list[str]):
+def _t5_like(out: Path, seed: int, config_class, model_class, extra_symbols: list[str],
+             generation: dict, **extra: object) -> None:
+    """Build a T5-style model (``config_class``, ``model_class``) with ``extra_symbols`` in
+    its vocabulary, ``generation`` defaults and ``extra`` config keys."""
     from transformers import T5Tokenizer
 
+    out.mkdir(parents=True, exist_ok=True)
     # T5 layout: <pad>=0, </s>=1, <unk>=2, then the pieces.
-    model = _train_spm("unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
-                       user_defined_symbols=extra_symbols)
-    vocab, charsmap = _spm_vocab_and_charsmap(model)
-    return T5Tokenizer(vocab=vocab, _spm_precompiled_charsmap=charsmap, extra_ids=0)
+    spm_model = _train_spm("unigram", pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+                           user_defined_symbols=extra_symbols)
+    vocab, charsmap = _spm_vocab_and_charsmap(spm_model)
+    tok = T5Tokenizer(vocab=vocab, _spm_precompiled_charsmap=charsmap, extra_ids=0)
+    config = config_class(
+        vocab_size=len(tok), d_model=_D_MODEL, d_kv=_D_MODEL // _HEADS, d_ff=_FFN,
+        num_layers=_LAYERS, num_decoder_layers=_LAYERS, num_heads=_HEADS,
+        feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+        pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, **extra,
+    )
+    model = _new_model(model_class, config, seed)
+    _save(model, tok, out, dict(decoder_start_token_id=0, eos_token_id=1, pad_token_id=0,
+                                **generation), seed)
 
 
 def build_t5(out: Path, seed: int = 0) -> None:
     """madlad400-mt shaped: T5 with ``<2xx>`` target-language tokens in the vocabulary."""
     from transformers import T5Config, T5ForConditionalGeneration
 
-    out.mkdir(parents=True, exist_ok=True)
-    tok = _t5_tokenizer(["<2en>", "<2ar>", "<2fr>"])
-    config = T5Config(
-        vocab_size=len(tok), d_model=_D_MODEL, d_kv=_D_MODEL // _HEADS, d_ff=_FFN,
-        num_layers=_LAYERS,
-        num_decoder_layers=_LAYERS, num_heads=_HEADS, feed_forward_proj="gated-gelu",
-        tie_word_embeddings=False,
-        pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
-    )
-    _seeded(seed)
-    model = T5ForConditionalGeneration(config)
-    _save(model, tok, out, dict(decoder_start_token_id=0, eos_token_id=1, pad_token_id=0), seed)
+    _t5_like(out, seed, T5Config, T5ForConditionalGeneration, ["<2en>", "<2ar>", "<2fr>"], {})
 
 
 def build_mt5(out: Path, seed: int = 0, crosssum: bool = False) -> None:
@@ -367,82 +351,51 @@ def build_mt5(out: Path, seed: int = 0, crosssum: bool = False) -> None:
     """
     from transformers import MT5Config, MT5ForConditionalGeneration
 
-    out.mkdir(parents=True, exist_ok=True)
     lang_tokens = {"arabic": "▁<extra_id_0>", "english": "▁<extra_id_1>",
                    "french": "▁<extra_id_2>"}
-    tok = _t5_tokenizer(list(lang_tokens.values()) if crosssum else [])
     extra = {}
     if crosssum:
         langid_map = {k: [i, v] for i, (k, v) in enumerate(lang_tokens.items())}
         extra["task_specific_params"] = {"langid_map": langid_map}
-    config = MT5Config(
-        vocab_size=len(tok), d_model=_D_MODEL, d_kv=_D_MODEL // _HEADS, d_ff=_FFN,
-        num_layers=_LAYERS,
-        num_decoder_layers=_LAYERS, num_heads=_HEADS, feed_forward_proj="gated-gelu",
-        tie_word_embeddings=False,
-        pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, **extra,
-    )
-    _seeded(seed)
-    model = MT5ForConditionalGeneration(config)
-    _save(model, tok, out, dict(decoder_start_token_id=0, eos_token_id=1, pad_token_id=0,
-                                max_length=84, num_beams=4, no_repeat_ngram_size=2), seed)
+    _t5_like(out, seed, MT5Config, MT5ForConditionalGeneration,
+             list(lang_tokens.values()) if crosssum else [],
+             {"max_length": 84, "num_beams": 4, "no_repeat_ngram_size": 2}, **extra)
 
 
 def build_bart(out: Path, seed: int = 0) -> None:
-    """distilbart-cnn shaped: byte-level BPE (vocab.json + merges.txt), CNN/DM generation
-    defaults."""
+    """distilbart-cnn shaped: byte-level BPE (vocab.json + merges.txt), CNN/DM defaults."""
     import torch
     from tokenizers import ByteLevelBPETokenizer
     from transformers import BartConfig, BartForConditionalGeneration, BartTokenizer
 
     out.mkdir(parents=True, exist_ok=True)
     bpe = ByteLevelBPETokenizer()
-    english = corpus_lines()
-    bpe.train_from_iterator(english, vocab_size=_VOCAB, min_frequency=1,
+    bpe.train_from_iterator(corpus_lines(), vocab_size=_VOCAB, min_frequency=1,
                             special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
                             show_progress=False)
     bpe.save_model(str(out))
     tok = BartTokenizer(vocab=str(out / "vocab.json"), merges=str(out / "merges.txt"))
     config = BartConfig(
-        vocab_size=len(tok), d_model=_D_MODEL, encoder_layers=_LAYERS, decoder_layers=_LAYERS,
-        encoder_attention_heads=_HEADS, decoder_attention_heads=_HEADS, encoder_ffn_dim=_FFN,
-        decoder_ffn_dim=_FFN,
-        max_position_embeddings=1024, pad_token_id=1, bos_token_id=0, eos_token_id=2,
-        decoder_start_token_id=2,
+        vocab_size=len(tok), **_SEQ2SEQ, max_position_embeddings=1024,
+        pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
         forced_bos_token_id=0,
         # Keys the real distilbart-cnn config.json carries (fairseq heritage); the CTranslate2
         # converter reads them and transformers 5 no longer sets them by default.
         normalize_before=False, normalize_embedding=True, add_final_layer_norm=False,
     )
-    _seeded(seed)
-    model = BartForConditionalGeneration(config)
+    model = _new_model(BartForConditionalGeneration, config, seed)
     # Learned positions start as sinusoids (Marian's and M2M100's fixed table, at the scale of
     # the other weights), so that the few seconds of copy training have positions to align by.
     with torch.no_grad():
         for module in (model.model.encoder.embed_positions, model.model.decoder.embed_positions):
             module.weight.copy_(_sinusoids(*module.weight.shape) * config.init_std * 2**0.5)
     _save(model, tok, out, dict(bos_token_id=0, decoder_start_token_id=2, eos_token_id=2,
-                                pad_token_id=1,
-                                forced_bos_token_id=0, forced_eos_token_id=2, max_length=142,
-                                min_length=56,
-                                num_beams=4, length_penalty=2.0, no_repeat_ngram_size=3,
-                                early_stopping=True), seed)
+                                pad_token_id=1, forced_bos_token_id=0, forced_eos_token_id=2,
+                                max_length=142, min_length=56, num_beams=4, length_penalty=2.0,
+                                no_repeat_ngram_size=3, early_stopping=True), seed)
 
 
-BUILDERS: dict[str, Callable[..., None]] = {
-    "marian": build_marian,
-    "m2m100": build_m2m100,
-    "nllb": build_nllb,
-    "t5": build_t5,
-    "bart": build_bart,
-    "mt5": build_mt5,
-    "mt5-crosssum": lambda out, seed=0: build_mt5(out, seed, crosssum=True),
-}
-
-
-# --------------------------------------------------------------------------------------
-# Causal chat models (Qwen2.5-Instruct and Gemma 2 instruction-tuned shapes).
-# --------------------------------------------------------------------------------------
+# ------------------------------- causal chat models (Qwen2.5-Instruct and Gemma 2 it shapes)
 
 # ChatML as Qwen2.5-Instruct writes it, with its default system message; written for these
 # tiny models (the real template also handles tools, which summ never sends).
@@ -480,6 +433,10 @@ _CAUSAL_CONTEXT = 1024
 _CAUSAL_HIDDEN = 64
 _CAUSAL_HEADS = 4
 _CAUSAL_KV_HEADS = 2  # grouped-query attention, as in both real families
+# The decoder shape shared by the Qwen2 and Gemma 2 configs.
+_CAUSAL = {"hidden_size": _CAUSAL_HIDDEN, "intermediate_size": 2 * _CAUSAL_HIDDEN,
+           "num_hidden_layers": _LAYERS, "num_attention_heads": _CAUSAL_HEADS,
+           "num_key_value_heads": _CAUSAL_KV_HEADS, "max_position_embeddings": _CAUSAL_CONTEXT}
 # Input-sensitive initialisation (the `_lively` recipe of tests/test_ct2.py): (embedding std,
 # std of the other matrices, factor on the stop tokens' output rows). Larger matrices make
 # each output depend on its input, a boosted end-of-turn row makes some answers end before
@@ -501,8 +458,6 @@ def qwen2_tokenizer(lines: list[str] | None = None, vocab_size: int = _VOCAB,
             (the benchmark: Qwen2.5's 151,936, so that the output layer has its real width).
         context: the tokenizer's ``model_max_length``.
     """
-    import json as _json
-
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import Qwen2Tokenizer
 
@@ -513,7 +468,7 @@ def qwen2_tokenizer(lines: list[str] | None = None, vocab_size: int = _VOCAB,
     trainer = trainers.BpeTrainer(vocab_size=_VOCAB, min_frequency=1, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     bpe.train_from_iterator(lines if lines is not None else corpus_lines(), trainer)
-    trained = _json.loads(bpe.to_str())["model"]
+    trained = json.loads(bpe.to_str())["model"]
     vocab = dict(trained["vocab"])
     specials = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
     while total is not None and len(vocab) < total - len(specials):
@@ -533,28 +488,23 @@ def gemma_tokenizer(work: Path):
     """A ``GemmaTokenizer`` (SentencePiece BPE with byte fallback, Gemma's id layout:
     ``<pad>``=0, ``<eos>``=1, ``<bos>``=2, ``<unk>``=3) with the turn tokens and Gemma's template.
 
-    Built from vocab + merges extracted from the SentencePiece model (the raw ``.model`` path
-    gives an all-``<unk>`` vocabulary in transformers 5, see DESIGN.md).
+    Built from the model's vocab + merges (the raw ``.model`` path gives an all-``<unk>``
+    vocabulary in transformers 5, see DESIGN.md); ``work`` holds the file while extracting.
     """
-    import sentencepiece as spm
     from transformers import GemmaTokenizer
     from transformers.tokenization_utils_sentencepiece import SentencePieceExtractor
 
-    buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(corpus_lines()), model_writer=buf, vocab_size=_VOCAB,
-        model_type="bpe", character_coverage=1.0, hard_vocab_limit=False, num_threads=1,
-        minloglevel=2,
-        byte_fallback=True,  # as Gemma: any character encodes, never <unk>
-        pad_id=0, eos_id=1, bos_id=2, unk_id=3, pad_piece="<pad>", eos_piece="<eos>",
-        bos_piece="<bos>",
+    spm_model = _train_spm(
+        "bpe", byte_fallback=True,  # as Gemma: any character encodes, never <unk>
+        pad_id=0, eos_id=1, bos_id=2, unk_id=3,
+        pad_piece="<pad>", eos_piece="<eos>", bos_piece="<bos>",
         user_defined_symbols=["<mask>", "<start_of_turn>", "<end_of_turn>"],
         # Gemma's tokenizer normalises nothing and adds no dummy prefix.
         normalization_rule_name="identity", add_dummy_prefix=False, remove_extra_whitespaces=False,
         allow_whitespace_only_pieces=True, split_digits=True,
     )
     spm_path = work / "tokenizer.model.tmp"
-    spm_path.write_bytes(buf.getvalue())
+    spm_path.write_bytes(spm_model)
     try:
         vocab, _scores, merges = SentencePieceExtractor(str(spm_path)).extract()
     finally:
@@ -592,14 +542,10 @@ def build_qwen2(out: Path, seed: int = 0) -> None:
     tok = qwen2_tokenizer()
     endoftext, im_end = tok.convert_tokens_to_ids(["<|endoftext|>", "<|im_end|>"])
     config = Qwen2Config(
-        vocab_size=len(tok), hidden_size=_CAUSAL_HIDDEN, intermediate_size=2 * _CAUSAL_HIDDEN,
-        num_hidden_layers=_LAYERS, num_attention_heads=_CAUSAL_HEADS,
-        num_key_value_heads=_CAUSAL_KV_HEADS, max_position_embeddings=_CAUSAL_CONTEXT,
-        rope_theta=1_000_000.0, tie_word_embeddings=True,
+        vocab_size=len(tok), **_CAUSAL, rope_theta=1_000_000.0, tie_word_embeddings=True,
         bos_token_id=endoftext, eos_token_id=im_end, pad_token_id=endoftext,
     )
-    _seeded(seed)
-    model = Qwen2ForCausalLM(config)
+    model = _new_model(Qwen2ForCausalLM, config, seed)
     _liven(model, "qwen2", [im_end], seed + 1)
     _save(model, tok, out, dict(bos_token_id=endoftext, eos_token_id=[im_end, endoftext],
                                 pad_token_id=endoftext, do_sample=True, temperature=0.7, top_p=0.8,
@@ -621,10 +567,7 @@ def build_gemma(out: Path, seed: int = 0) -> None:
     end_of_turn = tok.convert_tokens_to_ids("<end_of_turn>")
     head_dim = _CAUSAL_HIDDEN // _CAUSAL_HEADS
     config = Gemma2Config(
-        vocab_size=len(tok), hidden_size=_CAUSAL_HIDDEN, intermediate_size=2 * _CAUSAL_HIDDEN,
-        num_hidden_layers=_LAYERS, num_attention_heads=_CAUSAL_HEADS,
-        num_key_value_heads=_CAUSAL_KV_HEADS, head_dim=head_dim,
-        max_position_embeddings=_CAUSAL_CONTEXT,
+        vocab_size=len(tok), **_CAUSAL, head_dim=head_dim,
         # Not head_dim, so that a conversion ignoring it gives different outputs.
         query_pre_attn_scalar=2 * head_dim, attn_logit_softcapping=None,
         final_logit_softcapping=30.0,
@@ -634,14 +577,22 @@ def build_gemma(out: Path, seed: int = 0) -> None:
         sliding_window=4096, hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True,
         pad_token_id=0, eos_token_id=1, bos_token_id=2,
     )
-    _seeded(seed)
-    model = Gemma2ForCausalLM(config)
+    model = _new_model(Gemma2ForCausalLM, config, seed)
     _liven(model, "gemma", [1, end_of_turn], seed + 1)
     _save(model, tok, out, dict(bos_token_id=2, eos_token_id=[1, end_of_turn], pad_token_id=0))
 
 
-BUILDERS["qwen2"] = build_qwen2
-BUILDERS["gemma"] = build_gemma
+BUILDERS: dict[str, Callable[..., None]] = {
+    "marian": build_marian,
+    "m2m100": build_m2m100,
+    "nllb": build_nllb,
+    "t5": build_t5,
+    "bart": build_bart,
+    "mt5": build_mt5,
+    "mt5-crosssum": lambda out, seed=0: build_mt5(out, seed, crosssum=True),
+    "qwen2": build_qwen2,
+    "gemma": build_gemma,
+}
 
 
 class EchoEngine:
@@ -685,8 +636,6 @@ class EchoEngine:
         return " ".join(self._ids[i] for i in ids[:-1])
 
     def generate(self, batch: list[list[int]], max_new_tokens: int):
-        from summ.engines.base import Generation
-
         self.calls.append(([list(ids) for ids in batch], max_new_tokens))
         results = []
         for ids in batch:
@@ -698,13 +647,11 @@ class EchoEngine:
 
 
 def build_tiny_model(out: str | Path, family: str, seed: int = 0) -> Path:
-    """Build a tiny copy-trained model of ``family`` in ``out`` and return the path.
+    """Build a tiny copy-trained model of ``family`` (one of :data:`FAMILIES`) in ``out``.
 
-    Args:
-        out: directory to create (parents too); existing files are overwritten.
-        family: one of :data:`FAMILIES`.
-        seed: seed of the initial weights and of the training examples; the tokenizer is
-            deterministic. The same seed gives the same files on a given machine.
+    ``out`` is created with its parents; existing files are overwritten. ``seed`` seeds the
+    initial weights and the training examples (the tokenizer is deterministic): the same seed
+    gives the same files on a given machine. Returns ``out`` as a path.
     """
     if family not in BUILDERS:
         raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
@@ -749,13 +696,7 @@ def resolve_tiny(model: str) -> str:
     Raises:
         ConfigError: an unknown family.
     """
-    import os
-    import shutil
-
-    from summ.errors import ConfigError
-
-    problem = check_tiny(model)
-    if problem:
+    if problem := check_tiny(model):
         raise ConfigError(problem)
     family = model[len(TINY_PREFIX):]
     target = tiny_models_dir() / family
@@ -783,15 +724,9 @@ def resolve_tiny(model: str) -> str:
     return str(target)
 
 
-def _register() -> None:
-    from summ.engines.base import register_model_resolver
-
-    register_model_resolver(TINY_PREFIX, resolve_tiny, check_tiny)
-
-
 # Importing this module makes ``tiny:FAMILY`` ids loadable everywhere (library code resolves
 # prefixed ids through the registry in summ.engines.base and never imports this module).
-_register()
+register_model_resolver(TINY_PREFIX, resolve_tiny, check_tiny)
 
 
 # --------------------------------------------------------------------------- tiny COMET
@@ -815,14 +750,8 @@ def build_xlmr(out: str | Path, seed: int = 0) -> Path:
     corpus: ``<s>``=0, ``<pad>``=1, ``</s>``=2, ``<unk>``=3, the pieces (fairseq's offset of
     one), ``<mask>`` last. Built from pieces and scores (not the raw ``.model`` file, see
     DESIGN.md), saved with ``save_pretrained`` so that transformers 4.x in the COMET
-    environment loads ``tokenizer.json`` as ``XLMRobertaTokenizerFast``.
-
-    Args:
-        out: directory to create.
-        seed: torch seed of the weights.
-
-    Returns:
-        ``out``.
+    environment loads ``tokenizer.json`` as ``XLMRobertaTokenizerFast``. ``seed`` is the
+    torch seed of the weights; returns ``out``.
     """
     from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizer
 
@@ -840,8 +769,8 @@ def build_xlmr(out: str | Path, seed: int = 0) -> Path:
         pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
         eos_token_id=tok.eos_token_id,
     )
-    _seeded(seed)
-    XLMRobertaModel(config, add_pooling_layer=False).save_pretrained(out, safe_serialization=True)
+    model = _new_model(XLMRobertaModel, config, seed, add_pooling_layer=False)
+    model.save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
     return out
 
@@ -853,13 +782,8 @@ def build_tiny_comet(out: str | Path, kind: str, python: str | Path | None = Non
     The tiny XLM-R goes to ``out/encoder``; ``resources/comet_tiny.py`` then runs under the
     COMET environment's Python and writes ``out/hparams.yaml`` and ``out/checkpoints/model.ckpt``
     (the layout of a downloaded COMET model), checking that ``comet.load_from_checkpoint`` gives
-    every weight back.
-
-    Args:
-        out: directory to create.
-        kind: one of :data:`COMET_KINDS`.
-        python: the COMET environment's Python (default: :func:`summ.comet.comet_python`).
-        seed: torch seed of the weights.
+    every weight back. ``kind`` is one of :data:`COMET_KINDS`, ``python`` the COMET
+    environment's Python (default: :func:`summ.comet.comet_python`), ``seed`` the torch seed.
 
     Returns:
         The checkpoint file (``out/checkpoints/model.ckpt``).
@@ -868,8 +792,6 @@ def build_tiny_comet(out: str | Path, kind: str, python: str | Path | None = Non
         ValueError: unknown kind.
         RuntimeError: the builder failed (its last error line is in the message).
     """
-    import subprocess
-
     from summ.comet import comet_python, worker_script
 
     if kind not in COMET_KINDS:
