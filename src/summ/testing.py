@@ -465,7 +465,7 @@ def qwen2_tokenizer(lines: list[str] | None = None, vocab_size: int = _VOCAB,
     bpe = Tokenizer(models.BPE())
     bpe.normalizer = base.backend_tokenizer.normalizer
     bpe.pre_tokenizer = base.backend_tokenizer.pre_tokenizer
-    trainer = trainers.BpeTrainer(vocab_size=_VOCAB, min_frequency=1, show_progress=False,
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=1, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     bpe.train_from_iterator(lines if lines is not None else corpus_lines(), trainer)
     trained = json.loads(bpe.to_str())["model"]
