@@ -597,12 +597,13 @@ class PipelineTranslator:
         """Normalise and segment each document, translate all segments together, rebuild each.
 
         At ``level="document"`` the unit is the line: consecutive lines of a document are
-        packed into one prompt (a window) while prompt, lines and output cap fit the context,
-        and the model is asked for as many lines back. The answer's non-blank lines are the
-        window's translations, one to one, *only* when their number matches; otherwise (and for
-        a line too long for a window of its own) the lines are translated sentence by sentence
-        as at ``level="sentence"`` and flagged ``doc-fallback``. Lines are never merged or
-        shifted. The records of mapped lines have the line as ``source``, the window as piece.
+        packed into one prompt (a window, the lines joined by newlines) while prompt, lines and
+        output cap fit the context, and the model is asked for as many lines back. The answer's
+        non-blank lines are the window's translations, one to one, *only* when their number
+        matches; otherwise (and for a line too long for a window of its own) the lines are
+        translated sentence by sentence as at ``level="sentence"`` and flagged ``doc-fallback``
+        (counted in ``RunStats.doc_fallback``). Lines are never merged or shifted. The records
+        of mapped lines have the line as ``source``, the window as piece.
 
         ``html``: ``strip`` removes tags and decodes entities; ``keep`` leaves them.
         """
